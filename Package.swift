@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+// EffNetKit: EfficientNet weights from PyTorch, Keras and ONNX into Swift, verified.
+//
+// Layering (each arrow is "depends on"):
+//   executables -> EffNetInterchange -> {TorchArchive, KerasHDF5, ONNXModel} -> EffNet
+//   readers know nothing about EfficientNet; EffNet knows nothing about source formats.
+import PackageDescription
+
+let package = Package(
+    name: "EffNetKit",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "EffNet", targets: ["EffNet"]),
+        .library(name: "EffNetInterchange", targets: ["EffNetInterchange"]),
+        .executable(name: "effnet-convert", targets: ["effnet-convert"]),
+        .executable(name: "effnet-inspect", targets: ["effnet-inspect"]),
+        .executable(name: "effnet-predict", targets: ["effnet-predict"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: C libraries from Debian (see scripts/install-deps.sh)
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // protoc-c output for Schemas/onnx.proto (scripts/gen-onnx-proto.sh); never hand-edited.
+        .target(name: "ONNXProto", dependencies: ["CProtobufC"]),
+
+        // MARK: The library users import: tensors, Config, module tree, forward pass, .effw, .npy
+        .target(name: "EffNet", dependencies: ["CZlib"]),
+
+        // MARK: Format readers (format only, no EfficientNet knowledge)
+        .target(name: "ZipArchive", dependencies: ["EffNet", "CZlib"]),
+        .target(name: "TorchArchive", dependencies: ["EffNet", "ZipArchive"]),
+        .target(name: "KerasHDF5", dependencies: ["EffNet", "ZipArchive", "CHDF5"]),
+        .target(name: "ONNXModel", dependencies: ["EffNet", "ONNXProto", "CProtobufC"]),
+
+        // MARK: Families, mapping, verification, the conversion pipeline
+        .target(name: "EffNetInterchange",
+                dependencies: ["EffNet", "TorchArchive", "KerasHDF5", "ONNXModel"]),
+        // JPEG/PNG decoding and image preprocessing for effnet-predict
+        .target(name: "ImageIO", dependencies: ["EffNet", "CJPEG", "CPNG"]),
+
+        // MARK: Command-line tools (thin)
+        .executableTarget(name: "effnet-convert", dependencies: [
+            "EffNetInterchange", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "effnet-inspect", dependencies: [
+            "EffNetInterchange", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "effnet-predict", dependencies: [
+            "EffNet", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        // MARK: Tests
+        .testTarget(name: "EffNetTests", dependencies: ["EffNet"]),
+        .testTarget(name: "ZipArchiveTests", dependencies: ["ZipArchive"]),
+        .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive"]),
+        .testTarget(name: "KerasHDF5Tests", dependencies: ["KerasHDF5"]),
+        .testTarget(name: "ONNXModelTests", dependencies: ["ONNXModel"]),
+        .testTarget(name: "InterchangeTests", dependencies: ["EffNetInterchange"]),
+        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "CLITests", dependencies: []),
+    ]
+)

@@ -1,0 +1,35 @@
+/// Bytes that a tensor view points into: a slice of a mapped file, or memory this object owns.
+/// `owner` keeps the underlying memory alive for as long as any view exists.
+public final class ByteStorage: @unchecked Sendable {
+    public let bytes: UnsafeRawBufferPointer
+    private let owner: AnyObject?
+    private let owned: UnsafeMutableRawBufferPointer?
+
+    public init(bytes: UnsafeRawBufferPointer, owner: AnyObject) {
+        self.bytes = bytes
+        self.owner = owner
+        self.owned = nil
+    }
+
+    /// Copies `source` into memory owned by this storage (used for inflated or decoded data).
+    public init(copying source: UnsafeRawBufferPointer) {
+        let m = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
+        if source.count > 0 { m.copyMemory(from: source) }
+        owned = m
+        owner = nil
+        bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(m)[0 ..< source.count])
+    }
+
+    /// Takes ownership of freshly allocated memory (allocated with `allocate(byteCount:alignment:)`).
+    public init(adopting memory: UnsafeMutableRawBufferPointer, count: Int) {
+        owned = memory
+        owner = nil
+        bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(memory)[0 ..< count])
+    }
+
+    public convenience init(_ array: [UInt8]) {
+        self.init(copying: array.withUnsafeBytes { $0 })
+    }
+
+    deinit { owned?.deallocate() }
+}

@@ -1,0 +1,164 @@
+/// An explicit description of one EfficientNet: every block spelled out, and every convention in
+/// which frameworks differ (BN epsilon, padding, activation, input preprocessing, final softmax).
+/// Nothing about a model is guessed at run time; the Config is stored in every .effw as JSON.
+public struct EfficientNetConfig: Codable, Equatable, Sendable {
+    /// A human-readable name, e.g. "efficientnet_b0" or "seed_b0_mini".
+    public var name: String
+    public var inputChannels: Int
+    public var stem: Stem
+    /// A flat list of MBConv blocks, in execution order.
+    public var blocks: [Block]
+    /// Channels of the head's 1x1 convolution.
+    public var headChannels: Int
+    public var numClasses: Int
+    public var bnEpsilon: Float
+    /// True when batch norm has been folded into convolution biases (ONNX exports): convolutions
+    /// then carry `.conv.bias` and there are no `.bn.*` tensors.
+    public var batchNormFolded: Bool
+    public var padding: Padding
+    public var activation: Activation
+    /// Per-channel affine applied to the input inside the model (Keras' Rescaling/Normalization),
+    /// nil for none.
+    public var inputTransform: InputTransform?
+    public var finalSoftmax: Bool
+    /// How effnet-predict turns an image into the model's input.
+    public var imagePreprocessing: ImagePreprocessing
+
+    public struct Stem: Codable, Equatable, Sendable {
+        public var outChannels: Int
+        public var kernel: Int
+        public var stride: Int
+        public init(outChannels: Int, kernel: Int = 3, stride: Int = 2) {
+            self.outChannels = outChannels; self.kernel = kernel; self.stride = stride
+        }
+    }
+
+    public struct Block: Codable, Equatable, Sendable {
+        public var expandRatio: Int
+        public var kernel: Int
+        public var stride: Int
+        public var inChannels: Int
+        public var outChannels: Int
+        /// Channels after the expansion conv (== inChannels when expandRatio is 1).
+        public var expandedChannels: Int
+        /// Width of the squeeze-and-excitation bottleneck; nil for no SE.
+        public var seChannels: Int?
+        /// Index of the stage this block belongs to (0-based), for reports.
+        public var stage: Int
+
+        public init(expandRatio: Int, kernel: Int, stride: Int, inChannels: Int, outChannels: Int,
+                    expandedChannels: Int, seChannels: Int?, stage: Int) {
+            self.expandRatio = expandRatio; self.kernel = kernel; self.stride = stride
+            self.inChannels = inChannels; self.outChannels = outChannels
+            self.expandedChannels = expandedChannels; self.seChannels = seChannels; self.stage = stage
+        }
+
+        public var hasExpansion: Bool { expandRatio != 1 }
+        public var hasResidual: Bool { stride == 1 && inChannels == outChannels }
+    }
+
+    public enum Activation: String, Codable, Sendable {
+        case silu, relu6
+    }
+
+    /// How convolutions are padded.
+    public struct Padding: Codable, Equatable, Sendable {
+        public enum Mode: String, Codable, Sendable {
+            /// k//2 on every side (PyTorch `padding=k//2`).
+            case symmetric
+            /// TensorFlow "SAME" computed from the actual input at run time (timm tf_ models).
+            case sameDynamic
+            /// TensorFlow "SAME" computed once from a nominal image size and then fixed, whatever
+            /// the actual input (lukemelas' Conv2dStaticSamePadding, Keras' ZeroPadding2D).
+            case sameStatic
+        }
+        public var mode: Mode
+        /// [height, width] for `sameStatic`.
+        public var imageSize: [Int]?
+
+        public init(mode: Mode, imageSize: [Int]? = nil) { self.mode = mode; self.imageSize = imageSize }
+        public static let symmetric = Padding(mode: .symmetric)
+        public static let sameDynamic = Padding(mode: .sameDynamic)
+        public static func sameStatic(_ size: Int) -> Padding { Padding(mode: .sameStatic, imageSize: [size, size]) }
+    }
+
+    /// y[c] = x[c] * scale[c] + offset[c], applied to the input before the stem.
+    public struct InputTransform: Codable, Equatable, Sendable {
+        public var scale: [Float]
+        public var offset: [Float]
+        public init(scale: [Float], offset: [Float]) { self.scale = scale; self.offset = offset }
+    }
+
+    /// Image -> input tensor: resize the shorter side, centre-crop, scale pixels, normalise.
+    public struct ImagePreprocessing: Codable, Equatable, Sendable {
+        public var resizeShorterTo: Int
+        public var cropSize: Int
+        /// Multiplies 0...255 pixel values (1/255 for PyTorch models, 1 for Keras ones).
+        public var pixelScale: Float
+        public var mean: [Float]
+        public var std: [Float]
+
+        public init(resizeShorterTo: Int, cropSize: Int, pixelScale: Float, mean: [Float], std: [Float]) {
+            self.resizeShorterTo = resizeShorterTo; self.cropSize = cropSize
+            self.pixelScale = pixelScale; self.mean = mean; self.std = std
+        }
+
+        /// The seed notebook's transform: shorter side 256, centre crop 224, ImageNet mean/std.
+        public static let imagenetTorch = ImagePreprocessing(
+            resizeShorterTo: 256, cropSize: 224, pixelScale: 1.0 / 255,
+            mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+
+        /// Raw 0-255 pixels for models that normalise inside (Keras), at `size`.
+        public static func raw(size: Int) -> ImagePreprocessing {
+            ImagePreprocessing(resizeShorterTo: size, cropSize: size, pixelScale: 1, mean: [0, 0, 0], std: [1, 1, 1])
+        }
+    }
+
+    public init(name: String, inputChannels: Int = 3, stem: Stem, blocks: [Block], headChannels: Int,
+                numClasses: Int, bnEpsilon: Float, batchNormFolded: Bool = false, padding: Padding,
+                activation: Activation, inputTransform: InputTransform? = nil, finalSoftmax: Bool = false,
+                imagePreprocessing: ImagePreprocessing = .imagenetTorch) {
+        self.name = name; self.inputChannels = inputChannels; self.stem = stem; self.blocks = blocks
+        self.headChannels = headChannels; self.numClasses = numClasses; self.bnEpsilon = bnEpsilon
+        self.batchNormFolded = batchNormFolded; self.padding = padding; self.activation = activation
+        self.inputTransform = inputTransform; self.finalSoftmax = finalSoftmax
+        self.imagePreprocessing = imagePreprocessing
+    }
+
+    /// Output channels of the last block (the head's input).
+    public var lastBlockChannels: Int { blocks.last?.outChannels ?? stem.outChannels }
+
+    /// Checks that the block list chains and every number is usable.
+    /// - Throws: `ConfigError.invalid` describing the first inconsistency.
+    public func validate() throws {
+        func fail(_ s: String) -> ConfigError { .invalid("\(name): \(s)") }
+        guard inputChannels > 0, stem.outChannels > 0, stem.kernel > 0, stem.stride > 0 else { throw fail("bad stem") }
+        guard headChannels > 0, numClasses > 0 else { throw fail("head channels and classes must be positive") }
+        guard bnEpsilon >= 0, bnEpsilon.isFinite else { throw fail("bad BN epsilon \(bnEpsilon)") }
+        var channels = stem.outChannels
+        for (i, b) in blocks.enumerated() {
+            guard b.inChannels == channels else { throw fail("block \(i) takes \(b.inChannels) channels, previous gives \(channels)") }
+            guard b.kernel > 0, b.kernel <= 15, b.stride >= 1, b.stride <= 4, b.outChannels > 0, b.expandedChannels > 0,
+                  b.expandRatio >= 1 else { throw fail("block \(i) has invalid sizes") }
+            if !b.hasExpansion, b.expandedChannels != b.inChannels { throw fail("block \(i): no expansion but \(b.expandedChannels) != \(b.inChannels)") }
+            if let se = b.seChannels, se <= 0 { throw fail("block \(i): SE width \(se)") }
+            channels = b.outChannels
+        }
+        if padding.mode == .sameStatic {
+            guard let s = padding.imageSize, s.count == 2, s.allSatisfy({ $0 > 0 }) else { throw fail("sameStatic padding needs imageSize [h, w]") }
+        }
+        if let t = inputTransform, t.scale.count != inputChannels || t.offset.count != inputChannels {
+            throw fail("input transform needs \(inputChannels) scales and offsets")
+        }
+        let p = imagePreprocessing
+        guard p.mean.count == inputChannels, p.std.count == inputChannels, p.cropSize > 0,
+              p.resizeShorterTo >= p.cropSize else { throw fail("bad image preprocessing") }
+    }
+}
+
+public enum ConfigError: Error, Equatable, CustomStringConvertible {
+    case invalid(String)
+    public var description: String {
+        switch self { case let .invalid(s): return "invalid config: \(s)" }
+    }
+}

@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a file so that it either appears complete or not at all: data goes to a temporary file
+/// beside the destination, is fsynced, then moved into place. Without `overwrite`, an existing
+/// destination is never replaced (the move is a hard link, which fails if the name exists).
+public struct AtomicFileWriter {
+    public let destination: String
+    public let overwrite: Bool
+
+    public init(destination: String, overwrite: Bool = false) {
+        self.destination = destination
+        self.overwrite = overwrite
+    }
+
+    /// Runs `body` with a descriptor to write to, then commits. On any error the temporary file
+    /// is removed and the destination is untouched.
+    /// - Throws: `FileError.exists` when the destination exists and `overwrite` is false,
+    ///   `FileError.cannotWrite` on I/O failures, or whatever `body` throws.
+    public func write(_ body: (inout FileSink) throws -> Void) throws {
+        if !overwrite, access(destination, F_OK) == 0 { throw FileError.exists(path: destination) }
+        let dir = Self.directory(of: destination)
+        var template = Array("\(dir)/.effnet-tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw FileError.cannotWrite(path: destination, reason: String(cString: strerror(errno))) }
+        let tmp = String(cString: template)
+        var committed = false
+        defer {
+            if !committed { unlink(tmp) }
+        }
+        var sink = FileSink(fd: fd, path: destination)
+        do {
+            try body(&sink)
+            try sink.flush()
+            guard fchmod(fd, 0o644) == 0, fsync(fd) == 0 else {
+                throw FileError.cannotWrite(path: destination, reason: String(cString: strerror(errno)))
+            }
+        } catch {
+            close(fd)
+            throw error
+        }
+        close(fd)
+        if overwrite {
+            guard rename(tmp, destination) == 0 else {
+                throw FileError.cannotWrite(path: destination, reason: String(cString: strerror(errno)))
+            }
+        } else {
+            guard link(tmp, destination) == 0 else {
+                if errno == EEXIST { throw FileError.exists(path: destination) }
+                throw FileError.cannotWrite(path: destination, reason: String(cString: strerror(errno)))
+            }
+            unlink(tmp)
+        }
+        committed = true
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let d = String(path[..<slash])
+        return d.isEmpty ? "/" : d
+    }
+}
+
+/// A buffered writer over a file descriptor.
+public struct FileSink {
+    let fd: Int32
+    let path: String
+    private var buffer: [UInt8] = []
+    public private(set) var bytesWritten: Int = 0
+
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    public mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if bytes.count >= (1 << 20) {
+            try flush()
+            try writeAll(bytes)
+        } else {
+            buffer.append(contentsOf: bytes)
+            if buffer.count >= (1 << 20) { try flush() }
+        }
+        bytesWritten += bytes.count
+    }
+
+    public mutating func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    public mutating func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try buffer.withUnsafeBytes { try writeAll($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var off = 0
+        while off < bytes.count {
+            let n = systemWrite(fd, bytes.baseAddress! + off, bytes.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
+            }
+            off += n
+        }
+    }
+}
+
+@inline(__always)
+private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, p, n)
+    #else
+    return Darwin.write(fd, p, n)
+    #endif
+}

@@ -1,0 +1,112 @@
+import Foundation
+
+/// Writes .effw files: safetensors layout (8-byte little-endian header length, JSON header, data
+/// buffer), the header padded with spaces so the data buffer starts 64-byte aligned, tensors
+/// contiguous in the given order, and `__metadata__` carrying version, config, CRC32s and
+/// provenance. Writes are atomic (see `AtomicFileWriter`).
+public enum EffwWriter {
+    /// One tensor to write: its name, stored dtype, shape and the bytes in that dtype.
+    public struct Item {
+        public var name: String
+        public var dtype: DType
+        public var shape: [Int]
+        public var bytes: [UInt8]
+        public init(name: String, dtype: DType, shape: [Int], bytes: [UInt8]) {
+            self.name = name; self.dtype = dtype; self.shape = shape; self.bytes = bytes
+        }
+    }
+
+    public static let alignment = 64
+
+    /// Serialises `items` and `metadata` to `path`. CRC32s are computed here and added under
+    /// `effw.crc32`.
+    /// - Throws: `FileError` (exists, cannot write), `EffwError` for invalid items.
+    public static func write(items: [Item], metadata: [String: String], to path: String, overwrite: Bool = false) throws {
+        var names = Set<String>()
+        var crcs: [String: String] = [:]
+        for it in items {
+            guard !it.name.isEmpty, it.name != "__metadata__", names.insert(it.name).inserted else {
+                throw EffwError(path, "invalid or duplicate tensor name '\(it.name)'")
+            }
+            guard let n = CheckedSize.product(it.shape), n * it.dtype.size == it.bytes.count else {
+                throw EffwError(path, "tensor '\(it.name)': \(it.bytes.count) bytes do not fill \(it.dtype.rawValue) \(it.shape)")
+            }
+            crcs[it.name] = CRC32.hex(CRC32.checksum(it.bytes))
+        }
+        var meta = metadata
+        meta[EffwKeys.version] = meta[EffwKeys.version] ?? EffwKeys.currentVersion
+        meta[EffwKeys.crc32] = jsonObject(crcs)
+        let header = headerBytes(items: items, metadata: meta)
+        try AtomicFileWriter(destination: path, overwrite: overwrite).write { sink in
+            var len = UInt64(header.count).littleEndian
+            try withUnsafeBytes(of: &len) { try sink.write($0) }
+            try sink.write(header)
+            for it in items { try sink.write(it.bytes) }
+        }
+    }
+
+    /// The JSON header, padded with spaces so that 8 + its length is a multiple of 64.
+    static func headerBytes(items: [Item], metadata: [String: String]) -> [UInt8] {
+        var s = "{\"__metadata__\":" + jsonObject(metadata)
+        var offset = 0
+        for it in items {
+            let end = offset + it.bytes.count
+            s += ",\(jsonString(it.name)):{\"dtype\":\"\(it.dtype.rawValue)\",\"shape\":[\(it.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}"
+            offset = end
+        }
+        s += "}"
+        var bytes = Array(s.utf8)
+        let pad = (alignment - (8 + bytes.count) % alignment) % alignment
+        bytes += [UInt8](repeating: UInt8(ascii: " "), count: pad)
+        return bytes
+    }
+
+    /// A JSON object with sorted keys and string values.
+    static func jsonObject(_ dict: [String: String]) -> String {
+        "{" + dict.keys.sorted().map { "\(jsonString($0)):\(jsonString(dict[$0]!))" }.joined(separator: ",") + "}"
+    }
+
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let h = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// Encodes float32 values into `dtype` (F32, F16 or BF16) little-endian bytes.
+    public static func encode(_ values: [Float], as dtype: DType) -> [UInt8] {
+        switch dtype {
+        case .f16:
+            var out = [UInt8](repeating: 0, count: values.count * 2)
+            for (i, v) in values.enumerated() {
+                let h = HalfConversion.half(fromFloat: v)
+                out[2 * i] = UInt8(h & 0xff); out[2 * i + 1] = UInt8(h >> 8)
+            }
+            return out
+        case .bf16:
+            var out = [UInt8](repeating: 0, count: values.count * 2)
+            for (i, v) in values.enumerated() {
+                let h = HalfConversion.bfloat16(fromFloat: v)
+                out[2 * i] = UInt8(h & 0xff); out[2 * i + 1] = UInt8(h >> 8)
+            }
+            return out
+        default:
+            precondition(dtype == .f32, "EffwWriter.encode: \(dtype) is not a storage type for weights")
+            return values.withUnsafeBytes { Array($0) } // little-endian hosts only (x86_64, arm64)
+        }
+    }
+}

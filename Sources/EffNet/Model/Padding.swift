@@ -1,0 +1,61 @@
+/// Explicit (top, bottom, left, right) zero padding of one convolution.
+public struct ConvPadding: Equatable, Sendable {
+    public var top, bottom, left, right: Int
+
+    public init(top: Int, bottom: Int, left: Int, right: Int) {
+        self.top = top; self.bottom = bottom; self.left = left; self.right = right
+    }
+
+    /// k//2 on every side.
+    public static func symmetric(kernel: Int) -> ConvPadding {
+        ConvPadding(top: kernel / 2, bottom: kernel / 2, left: kernel / 2, right: kernel / 2)
+    }
+
+    /// TensorFlow "SAME" for an input of `height` x `width`: total = max((ceil(i/s)-1)*s + k - i, 0),
+    /// the smaller half before, the larger after.
+    public static func same(height: Int, width: Int, kernel: Int, stride: Int) -> ConvPadding {
+        func split(_ i: Int) -> (Int, Int) {
+            let o = (i + stride - 1) / stride
+            let total = max((o - 1) * stride + kernel - i, 0)
+            return (total / 2, total - total / 2)
+        }
+        let (t, b) = split(height), (l, r) = split(width)
+        return ConvPadding(top: t, bottom: b, left: l, right: r)
+    }
+
+    /// Output size along one axis, or nil when the kernel does not fit.
+    static func outputSize(_ input: Int, before: Int, after: Int, kernel: Int, stride: Int) -> Int? {
+        let span = input + before + after - kernel
+        return span >= 0 ? span / stride + 1 : nil
+    }
+}
+
+/// Where a network's convolutions take their padding from, resolved per convolution.
+struct PaddingResolver {
+    let rule: EfficientNetConfig.Padding
+    /// For `sameStatic`: each conv's padding, fixed from the nominal size, by conv index.
+    private var fixed: [ConvPadding] = []
+
+    /// Conv indices: 0 = stem, then each block's depthwise conv in order. (1x1 convs never pad.)
+    init(config: EfficientNetConfig) {
+        rule = config.padding
+        guard rule.mode == .sameStatic, let size = rule.imageSize, size.count == 2 else { return }
+        var h = size[0], w = size[1]
+        fixed.append(.same(height: h, width: w, kernel: config.stem.kernel, stride: config.stem.stride))
+        h = (h + config.stem.stride - 1) / config.stem.stride
+        w = (w + config.stem.stride - 1) / config.stem.stride
+        for b in config.blocks {
+            fixed.append(.same(height: h, width: w, kernel: b.kernel, stride: b.stride))
+            h = (h + b.stride - 1) / b.stride
+            w = (w + b.stride - 1) / b.stride
+        }
+    }
+
+    func padding(convIndex: Int, kernel: Int, stride: Int, height: Int, width: Int) -> ConvPadding {
+        switch rule.mode {
+        case .symmetric: return .symmetric(kernel: kernel)
+        case .sameDynamic: return .same(height: height, width: width, kernel: kernel, stride: stride)
+        case .sameStatic: return fixed[convIndex]
+        }
+    }
+}

@@ -1,0 +1,1 @@
+// Placeholder: replaced as the KerasHDF5 target is written.

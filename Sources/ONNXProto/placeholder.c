@@ -1,0 +1,1 @@
+/* placeholder until scripts/gen-onnx-proto.sh has run */

@@ -166,11 +166,16 @@ public struct WeightCheckError: Error, Equatable, CustomStringConvertible {
         public var name: String
         public var expected: [Int]
         public var actual: [Int]
+        public init(name: String, expected: [Int], actual: [Int]) { self.name = name; self.expected = expected; self.actual = actual }
     }
     public var missing: [String]
     public var unused: [String]
     public var mismatched: [Mismatch]
     public var nonFinite: [String]
+
+    public init(missing: [String] = [], unused: [String] = [], mismatched: [Mismatch] = [], nonFinite: [String] = []) {
+        self.missing = missing; self.unused = unused; self.mismatched = mismatched; self.nonFinite = nonFinite
+    }
 
     public var isEmpty: Bool { missing.isEmpty && unused.isEmpty && mismatched.isEmpty && nonFinite.isEmpty }
 

@@ -1,0 +1,57 @@
+import EffNet
+
+/// Recognises a file's format from its first bytes, never from its extension.
+public enum FormatSniffer {
+    public enum Kind: Equatable, Sendable {
+        case zip          // PyTorch zip archive or .keras archive: the entries decide
+        case torchLegacy
+        case hdf5
+        case onnx
+        case safetensors  // .effw or plain safetensors
+    }
+
+    /// - Throws: `SourceError.unrecognised` naming the file when nothing matches.
+    public static func kind(of file: MappedFile) throws -> Kind {
+        let b = file.bytes
+        func starts(_ prefix: [UInt8], at offset: Int = 0) -> Bool {
+            guard b.count >= offset + prefix.count else { return false }
+            for (i, p) in prefix.enumerated() where b[offset + i] != p { return false }
+            return true
+        }
+        if starts([0x50, 0x4b, 0x03, 0x04]) || starts([0x50, 0x4b, 0x05, 0x06]) { return .zip }
+        // HDF5 superblock signature at 0 or a power-of-two user-block offset.
+        let hdf5: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
+        var off = 0
+        while off + 8 <= b.count && off <= 1 << 20 {
+            if starts(hdf5, at: off) { return .hdf5 }
+            off = off == 0 ? 512 : off * 2
+        }
+        // Legacy torch: a protocol-2 pickle (0x80 0x02) of the magic number 0x1950a86a20f9469cfc6c
+        // (LONG1 with 10 bytes: 0x8a 0x0a).
+        if starts([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]) { return .torchLegacy }
+        // safetensors: u64 header length, then '{'.
+        if b.count >= 9, b[8] == UInt8(ascii: "{") {
+            var r = ByteReader(b)
+            if let n = try? r.readInteger(as: UInt64.self), n >= 2, n <= UInt64(b.count - 8) { return .safetensors }
+        }
+        // ONNX ModelProto: starts with field 1 (ir_version, varint: 0x08) in practice; exporters
+        // always write ir_version first.
+        if b.count >= 2, b[0] == 0x08 { return .onnx }
+        throw SourceError.unrecognised(path: file.path)
+    }
+}
+
+public enum SourceError: Error, Equatable, CustomStringConvertible {
+    case unrecognised(path: String)
+    case notYetSupported(path: String, format: String)
+    case empty(path: String)
+
+    public var description: String {
+        switch self {
+        case let .unrecognised(path):
+            return "\(path): not a PyTorch, Keras, ONNX or .effw file (unrecognised content)"
+        case let .notYetSupported(path, format): return "\(path): \(format) files are not supported yet"
+        case let .empty(path): return "\(path): file is empty"
+        }
+    }
+}

@@ -1,0 +1,30 @@
+import EffNet
+
+/// Reads any supported source into a `SourceCheckpoint`, choosing the reader by content.
+/// Each format's glue lives in its own file beside this one (`SourceReader+Torch.swift`, ...).
+public enum SourceReader {
+    /// - Throws: the format reader's typed errors (each names the file and the place), or
+    ///   `SourceError` when the content is not recognised.
+    public static func read(path: String) throws -> SourceCheckpoint {
+        let file = try MappedFile(path: path)
+        guard file.count > 0 else { throw SourceError.empty(path: path) }
+        switch try FormatSniffer.kind(of: file) {
+        case .zip: return try readZip(file)
+        case .torchLegacy: return try readTorchLegacy(file)
+        case .hdf5: return try readKerasHDF5(file)
+        case .onnx: return try readONNX(file)
+        case .safetensors: return try readSafetensors(file)
+        }
+    }
+
+    /// A plain safetensors file (or .effw) as a checkpoint: names as stored, identity layouts.
+    /// Useful for state_dicts exported with `safetensors.torch.save_file`.
+    static func readSafetensors(_ file: MappedFile) throws -> SourceCheckpoint {
+        let st = try EffwFile(path: file.path, verifyChecksums: true)
+        let tensors = try st.entries.map { SourceTensor(name: $0.name, raw: try st.rawTensor($0.name)) }
+        let kind: SourceFormat = st.isEffw ? .effw : .torchZip
+        var notes: [String: String] = ["container": st.isEffw ? "effw" : "safetensors"]
+        if let c = st.metadata[EffwKeys.config] { notes["effw_config"] = c }
+        return SourceCheckpoint(path: file.path, format: kind, tensors: tensors, notes: notes)
+    }
+}

@@ -44,13 +44,15 @@ let package = Package(
         // JPEG/PNG decoding and image preprocessing for effnet-predict
         .target(name: "ImageIO", dependencies: ["EffNet", "CJPEG", "CPNG"]),
 
-        // MARK: Command-line tools (thin)
+        // MARK: Command-line tools (thin); EffNetCLI holds what they share (exit codes, error lines)
+        .target(name: "EffNetCLI", dependencies: [
+            "EffNetInterchange", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-convert", dependencies: [
-            "EffNetInterchange", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            "EffNetCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-inspect", dependencies: [
-            "EffNetInterchange", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            "EffNetCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-predict", dependencies: [
-            "EffNet", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            "EffNetCLI", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: Tests
         .testTarget(name: "EffNetTests", dependencies: ["EffNet"]),

@@ -1,1 +1,94 @@
-print("not yet")
+import ArgumentParser
+import EffNet
+import EffNetCLI
+import EffNetInterchange
+
+struct EffnetConvert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "effnet-convert",
+        abstract: "Convert EfficientNet weights (PyTorch, Keras, ONNX) to a verified .effw file.",
+        discussion: """
+        SOURCE is recognised by content: PyTorch zip or legacy archives (.pt, .pth, .bin, .ckpt), Keras
+        HDF5 (.h5, .weights.h5) and .keras archives, ONNX (.onnx, external data beside it).
+
+        ONNX sources are verified against their own graph. PyTorch and Keras files carry no graph:
+        give a reference pair written by the source framework to verify them:
+
+            effnet-convert model.pth model.effw --check-input x.npy --check-output y.npy
+
+        Exit status: 0 written, 1 verification failed (nothing written), 2 unusable input.
+        """)
+
+    @Argument(help: "The source checkpoint.")
+    var source: String
+
+    @Argument(help: "The .effw file to write (never overwritten without --force).")
+    var destination: String
+
+    @Option(help: "Naming scheme: auto, seed, torchvision, timm, timm-tf, lukemelas, lite, keras.")
+    var family: String = "auto"
+
+    @Option(name: .customLong("check-input"), help: "NCHW float32 .npy batch in the source model's input convention.")
+    var checkInput: String?
+
+    @Option(name: .customLong("check-output"), help: "What the source framework output for --check-input (.npy).")
+    var checkOutput: String?
+
+    @Option(help: "Largest accepted max|swift - reference| / max(1, max|reference|).")
+    var tolerance: Float = 1e-4
+
+    @Flag(help: "Overwrite DEST if it exists.")
+    var force = false
+
+    @Flag(name: .customLong("allow-nonfinite"), help: "Accept NaN/Inf weights.")
+    var allowNonFinite = false
+
+    @Option(help: "Storage type in DEST: f32, f16, bf16, or source (keep a half-precision source's type).")
+    var dtype: String = "f32"
+
+    @Flag(help: "Print only errors.")
+    var quiet = false
+
+    func validate() throws {
+        if family != "auto" && FamilyName(rawValue: family) == nil {
+            throw ValidationError("unknown --family '\(family)'; use auto, \(FamilyName.allCases.filter { $0 != .onnxGraph }.map(\.rawValue).joined(separator: ", "))")
+        }
+        if (checkInput == nil) != (checkOutput == nil) {
+            throw ValidationError("--check-input and --check-output go together")
+        }
+        guard Converter.StoragePolicy(rawValue: dtype) != nil else {
+            throw ValidationError("unknown --dtype '\(dtype)'; use f32, f16, bf16 or source")
+        }
+        guard tolerance.isFinite, tolerance >= 0 else { throw ValidationError("--tolerance must be a non-negative number") }
+    }
+
+    func run() throws {
+        var options = Converter.Options()
+        options.family = family == "auto" ? nil : FamilyName(rawValue: family)
+        options.checkInput = checkInput
+        options.checkOutput = checkOutput
+        options.tolerance = tolerance
+        options.overwrite = force
+        options.allowNonFinite = allowNonFinite
+        options.storage = Converter.StoragePolicy(rawValue: dtype) ?? .f32
+        let report: ConversionReport
+        do {
+            report = try Converter.convert(source: source, destination: destination, options: options)
+        } catch let e as WeightCheckError {
+            throw ToolError(CommandRunner.describe(e, file: source))
+        }
+        if !quiet { print(report.text) }
+        if let v = report.verification, !v.passed {
+            CommandRunner.writeError("\(source): verification failed: relative error \(v.comparison.relativeError) exceeds the tolerance \(v.tolerance)\(v.firstDivergence.map { "; first divergence at \($0)" } ?? ""); nothing written")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// An error whose text is already complete.
+struct ToolError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+CommandRunner.main(EffnetConvert.self)

@@ -1,1 +1,29 @@
-print("not yet")
+import ArgumentParser
+import EffNetCLI
+
+struct EffnetInspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "effnet-inspect",
+        abstract: "Show what an EfficientNet weights file holds, without converting it.",
+        discussion: """
+        Reads .effw, PyTorch (.pt/.pth/.bin/.ckpt, zip or legacy), Keras (.h5, .weights.h5, .keras)
+        and ONNX files, recognised by content. Prints tensors, dtypes, shapes, the parameter count,
+        the detected family and variant, the model config per stage and (for .effw) the provenance.
+
+            effnet-inspect model.effw
+            effnet-inspect checkpoint.pth --json
+        """)
+
+    @Argument(help: "The file to inspect.")
+    var file: String
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() throws {
+        let inspection = try Inspection.of(path: file)
+        print(json ? inspection.json : inspection.text)
+    }
+}
+
+CommandRunner.main(EffnetInspect.self)

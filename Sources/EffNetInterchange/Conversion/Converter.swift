@@ -10,9 +10,16 @@ public enum Converter {
         public var tolerance: Float = 1e-4
         public var overwrite = false
         public var allowNonFinite = false
-        /// Storage dtype of the written .effw (F32 default; F16/BF16 keep half precision).
-        public var storage: DType = .f32
+        /// Storage type of the written .effw.
+        public var storage: StoragePolicy = .f32
         public init() {}
+    }
+
+    /// How weights are stored in the written .effw (they are always computed in f32).
+    public enum StoragePolicy: String, Sendable, CaseIterable {
+        case f32, f16, bf16
+        /// Keep the source's half type when every mapped tensor has it, else f32.
+        case source
     }
 
     /// Builds the Swift model a mapping describes from the checkpoint's tensors.

@@ -1,0 +1,77 @@
+import ArgumentParser
+import EffNet
+import EffNetInterchange
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs a command with the exit statuses of CONTRACT.md: 0 success, 1 verification failed,
+/// 2 unusable input or command line. Errors are one `error:` line on stderr naming the file and
+/// the problem, then details. swift-argument-parser's own usage errors (64 by default) become 2.
+public enum CommandRunner {
+    public static func main<C: ParsableCommand>(_ type: C.Type) -> Never {
+        var command: ParsableCommand
+        do {
+            command = try type.parseAsRoot()
+        } catch {
+            let code = type.exitCode(for: error)
+            if code == .success {
+                print(type.fullMessage(for: error))
+                exit(0)
+            }
+            writeError(type.fullMessage(for: error).replacingOccurrences(of: "Error: ", with: ""))
+            exit(2)
+        }
+        do {
+            try command.run()
+            exit(0)
+        } catch let e as ExitCode {
+            exit(e.rawValue)
+        } catch {
+            if type.exitCode(for: error) == .success {
+                print(type.fullMessage(for: error))
+                exit(0)
+            }
+            if error is ValidationError || String(reflecting: Swift.type(of: error)).hasPrefix("ArgumentParser.") {
+                writeError(type.fullMessage(for: error).replacingOccurrences(of: "Error: ", with: ""))
+            } else {
+                writeError(describe(error))
+            }
+            exit(2)
+        }
+    }
+
+    /// Prints `error: <first line>` and the remaining lines indented, on stderr.
+    public static func writeError(_ message: String) {
+        var lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        guard let first = lines.first else { return }
+        var out = "error: \(first)\n"
+        for l in lines.dropFirst() { out += "\(l)\n" }
+        writeStderr(out)
+    }
+
+    public static func writeStderr(_ s: String) {
+        var bytes = Array(s.utf8)
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + off, $0.count - off) }
+            if n <= 0 { return }
+            off += n
+        }
+    }
+
+    /// A person-readable description of any error the toolkit throws (each names its file).
+    public static func describe(_ error: Error) -> String {
+        if let e = error as? CustomStringConvertible { return e.description }
+        return "\(error)"
+    }
+
+    /// Prefixes `path: ` to errors whose own description does not name a file.
+    public static func describe(_ error: Error, file path: String) -> String {
+        let d = describe(error)
+        return d.hasPrefix(path) ? d : "\(path): \(d)"
+    }
+}

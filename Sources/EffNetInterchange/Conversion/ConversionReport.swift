@@ -1,0 +1,57 @@
+import EffNet
+import Foundation
+
+/// What a conversion did, for people (`text`) and scripts (`json`).
+public struct ConversionReport: Sendable {
+    public var source: String
+    public var destination: String
+    public var format: SourceFormat
+    public var family: String
+    public var config: EfficientNetConfig?
+    /// Every source tensor's fate, in file order.
+    public var fates: [(source: String, fate: TensorFate)] = []
+    /// Verification of each candidate mapping tried (timm vs timm-tf), chosen one first.
+    public var verifications: [(family: String, result: Verifier.Result)] = []
+    /// Why nothing was verified, when nothing was.
+    public var unverifiedReason: String?
+    public var written = false
+    public var notes: [String] = []
+
+    public init(source: String, destination: String, format: SourceFormat, family: String) {
+        self.source = source; self.destination = destination; self.format = format; self.family = family
+    }
+
+    public var verification: Verifier.Result? { verifications.first?.result }
+
+    public var text: String {
+        var lines: [String] = []
+        lines.append("source:      \(source) (\(format.rawValue))")
+        lines.append("family:      \(family)")
+        if let c = config {
+            lines.append("model:       \(c.name): \(c.blocks.count) blocks, head \(c.headChannels), \(c.numClasses) classes, BN eps \(c.bnEpsilon), padding \(c.padding.mode.rawValue)\(c.padding.imageSize.map { " \($0)" } ?? ""), \(c.activation.rawValue)\(c.finalSoftmax ? ", softmax" : "")")
+        }
+        let mapped = fates.filter { if case .mapped = $0.fate { return true } else { return false } }.count
+        let skipped = fates.filter { if case .skipped = $0.fate { return true } else { return false } }.count
+        lines.append("tensors:     \(mapped) mapped, \(skipped) skipped, \(fates.count - mapped - skipped) unused")
+        for (src, fate) in fates {
+            switch fate {
+            case let .mapped(canonical, transform):
+                lines.append("  \(src) -> \(canonical)\(transform == .identity ? "" : " [\(transform)]")")
+            case let .skipped(reason): lines.append("  \(src): skipped (\(reason))")
+            case let .unused(reason): lines.append("  \(src): UNUSED (\(reason))")
+            }
+        }
+        for (fam, r) in verifications {
+            let c = r.comparison
+            lines.append("verify:      \(r.method)\(verifications.count > 1 ? " as \(fam)" : ""), input \(r.inputShape): max abs error \(fmt(c.maxAbsError)), relative \(fmt(c.relativeError)) (tolerance \(fmt(r.tolerance))), top-1 agreement \(pct(c.top1Agreement)), top-5 \(pct(c.top5Agreement)): \(r.passed ? "PASS" : "FAIL")")
+            if let d = r.firstDivergence { lines.append("             first divergence: \(d)") }
+        }
+        if let u = unverifiedReason { lines.append("verify:      not verified: \(u)") }
+        lines += notes.map { "note:        \($0)" }
+        lines.append(written ? "wrote:       \(destination)" : "wrote:       nothing")
+        return lines.joined(separator: "\n")
+    }
+
+    private func fmt(_ v: Float) -> String { String(format: "%.3g", Double(v)) }
+    private func pct(_ v: Float) -> String { String(format: "%.0f%%", Double(v) * 100) }
+}

@@ -1,0 +1,130 @@
+import EffNet
+import Foundation
+
+extension Converter {
+    /// Source -> verified .effw. Never leaves a partial DEST; never overwrites without
+    /// `options.overwrite`; never writes when verification fails.
+    /// - Returns: the report (also when verification failed: check `report.verification?.passed`).
+    /// - Throws: reader errors, `MappingError`, `WeightCheckError`, `ConversionError`, `FileError`.
+    public static func convert(source: String, destination: String, options: Options) throws -> ConversionReport {
+        try checkPaths(source: source, destination: destination, overwrite: options.overwrite)
+        let checkpoint = try SourceReader.read(path: source)
+        let referencePair = try loadReferencePair(options)
+        let candidates = try candidateMappings(checkpoint, family: options.family)
+
+        // Build every candidate; keep the weight-check problems of the first for the error.
+        var built: [(WeightMapping, EfficientNet)] = []
+        var firstProblem: Error?
+        for m in candidates {
+            do { built.append((m, try buildModel(checkpoint, m, allowNonFinite: options.allowNonFinite))) }
+            catch { if firstProblem == nil { firstProblem = error } }
+        }
+        guard !built.isEmpty else { throw firstProblem ?? MappingError.unknownFamily(path: source, detail: "no mapping") }
+
+        var report = ConversionReport(source: source, destination: destination, format: checkpoint.format,
+                                      family: built[0].0.family)
+        // Verify each candidate against what is available.
+        var results: [(Int, Verifier.Result)] = []
+        for (i, (_, model)) in built.enumerated() {
+            if let r = try verify(model, checkpoint: checkpoint, pair: referencePair, tolerance: options.tolerance) {
+                results.append((i, r))
+            }
+        }
+        let chosen: Int
+        if results.isEmpty {
+            guard built.count == 1 else {
+                throw MappingError.ambiguousFamily(
+                    path: source, candidates: built.map(\.0.family),
+                    detail: "names cannot tell them apart (padding and BN epsilon differ): pass --family \(built.map(\.0.family).joined(separator: "|")), or a reference pair (--check-input X.npy --check-output Y.npy) to decide")
+            }
+            chosen = 0
+            report.unverifiedReason = "no reference: pass --check-input X.npy --check-output Y.npy written by the source framework"
+        } else {
+            // The passing candidate with the smallest error; else the smallest error overall.
+            let best = results.min { a, b in
+                (a.1.passed ? 0 : 1, a.1.comparison.relativeError) < (b.1.passed ? 0 : 1, b.1.comparison.relativeError)
+            }!
+            chosen = best.0
+            report.verifications = [(built[best.0].0.family, best.1)] + results.filter { $0.0 != best.0 }.map { (built[$0.0].0.family, $0.1) }
+            if built.count > 1 { report.notes.append("family decided by the reference: \(built[chosen].0.family)") }
+        }
+        let (mapping, model) = built[chosen]
+        report.family = mapping.family
+        report.config = mapping.config
+        report.fates = mapping.fates(for: checkpoint)
+        if let v = report.verification, !v.passed { return report }
+
+        model.provenance = Provenance(
+            sourceFile: (source as NSString).lastPathComponent, sourceFormat: checkpoint.format.rawValue,
+            family: mapping.family, createdAt: ISO8601DateFormatter().string(from: Date()),
+            verification: report.verification?.provenanceRecord)
+        try model.write(to: URL(fileURLWithPath: destination), dtype: storageType(options.storage, checkpoint: checkpoint, mapping: mapping),
+                        overwrite: options.overwrite)
+        report.written = true
+        return report
+    }
+
+    static func storageType(_ policy: StoragePolicy, checkpoint: SourceCheckpoint, mapping: WeightMapping) -> DType {
+        switch policy {
+        case .f32: return .f32
+        case .f16: return .f16
+        case .bf16: return .bf16
+        case .source:
+            let sources = Set(mapping.assignments.compactMap { a in checkpoint.tensor(a.source)?.dtype })
+            if sources.count == 1, let only = sources.first, only == .f16 || only == .bf16 { return only }
+            return .f32
+        }
+    }
+
+    static func verify(_ model: EfficientNet, checkpoint: SourceCheckpoint, pair: (Tensor, Tensor)?,
+                       tolerance: Float) throws -> Verifier.Result? {
+        if let (input, expected) = pair {
+            try model.validateInput(shape: input.shape)
+            return try Verifier.compare(model, input: input, expected: expected, method: "reference-pair", tolerance: tolerance)
+        }
+        if let reference = checkpoint.reference {
+            let size = model.config.padding.imageSize ?? [model.config.imagePreprocessing.cropSize, model.config.imagePreprocessing.cropSize]
+            var shape = reference.inputShape.count == 4 ? reference.inputShape : [0, model.config.inputChannels, 0, 0]
+            if shape[0] <= 0 { shape[0] = 2 }
+            if shape[2] <= 0 { shape[2] = size[0] }
+            if shape[3] <= 0 { shape[3] = size[1] }
+            let probe = Verifier.probeInput(shape: shape, rawPixels: model.config.inputTransform != nil)
+            let expected = try reference.run(probe)
+            return try Verifier.compare(model, input: probe, expected: expected, method: "onnx-graph", tolerance: tolerance)
+        }
+        return nil
+    }
+
+    static func loadReferencePair(_ options: Options) throws -> (Tensor, Tensor)? {
+        switch (options.checkInput, options.checkOutput) {
+        case (nil, nil): return nil
+        case let (i?, o?):
+            let input = try NPY.readTensor(path: i)
+            let output = try NPY.readTensor(path: o)
+            guard input.rank == 4 else { throw VerificationError.referenceInput(path: i, detail: "--check-input must be NCHW, got shape \(input.shape)") }
+            guard output.rank >= 1, output.shape[0] == input.shape[0] else {
+                throw VerificationError.referenceInput(path: o, detail: "--check-output has shape \(output.shape), expected [\(input.shape[0]), classes]")
+            }
+            return (input, output.rank == 2 ? output : Tensor(shape: [output.shape[0], output.count / max(1, output.shape[0])], scalars: output.scalars))
+        default:
+            throw ConversionError.usage("--check-input and --check-output go together")
+        }
+    }
+
+    /// DEST must differ from SOURCE and must not exist unless overwriting.
+    static func checkPaths(source: String, destination: String, overwrite: Bool) throws {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: source) else { throw FileError.cannotOpen(path: source, reason: "no such file") }
+        let s = URL(fileURLWithPath: source).resolvingSymlinksInPath().standardizedFileURL.path
+        let d = URL(fileURLWithPath: destination).resolvingSymlinksInPath().standardizedFileURL.path
+        guard s != d else { throw ConversionError.usage("\(destination): DEST is the SOURCE file; refusing to overwrite it") }
+        if fm.fileExists(atPath: destination) && !overwrite { throw FileError.exists(path: destination) }
+    }
+}
+
+public enum ConversionError: Error, Equatable, CustomStringConvertible {
+    case usage(String)
+    public var description: String {
+        switch self { case let .usage(s): return s }
+    }
+}

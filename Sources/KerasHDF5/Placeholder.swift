@@ -1,1 +1,0 @@
-// Placeholder: replaced as the KerasHDF5 target is written.

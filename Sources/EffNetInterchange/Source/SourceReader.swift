@@ -24,7 +24,16 @@ public enum SourceReader {
         let tensors = try st.entries.map { SourceTensor(name: $0.name, raw: try st.rawTensor($0.name)) }
         let kind: SourceFormat = st.isEffw ? .effw : .torchZip
         var notes: [String: String] = ["container": st.isEffw ? "effw" : "safetensors"]
-        if let c = st.metadata[EffwKeys.config] { notes["effw_config"] = c }
-        return SourceCheckpoint(path: file.path, format: kind, tensors: tensors, notes: notes)
+        var checkpoint = SourceCheckpoint(path: file.path, format: kind, tensors: tensors, notes: notes)
+        if st.isEffw {
+            // An .effw already uses canonical names: re-encoding (e.g. --dtype f16) maps 1:1.
+            let config = try st.config()
+            let family = st.provenance()?.family ?? "effw"
+            let names = tensors.map(\.name)
+            checkpoint.selfMapping = {
+                WeightMapping(family: family, config: config, assignments: names.map { .init(canonical: $0, source: $0) })
+            }
+        }
+        return checkpoint
     }
 }

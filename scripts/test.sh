@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing, builds, runs every test.
+#   1. Debian packages the C targets need (scripts/install-deps.sh)
+#   2. swift test (release build: the forward passes are heavy in debug)
+#   3. Python's safetensors reading a Swift-written .effw (a small venv in .cache/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+echo "== swift test"
+# Build output is long; keep the test lines and the closing summary.
+set +e
+swift test -c release 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Linking|Write|Build)'
+status=${PIPESTATUS[0]}
+set -e
+[ "$status" -eq 0 ] || { echo "swift test failed (exit $status)"; exit "$status"; }
+
+echo "== python: safetensors reads Swift-written .effw"
+bash scripts/python-interop.sh

@@ -62,6 +62,6 @@ let package = Package(
         .testTarget(name: "ONNXModelTests", dependencies: ["ONNXModel"]),
         .testTarget(name: "InterchangeTests", dependencies: ["EffNetInterchange"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
-        .testTarget(name: "CLITests", dependencies: []),
+        .testTarget(name: "CLITests", dependencies: ["EffNet"]),
     ]
 )

@@ -65,8 +65,7 @@ public enum CommandRunner {
 
     /// A person-readable description of any error the toolkit throws (each names its file).
     public static func describe(_ error: Error) -> String {
-        if let e = error as? CustomStringConvertible { return e.description }
-        return "\(error)"
+        String(describing: error)
     }
 
     /// Prefixes `path: ` to errors whose own description does not name a file.

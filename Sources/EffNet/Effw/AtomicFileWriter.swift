@@ -26,7 +26,7 @@ public struct AtomicFileWriter {
         var template = Array("\(dir)/.effnet-tmp-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw FileError.cannotWrite(path: destination, reason: String(cString: strerror(errno))) }
-        let tmp = String(cString: template)
+        let tmp = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var committed = false
         defer {
             if !committed { unlink(tmp) }

@@ -5,6 +5,12 @@ public enum FamilyRegistry {
     public static var all: [ModelFamily.Type] {
         [
             // Families register here, one line each.
+            SeedFamily.self,
+            TorchvisionFamily.self,
+            TimmFamily.self,
+            TimmTFFamily.self,
+            LukemelasFamily.self,
+            LiteFamily.self,
         ]
     }
 

@@ -1,0 +1,167 @@
+import EffNet
+
+/// The network a PyTorch state_dict describes, read from tensor shapes only: channels, kernels,
+/// SE widths, classes. Strides are not in the weights; families supply them (`withStrides`).
+struct TorchShapes {
+    struct Block: Equatable {
+        var inChannels: Int
+        var expandedChannels: Int
+        var outChannels: Int
+        var kernel: Int
+        var seChannels: Int?
+        var hasExpansion: Bool
+    }
+
+    var inputChannels: Int
+    var stemChannels: Int
+    var stemKernel: Int
+    var blocks: [Block]
+    var headChannels: Int
+    var numClasses: Int
+
+    /// Reads the shapes. Each block's input is the previous block's output (so the Config always
+    /// chains); a tensor that disagrees is then reported by the strict load with both shapes.
+    /// - Throws: `MappingError.unsupported` naming the tensor when a size cannot be derived.
+    init(_ names: TorchModelNames, in index: TorchNames, path: String) throws {
+        func fail(_ what: String, _ module: String, _ expected: String) -> MappingError {
+            let found = index.shape("\(module).weight").map { "\($0)" } ?? "no such tensor"
+            return .unsupported(path: path, detail: "cannot derive \(what): '\(module).weight' should be \(expected) (found \(found))")
+        }
+        guard let stem = index.weightShape(names.stemConv, rank: 4), stem[0] > 0, stem[1] > 0, stem[2] > 0, stem[2] == stem[3] else {
+            throw fail("the stem", names.stemConv, "[out, in, k, k]")
+        }
+        inputChannels = stem[1]
+        stemChannels = stem[0]
+        stemKernel = stem[2]
+        var channels = stem[0]
+        var blocks: [Block] = []
+        for (i, b) in names.blocks.enumerated() {
+            guard let dw = index.weightShape(b.depthwiseConv, rank: 4), dw[0] > 0, dw[1] == 1, dw[2] > 0, dw[2] == dw[3] else {
+                throw fail("block \(i)'s depthwise kernel", b.depthwiseConv, "[C, 1, k, k]")
+            }
+            let hasExpansion = b.expandConv != nil
+            // Without expansion the depthwise conv runs on the block input itself.
+            let expanded = hasExpansion ? dw[0] : channels
+            var out: Int
+            if let p = index.weightShape(b.projectConv, rank: 4), p[0] > 0 {
+                out = p[0]
+            } else if let bn = index.shape("\(b.projectBN).weight"), bn.count == 1, bn[0] > 0 {
+                out = bn[0]
+            } else {
+                throw fail("block \(i)'s output channels", b.projectConv, "[out, C, 1, 1]")
+            }
+            var se: Int?
+            if let r = b.seReduce {
+                if let w = index.weightShape(r, rank: 4), w[0] > 0 {
+                    se = w[0]
+                } else if let bias = index.shape("\(r).bias"), bias.count == 1, bias[0] > 0 {
+                    se = bias[0]
+                } else {
+                    throw fail("block \(i)'s squeeze-excitation width", r, "[se, C, 1, 1]")
+                }
+            }
+            blocks.append(Block(inChannels: channels, expandedChannels: expanded, outChannels: out, kernel: dw[2],
+                                seChannels: se, hasExpansion: hasExpansion))
+            channels = out
+        }
+        guard !blocks.isEmpty else {
+            throw MappingError.unsupported(path: path, detail: "no MBConv blocks found (no depthwise convolution weights)")
+        }
+        self.blocks = blocks
+        guard let head = index.weightShape(names.headConv, rank: 4), head[0] > 0 else {
+            throw fail("the head", names.headConv, "[features, C, 1, 1]")
+        }
+        headChannels = head[0]
+        if let fc = index.shape("\(names.classifier).weight"), fc.count == 2, fc[0] > 0 {
+            numClasses = fc[0]
+        } else if let bias = index.shape("\(names.classifier).bias"), bias.count == 1, bias[0] > 0 {
+            numClasses = bias[0]
+        } else {
+            let found = index.shape("\(names.classifier).weight").map { "\($0)" } ?? "no such tensor"
+            throw MappingError.unsupported(path: path, detail: "cannot find the classifier: '\(names.classifier).weight' should be [classes, \(headChannels)] (found \(found)); headless (feature-extractor) checkpoints are not supported")
+        }
+    }
+
+    /// The explicit Config for these shapes with the given strides (one per block), stage indices
+    /// and conventions.
+    func config(name: String, strides: [Int], stages: [Int], conventions c: TorchConventions) -> EfficientNetConfig {
+        var out: [EfficientNetConfig.Block] = []
+        for (i, b) in blocks.enumerated() {
+            // The ratio is informational (the channels are explicit); an expansion conv needs one != 1.
+            let ratio = b.hasExpansion ? max(2, Int((Double(b.expandedChannels) / Double(max(b.inChannels, 1))).rounded())) : 1
+            out.append(EfficientNetConfig.Block(
+                expandRatio: ratio, kernel: b.kernel, stride: strides[i], inChannels: b.inChannels,
+                outChannels: b.outChannels, expandedChannels: b.expandedChannels, seChannels: b.seChannels, stage: stages[i]))
+        }
+        var pre = c.imagePreprocessing
+        if inputChannels != pre.mean.count {
+            pre.mean = Array(repeating: pre.mean[0], count: inputChannels)
+            pre.std = Array(repeating: pre.std[0], count: inputChannels)
+        }
+        return EfficientNetConfig(
+            name: name, inputChannels: inputChannels,
+            stem: .init(outChannels: stemChannels, kernel: stemKernel, stride: 2),
+            blocks: out, headChannels: headChannels, numClasses: numClasses, bnEpsilon: c.bnEpsilon,
+            padding: c.padding, activation: c.activation, imagePreprocessing: pre)
+    }
+
+    /// Output channels of the last block of each stage, given each block's stage.
+    func stageOutputs(stages: [Int]) -> [Int] {
+        var outs: [Int] = []
+        for (b, s) in zip(blocks, stages) {
+            if s < outs.count { outs[s] = b.outChannels } else { outs.append(b.outChannels) }
+        }
+        return outs
+    }
+
+    /// Block count per stage.
+    static func repeats(stages: [Int]) -> [Int] {
+        var r: [Int] = []
+        for s in stages { if s < r.count { r[s] += 1 } else { r.append(1) } }
+        return r
+    }
+}
+
+/// Turns a family's module paths into canonical assignments.
+enum TorchMapping {
+    static let bnSuffixes = ["weight", "bias", "running_mean", "running_var"]
+
+    /// Every canonical tensor's source name by the family's naming, plus the tensors skipped on
+    /// purpose. Source tensors that fit no slot are left out: they show up as unused.
+    static func mapping(family: FamilyName, names: TorchModelNames, config: EfficientNetConfig,
+                        checkpoint: SourceCheckpoint) -> WeightMapping {
+        var a: [WeightMapping.Assignment] = []
+        func conv(_ canonical: String, _ source: String, bias: Bool = false) {
+            a.append(.init(canonical: "\(canonical).weight", source: "\(source).weight"))
+            if bias { a.append(.init(canonical: "\(canonical).bias", source: "\(source).bias")) }
+        }
+        func bn(_ canonical: String, _ source: String) {
+            for s in bnSuffixes { a.append(.init(canonical: "\(canonical).\(s)", source: "\(source).\(s)")) }
+        }
+        conv("stem.conv", names.stemConv)
+        bn("stem.bn", names.stemBN)
+        for (i, b) in names.blocks.enumerated() {
+            let p = "blocks.\(i)"
+            if let e = b.expandConv, let ebn = b.expandBN {
+                conv("\(p).expand.conv", e)
+                bn("\(p).expand.bn", ebn)
+            }
+            conv("\(p).depthwise.conv", b.depthwiseConv)
+            bn("\(p).depthwise.bn", b.depthwiseBN)
+            if let r = b.seReduce, let e = b.seExpand {
+                conv("\(p).se.reduce", r, bias: true)
+                conv("\(p).se.expand", e, bias: true)
+            }
+            conv("\(p).project.conv", b.projectConv)
+            bn("\(p).project.bn", b.projectBN)
+        }
+        conv("head.conv", names.headConv)
+        bn("head.bn", names.headBN)
+        a.append(.init(canonical: "classifier.weight", source: "\(names.classifier).weight"))
+        a.append(.init(canonical: "classifier.bias", source: "\(names.classifier).bias"))
+
+        let skipped = checkpoint.names.filter { $0.hasSuffix(".num_batches_tracked") || $0 == "num_batches_tracked" }
+            .map { (source: $0, reason: "BatchNorm update counter (num_batches_tracked): training state, not a weight") }
+        return WeightMapping(family: family.rawValue, config: config, assignments: a, skipped: skipped)
+    }
+}

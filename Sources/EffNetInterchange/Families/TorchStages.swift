@@ -1,0 +1,116 @@
+import EffNet
+
+/// Strides are not stored in weights. Every PyTorch family builds its blocks from EfficientNet-B0's
+/// seven-stage table (`EfficientNetConfig.b0Stages`), where a stage's first block carries the
+/// stage's stride and the others stride 1. So each block's stage decides its stride.
+enum TorchStages {
+    typealias Spec = EfficientNetConfig.StageSpec
+
+    /// Strides for blocks whose stage and index the names give (torchvision, timm).
+    /// - Throws: `MappingError.unsupported` when the stages do not fit the B0 table.
+    static func strides(explicit blocks: [TorchBlockNames], table: [Spec] = EfficientNetConfig.b0Stages,
+                        path: String) throws -> (strides: [Int], stages: [Int]) {
+        var strides: [Int] = [], stages: [Int] = []
+        var stageIDs: [Int] = []
+        for b in blocks {
+            guard let s = b.stage, let i = b.indexInStage else {
+                throw MappingError.unsupported(path: path, detail: "block without a stage index")
+            }
+            if stageIDs.last != s { stageIDs.append(s) }
+            let stage = stageIDs.count - 1
+            guard stage < table.count else {
+                throw MappingError.unsupported(path: path, detail: "the names have more than \(table.count) stages; EfficientNet-B0..B7 have \(table.count), so the strides are unknown")
+            }
+            strides.append(i == 0 ? table[stage].stride : 1)
+            stages.append(stage)
+        }
+        guard stageIDs.count == table.count else {
+            throw MappingError.unsupported(path: path, detail: "the names have \(stageIDs.count) stages, EfficientNet-B0..B7 have \(table.count), so the strides are unknown")
+        }
+        return (strides, stages)
+    }
+
+    /// Stages for a flat block list (seed, lukemelas, lite): the partition into the table's
+    /// stages in which every block after a stage's first keeps its channels (in == out) and every
+    /// block has its stage's kernel and expansion. When several partitions fit (channel counts
+    /// that round alike), the one compound depth scaling gives (repeats ceil(d * r) for one d;
+    /// `fixedEndStages`: first and last stage unscaled, as in EfficientNet-Lite) decides.
+    /// - Throws: `MappingError.unsupported` when no partition, or several, fit.
+    static func strides(flat blocks: [TorchShapes.Block], table: [Spec] = EfficientNetConfig.b0Stages,
+                        fixedEndStages: Bool, path: String) throws -> (strides: [Int], stages: [Int]) {
+        let n = blocks.count, stageCount = table.count
+        func fits(_ b: TorchShapes.Block, _ s: Int, continuing: Bool, strict: Bool) -> Bool {
+            if continuing && b.inChannels != b.outChannels { return false }
+            if !strict { return true }
+            return b.kernel == table[s].kernel && b.hasExpansion == (table[s].expandRatio != 1)
+        }
+        // ways[i][s]: partitions of blocks i..<n given block i-1 is in stage s (capped at 2).
+        func count(strict: Bool) -> (total: Int, ways: [[Int]]) {
+            var ways = [[Int]](repeating: [Int](repeating: 0, count: stageCount), count: n + 1)
+            ways[n][stageCount - 1] = 1
+            if n >= 2 {
+                for i in stride(from: n - 1, through: 1, by: -1) {
+                    for s in 0 ..< stageCount {
+                        var w = 0
+                        if fits(blocks[i], s, continuing: true, strict: strict) { w += ways[i + 1][s] }
+                        if s + 1 < stageCount, fits(blocks[i], s + 1, continuing: false, strict: strict) { w += ways[i + 1][s + 1] }
+                        ways[i][s] = min(w, 2)
+                    }
+                }
+            }
+            let total = n > 0 && fits(blocks[0], 0, continuing: false, strict: strict) ? ways[1][0] : 0
+            return (total, ways)
+        }
+        func result(_ stages: [Int]) -> (strides: [Int], stages: [Int]) {
+            let strides = stages.enumerated().map { i, s in i == 0 || stages[i - 1] != s ? table[s].stride : 1 }
+            return (strides, stages)
+        }
+        func valid(_ stages: [Int], strict: Bool) -> Bool {
+            guard stages.count == n, stages.first == 0, stages.last == stageCount - 1 else { return false }
+            for i in 0 ..< n {
+                let continuing = i > 0 && stages[i - 1] == stages[i]
+                if i > 0 && stages[i] != stages[i - 1] && stages[i] != stages[i - 1] + 1 { return false }
+                if !fits(blocks[i], stages[i], continuing: continuing, strict: strict) { return false }
+            }
+            return true
+        }
+        let depthScaled = depthScaledRepeats(total: n, table: table, fixedEndStages: fixedEndStages)
+            .map { reps in reps.enumerated().flatMap { s, r in [Int](repeating: s, count: r) } }
+
+        let (total, ways) = count(strict: true)
+        if total == 1 {
+            var stages = [0]
+            for i in 1 ..< max(n, 1) {
+                let s = stages[i - 1]
+                if fits(blocks[i], s, continuing: true, strict: true), ways[i + 1][s] > 0 { stages.append(s) } else { stages.append(s + 1) }
+            }
+            return result(stages)
+        }
+        if let d = depthScaled, valid(d, strict: total > 1) { return result(d) }
+        let what = total > 1 ? "several stage partitions fit the block shapes and compound depth scaling does not pick one"
+                             : "the \(n) blocks' kernels, expansions and channels fit no partition into EfficientNet-B0's \(stageCount) stages"
+        throw MappingError.unsupported(path: path, detail: "cannot tell the strides: \(what)")
+    }
+
+    /// Repeats per stage such that ceil(d * r) sums to `total` for some depth multiplier d, if any.
+    /// As d grows, stage s gains its next block when d passes n_s / r_s, so walking those events in
+    /// order visits every distribution (there is at most one per total).
+    static func depthScaledRepeats(total: Int, table: [Spec], fixedEndStages: Bool) -> [Int]? {
+        let fixed = table.indices.map { fixedEndStages && ($0 == 0 || $0 == table.count - 1) }
+        var reps = table.indices.map { fixed[$0] ? table[$0].repeats : 1 }
+        for _ in 0 ... max(total, 0) {
+            let sum = reps.reduce(0, +)
+            if sum == total { return reps }
+            if sum > total { return nil }
+            // The smallest n_s / r_s among scalable stages (compared as fractions).
+            var best: Int?
+            for s in table.indices where !fixed[s] && table[s].repeats > 0 {
+                if let b = best, reps[s] * table[b].repeats >= reps[b] * table[s].repeats { continue }
+                best = s
+            }
+            guard let b = best else { return nil }
+            for s in table.indices where !fixed[s] && reps[s] * table[b].repeats == reps[b] * table[s].repeats { reps[s] += 1 }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,78 @@
+import EffNet
+
+/// torchvision.models.efficientnet_b0...b7 (and `EfficientNet(...)` with custom width/depth):
+///
+///     features.0.0 / .1                 stem conv / bn
+///     features.S.I.block.K...           S = 1...7, MBConv: [expand K.0/K.1], depthwise K.0/K.1,
+///                                       SE K.fc1/K.fc2 (bias), project K.0/K.1
+///     features.8.0 / .1                 head conv / bn
+///     classifier.1                      linear (classifier.0 is dropout)
+///
+/// Symmetric padding; BN eps 1e-5 for B0-B4 and 1e-3 for B5-B7 (torchvision passes
+/// `norm_layer=partial(nn.BatchNorm2d, eps=1e-3)` for those). The epsilon is not in the weights:
+/// a network whose structure is not B0-B7 gets 1e-5, the `EfficientNet` class default.
+public enum TorchvisionFamily: ModelFamily {
+    public static let name = FamilyName.torchvision
+
+    public static func detect(_ checkpoint: SourceCheckpoint) -> FamilyDetection? {
+        let idx = TorchNames(checkpoint)
+        guard idx.has("features.0.0.weight"), !idx.indexPairs(after: "features.", infix: "block.").isEmpty else { return nil }
+        // efficientnet_v2's first stages are fused (a full 3x3 conv, not depthwise): not this family.
+        if let s = idx.shape("features.1.0.block.0.0.weight"), s.count == 4, s[1] != 1, s[2] > 1 { return nil }
+        let score = 90 + (idx.has("classifier.1.weight") ? 10 : 0)
+        return FamilyDetection(family: name, score: score, variant: describe(checkpoint, idx))
+    }
+
+    /// - Throws: `MappingError.unsupported` when sizes or strides cannot be derived.
+    public static func mapping(for checkpoint: SourceCheckpoint) throws -> WeightMapping {
+        try analyse(checkpoint, TorchNames(checkpoint)).mapping
+    }
+
+    static func modelNames(_ idx: TorchNames) -> TorchModelNames {
+        let pairs = idx.indexPairs(after: "features.", infix: "block.")
+        let featureIndices = idx.indices(after: "features.")
+        let last = featureIndices.last ?? 8
+        let blocks = pairs.map { s, i -> TorchBlockNames in
+            let p = "features.\(s).\(i).block"
+            // block.0 is the expansion (1x1) when it exists, else the depthwise conv (k > 1).
+            let firstIsExpand = idx.shape("\(p).0.0.weight").map { $0.count == 4 && $0[2] == 1 && $0[3] == 1 } ?? false
+            let dw = firstIsExpand ? 1 : 0
+            let hasSE = idx.has("\(p).\(dw + 1).fc1.weight") || idx.has("\(p).\(dw + 1).fc1.bias")
+            let proj = dw + (hasSE ? 2 : 1)
+            return TorchBlockNames(
+                expandConv: firstIsExpand ? "\(p).0.0" : nil, expandBN: firstIsExpand ? "\(p).0.1" : nil,
+                depthwiseConv: "\(p).\(dw).0", depthwiseBN: "\(p).\(dw).1",
+                seReduce: hasSE ? "\(p).\(dw + 1).fc1" : nil, seExpand: hasSE ? "\(p).\(dw + 1).fc2" : nil,
+                projectConv: "\(p).\(proj).0", projectBN: "\(p).\(proj).1",
+                stage: s, indexInStage: i)
+        }
+        return TorchModelNames(stemConv: "features.0.0", stemBN: "features.0.1", blocks: blocks,
+                               headConv: "features.\(last).0", headBN: "features.\(last).1", classifier: "classifier.1")
+    }
+
+    static func analyse(_ checkpoint: SourceCheckpoint, _ idx: TorchNames) throws -> (mapping: WeightMapping, variant: String) {
+        let names = modelNames(idx)
+        let shapes = try TorchShapes(names, in: idx, path: checkpoint.path)
+        let (strides, stages) = try TorchStages.strides(explicit: names.blocks, path: checkpoint.path)
+        var conventions = TorchConventions(bnEpsilon: 1e-5, padding: .symmetric, activation: .silu)
+        var config = shapes.config(name: "efficientnet", strides: strides, stages: stages, conventions: conventions)
+        let match = TorchVariant.match(config, stages: stages, presets: TorchVariant.bPresets { "efficientnet_b\($0)" })
+        var variant = match.description
+        if let b = match.index {
+            config.name = "efficientnet_b\(b)"
+            conventions.bnEpsilon = b >= 5 ? 1e-3 : 1e-5
+            conventions.imagePreprocessing = .imagenetTorch(nominal: EfficientNetConfig.compoundScaling[b].resolution)
+            config = shapes.config(name: config.name, strides: strides, stages: stages, conventions: conventions)
+            variant += ", \(shapes.numClasses) classes; BN eps \(b >= 5 ? "1e-3 (torchvision B5-B7)" : "1e-5 (torchvision B0-B4)")"
+        } else {
+            config.name = "efficientnet_custom"
+            variant += ", \(shapes.numClasses) classes; BN eps 1e-5 assumed (torchvision's EfficientNet class default; B5-B7 builders pass 1e-3)"
+        }
+        variant += ", symmetric padding"
+        return (TorchMapping.mapping(family: name, names: names, config: config, checkpoint: checkpoint), variant)
+    }
+
+    static func describe(_ checkpoint: SourceCheckpoint, _ idx: TorchNames) -> String {
+        do { return try analyse(checkpoint, idx).variant } catch { return "structure not understood: \(error)" }
+    }
+}

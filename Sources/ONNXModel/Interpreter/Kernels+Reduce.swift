@@ -1,0 +1,174 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Pooling, reductions, Gemm/MatMul and Softmax.
+extension Kernels {
+    static func globalAveragePool(_ c: OpContext) throws -> ONNXArray {
+        let x = try c.floatInput(0)
+        guard x.rank >= 3 else { throw c.fail("input rank \(x.rank) < 3") }
+        let rows = x.shape[0] * x.shape[1], plane = x.shape.dropFirst(2).reduce(1, *)
+        guard plane > 0 else { throw c.fail("empty spatial extent \(x.shape)") }
+        var out = [Float](repeating: 0, count: rows)
+        x.floats.withUnsafeBufferPointer { p in
+            for r in 0 ..< rows {
+                var s: Double = 0
+                for j in r * plane ..< (r + 1) * plane { s += Double(p[j]) }
+                out[r] = Float(s / Double(plane))
+            }
+        }
+        return ONNXArray(floats: out, shape: Array(x.shape.prefix(2)) + [Int](repeating: 1, count: x.rank - 2))
+    }
+
+    /// ReduceMean/Sum/Max/Min: axes from the attribute (before opset 18) or input 1.
+    static func reduce(_ c: OpContext) throws -> ONNXArray {
+        let x = try c.input(0)
+        let keep = try c.int("keepdims", default: 1) != 0
+        var axes: [Int]?
+        if c.opset >= 18 || (c.op == "ReduceSum" && c.opset >= 13) {
+            if let a = c.optionalInput(1) { axes = try c.intList(a, "axes") }
+        } else {
+            axes = try c.ints("axes")
+        }
+        if axes?.isEmpty ?? true {
+            if try c.int("noop_with_empty_axes", default: 0) != 0 && axes != nil { return x }
+            axes = Array(0 ..< x.rank)
+        }
+        let set = Set(try axes!.map { try c.axis($0, rank: x.rank, name: "axis") })
+        let outFull = x.shape.enumerated().map { set.contains($0.offset) ? 1 : $0.element }
+        let n = try c.count(outFull)
+        let values = x.asFloats
+        var acc = [Double](repeating: c.op == "ReduceMax" ? -.infinity : c.op == "ReduceMin" ? .infinity : 0, count: n)
+        let outStrides = strides(outFull).enumerated().map { set.contains($0.offset) ? 0 : $0.element }
+        var idx = [Int](repeating: 0, count: x.rank), o = 0
+        for v in values {
+            let d = Double(v)
+            switch c.op {
+            case "ReduceMax": acc[o] = max(acc[o], d)
+            case "ReduceMin": acc[o] = min(acc[o], d)
+            default: acc[o] += d
+            }
+            var k = x.rank - 1
+            while k >= 0 {
+                idx[k] += 1; o += outStrides[k]
+                if idx[k] < x.shape[k] { break }
+                o -= outStrides[k] * x.shape[k]; idx[k] = 0; k -= 1
+            }
+        }
+        if c.op == "ReduceMean" {
+            let size = Double(x.count / max(n, 1))
+            acc = acc.map { $0 / size }
+        }
+        let shape = keep ? outFull : x.shape.enumerated().filter { !set.contains($0.offset) }.map(\.element)
+        if x.isFloat { return ONNXArray(floats: acc.map { Float($0) }, shape: shape, type: x.elementType) }
+        return ONNXArray(ints: acc.map { Int64($0) }, shape: shape, type: x.elementType)
+    }
+
+    /// Y = alpha * op(A) op(B) + beta * C.
+    static func gemm(_ c: OpContext) throws -> ONNXArray {
+        let a = try c.floatInput(0), b = try c.floatInput(1)
+        guard a.rank == 2, b.rank == 2 else { throw c.fail("A \(a.shape) and B \(b.shape) must be matrices") }
+        let ta = try c.int("transA", default: 0) != 0, tb = try c.int("transB", default: 0) != 0
+        let alpha = try c.float("alpha", default: 1), beta = try c.float("beta", default: 1)
+        let (m, k) = ta ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+        let (k2, n) = tb ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+        guard k == k2 else { throw c.fail("A \(a.shape) and B \(b.shape) do not multiply (transA \(ta), transB \(tb))") }
+        let total = try c.count([m, n])
+        var out = [Float](repeating: 0, count: total)
+        a.floats.withUnsafeBufferPointer { ap in
+            b.floats.withUnsafeBufferPointer { bp in
+                for i in 0 ..< m {
+                    for j in 0 ..< n {
+                        var s: Float = 0
+                        for p in 0 ..< k {
+                            s += ap[ta ? p * m + i : i * k + p] * bp[tb ? j * k + p : p * n + j]
+                        }
+                        out[i * n + j] = alpha * s
+                    }
+                }
+            }
+        }
+        if let cc = c.optionalInput(2), beta != 0 {
+            guard cc.isFloat, let shape = broadcastShape([m, n], cc.shape), shape == [m, n] else {
+                throw c.fail("C \(cc.shape) does not broadcast to [\(m), \(n)]")
+            }
+            out = broadcast(out, [m, n], cc.floats, cc.shape, out: [m, n], count: total) { $0 + beta * $1 }
+        }
+        return ONNXArray(floats: out, shape: [m, n])
+    }
+
+    /// numpy matmul: 1-D operands promoted, batch dimensions broadcast.
+    static func matMul(_ c: OpContext) throws -> ONNXArray {
+        let a = try c.floatInput(0), b = try c.floatInput(1)
+        guard a.rank >= 1, b.rank >= 1 else { throw c.fail("scalar operands") }
+        let aShape = a.rank == 1 ? [1, a.shape[0]] : a.shape, bShape = b.rank == 1 ? [b.shape[0], 1] : b.shape
+        let (m, k) = (aShape[aShape.count - 2], aShape[aShape.count - 1])
+        let (k2, n) = (bShape[bShape.count - 2], bShape[bShape.count - 1])
+        guard k == k2, let batch = broadcastShape(Array(aShape.dropLast(2)), Array(bShape.dropLast(2))) else {
+            throw c.fail("\(a.shape) and \(b.shape) do not multiply")
+        }
+        let batches = try c.count(batch)
+        let total = try c.count(batch + [m, n])
+        let aStr = broadcastStrides(Array(aShape.dropLast(2)), to: batch), bStr = broadcastStrides(Array(bShape.dropLast(2)), to: batch)
+        var out = [Float](repeating: 0, count: total)
+        a.floats.withUnsafeBufferPointer { ap in
+            b.floats.withUnsafeBufferPointer { bp in
+                for t in 0 ..< batches {
+                    var rem = t, ao = 0, bo = 0
+                    for d in stride(from: batch.count - 1, through: 0, by: -1) {
+                        let i = rem % batch[d]; rem /= batch[d]
+                        ao += i * aStr[d]; bo += i * bStr[d]
+                    }
+                    let aBase = ao * m * k, bBase = bo * k * n, oBase = t * m * n
+                    for i in 0 ..< m {
+                        for p in 0 ..< k {
+                            let v = ap[aBase + i * k + p]
+                            for j in 0 ..< n { out[oBase + i * n + j] += v * bp[bBase + p * n + j] }
+                        }
+                    }
+                }
+            }
+        }
+        var shape = batch + [m, n]
+        if a.rank == 1 { shape.remove(at: shape.count - 2) }
+        if b.rank == 1 { shape.removeLast() }
+        return ONNXArray(floats: out, shape: shape)
+    }
+
+    /// Softmax / LogSoftmax; before opset 13 the input is coerced to 2-D at `axis` (default 1).
+    static func softmax(_ c: OpContext, log: Bool) throws -> ONNXArray {
+        var x = try c.floatInput(0)
+        guard x.rank >= 1 else { throw c.fail("scalar input") }
+        let legacy = c.opset < 13
+        let axis = try c.axis(try c.int("axis", default: legacy ? 1 : -1), rank: x.rank)
+        let inner = legacy ? 1 : x.shape[(axis + 1)...].reduce(1, *)
+        let length = legacy ? x.shape[axis...].reduce(1, *) : x.shape[axis]
+        let outer = x.count / max(1, length * inner)
+        x.floats.withUnsafeMutableBufferPointer { p in
+            for o in 0 ..< outer {
+                for i in 0 ..< inner {
+                    let base = o * length * inner + i
+                    var mx = -Float.infinity
+                    for j in 0 ..< length { mx = max(mx, p[base + j * inner]) }
+                    var sum: Double = 0
+                    for j in 0 ..< length { sum += Double(expf(p[base + j * inner] - mx)) }
+                    for j in 0 ..< length {
+                        let v = p[base + j * inner] - mx
+                        p[base + j * inner] = log ? v - Float(Foundation_log(sum)) : Float(Double(expf(v)) / sum)
+                    }
+                }
+            }
+        }
+        return x
+    }
+
+    private static func Foundation_log(_ x: Double) -> Double {
+        #if canImport(Glibc)
+        return Glibc.log(x)
+        #else
+        return Darwin.log(x)
+        #endif
+    }
+}

@@ -152,3 +152,21 @@ final class EffwFormatTests: XCTestCase {
         XCTAssertNoThrow(try model.load(params, allowNonFinite: true))
     }
 }
+
+extension EffwFormatTests {
+    /// The config-only enumeration of names and shapes agrees with the module tree's own
+    /// parameters, in order, for every kind of config (folded BN, no SE, no expansion).
+    func testParameterEnumerationMatchesTheModuleTree() throws {
+        var folded = TestSupport.tinyConfig()
+        folded.batchNormFolded = true
+        for config in [TestSupport.tinyConfig(), folded, .lite(0), .seedB0Mini(numClasses: 3)] {
+            let model = try EfficientNet(config: config)
+            let url = dir.appendingPathComponent("\(config.name)-\(config.batchNormFolded).effw")
+            try model.write(to: url)
+            let file = try EffwFile(path: url.path)
+            XCTAssertEqual(file.entries.map(\.name), model.parameterShapes.map(\.name))
+            XCTAssertEqual(file.entries.map(\.shape), model.parameterShapes.map(\.shape))
+            XCTAssertEqual(Set(model.parameters.keys), Set(model.parameterShapes.map(\.name)))
+        }
+    }
+}

@@ -16,41 +16,74 @@ public enum EffwWriter {
         }
     }
 
+    /// One tensor to write without holding every tensor's bytes at once: `withBytes` hands its
+    /// bytes (in `dtype`, little-endian, contiguous) to the closure it is given. It is called
+    /// twice (once for the CRC-32, once to write), so it must give the same bytes both times.
+    public struct Entry {
+        public var name: String
+        public var dtype: DType
+        public var shape: [Int]
+        public var withBytes: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+        public init(name: String, dtype: DType, shape: [Int],
+                    withBytes: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) {
+            self.name = name; self.dtype = dtype; self.shape = shape; self.withBytes = withBytes
+        }
+    }
+
     public static let alignment = 64
 
     /// Serialises `items` and `metadata` to `path`. CRC32s are computed here and added under
     /// `effw.crc32`.
     /// - Throws: `FileError` (exists, cannot write), `EffwError` for invalid items.
     public static func write(items: [Item], metadata: [String: String], to path: String, overwrite: Bool = false) throws {
+        try write(entries: items.map { it in
+            Entry(name: it.name, dtype: it.dtype, shape: it.shape) { body in try it.bytes.withUnsafeBytes(body) }
+        }, metadata: metadata, to: path, overwrite: overwrite)
+    }
+
+    /// Streams `entries` to `path`: a first pass computes each tensor's CRC-32 and checks its
+    /// size, the header is written, then a second pass writes the bytes. Peak memory is one
+    /// tensor's bytes at most (none when the entries point into existing memory).
+    /// - Throws: `FileError` (exists, cannot write), `EffwError` for invalid entries.
+    public static func write(entries: [Entry], metadata: [String: String], to path: String, overwrite: Bool = false) throws {
         var names = Set<String>()
         var crcs: [String: String] = [:]
-        for it in items {
-            guard !it.name.isEmpty, it.name != "__metadata__", names.insert(it.name).inserted else {
-                throw EffwError(path, "invalid or duplicate tensor name '\(it.name)'")
+        var sizes: [Int] = []
+        for e in entries {
+            guard !e.name.isEmpty, e.name != "__metadata__", names.insert(e.name).inserted else {
+                throw EffwError(path, "invalid or duplicate tensor name '\(e.name)'")
             }
-            guard let n = CheckedSize.product(it.shape), n * it.dtype.size == it.bytes.count else {
-                throw EffwError(path, "tensor '\(it.name)': \(it.bytes.count) bytes do not fill \(it.dtype.rawValue) \(it.shape)")
+            guard let n = CheckedSize.product(e.shape), let bytes = CheckedSize.multiply(n, e.dtype.size) else {
+                throw EffwError(path, "tensor '\(e.name)': shape \(e.shape) overflows")
             }
-            crcs[it.name] = CRC32.hex(CRC32.checksum(it.bytes))
+            try e.withBytes { buffer in
+                guard buffer.count == bytes else {
+                    throw EffwError(path, "tensor '\(e.name)': \(buffer.count) bytes do not fill \(e.dtype.rawValue) \(e.shape)")
+                }
+                crcs[e.name] = CRC32.hex(CRC32.checksum(buffer))
+            }
+            sizes.append(bytes)
         }
         var meta = metadata
         meta[EffwKeys.version] = meta[EffwKeys.version] ?? EffwKeys.currentVersion
         meta[EffwKeys.crc32] = jsonObject(crcs)
-        let header = headerBytes(items: items, metadata: meta)
+        let header = headerBytes(entries: zip(entries, sizes).map { ($0.name, $0.dtype, $0.shape, $1) }, metadata: meta)
         try AtomicFileWriter(destination: path, overwrite: overwrite).write { sink in
             var len = UInt64(header.count).littleEndian
             try withUnsafeBytes(of: &len) { try sink.write($0) }
             try sink.write(header)
-            for it in items { try sink.write(it.bytes) }
+            for e in entries {
+                try e.withBytes { buffer in try sink.write(buffer) }
+            }
         }
     }
 
     /// The JSON header, padded with spaces so that 8 + its length is a multiple of 64.
-    static func headerBytes(items: [Item], metadata: [String: String]) -> [UInt8] {
+    static func headerBytes(entries: [(name: String, dtype: DType, shape: [Int], bytes: Int)], metadata: [String: String]) -> [UInt8] {
         var s = "{\"__metadata__\":" + jsonObject(metadata)
         var offset = 0
-        for it in items {
-            let end = offset + it.bytes.count
+        for it in entries {
+            let end = offset + it.bytes
             s += ",\(jsonString(it.name)):{\"dtype\":\"\(it.dtype.rawValue)\",\"shape\":[\(it.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}"
             offset = end
         }

@@ -27,6 +27,11 @@ extension EfficientNet {
 
     /// The .effw metadata this model writes: version, config JSON, provenance.
     public func effwMetadata() throws -> [String: String] {
+        try Self.effwMetadata(config: config, provenance: provenance)
+    }
+
+    /// The .effw metadata for a config and provenance (see Schemas/effw.md).
+    public static func effwMetadata(config: EfficientNetConfig, provenance: Provenance?) throws -> [String: String] {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         var meta = [EffwKeys.version: EffwKeys.currentVersion,
@@ -43,10 +48,17 @@ extension EfficientNet {
     /// - Throws: `FileError.exists` without `overwrite`, `FileError.cannotWrite`.
     public func write(to url: URL, dtype: DType = .f32, overwrite: Bool = false) throws {
         precondition([.f32, .f16, .bf16].contains(dtype), "weights are stored as F32, F16 or BF16")
-        var items: [EffwWriter.Item] = []
+        var entries: [EffwWriter.Entry] = []
         visitParameters { name, t in
-            items.append(.init(name: name, dtype: dtype, shape: t.shape, bytes: EffwWriter.encode(t.scalars, as: dtype)))
+            let tensor = t
+            entries.append(EffwWriter.Entry(name: name, dtype: dtype, shape: tensor.shape) { body in
+                if dtype == .f32 {
+                    try tensor.scalars.withUnsafeBytes(body)   // little-endian hosts: no copy
+                } else {
+                    try EffwWriter.encode(tensor.scalars, as: dtype).withUnsafeBytes(body)
+                }
+            })
         }
-        try EffwWriter.write(items: items, metadata: try effwMetadata(), to: url.path, overwrite: overwrite)
+        try EffwWriter.write(entries: entries, metadata: try effwMetadata(), to: url.path, overwrite: overwrite)
     }
 }

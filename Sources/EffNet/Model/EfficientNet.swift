@@ -30,14 +30,9 @@ public final class EfficientNet: @unchecked Sendable {
         paddingResolver = PaddingResolver(config: config)
     }
 
-    /// Every parameter's canonical name and shape, in a stable order.
-    public var parameterShapes: [(name: String, shape: [Int])] {
-        var r = stem.namedParameterShapes(prefix: "stem")
-        for (i, b) in blocks.enumerated() { r += b.namedParameterShapes(prefix: "blocks.\(i)") }
-        r += head.namedParameterShapes(prefix: "head")
-        r += classifier.namedParameterShapes(prefix: "classifier")
-        return r.map { (name: $0.0, shape: $0.1) }
-    }
+    /// Every parameter's canonical name and shape, in a stable order (see
+    /// `parameterShapes(for:)`).
+    public var parameterShapes: [(name: String, shape: [Int])] { Self.parameterShapes(for: config) }
 
     public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) } }
 

@@ -1,5 +1,5 @@
 /// The module tree's layers. Each layer stores its parameters as dense float32 `Tensor`s under the
-/// canonical names it reports through `namedParameterShapes(prefix:)`.
+/// canonical names `EfficientNet.parameterShapes(for:)` lists.
 
 /// A 2-D convolution, OIHW weights (depthwise: C,1,kh,kw), optional bias.
 public struct Conv2d: Sendable {
@@ -21,11 +21,6 @@ public struct Conv2d: Sendable {
         self.bias = bias ? Tensor(zeros: [outputChannels]) : nil
     }
 
-    func namedParameterShapes(prefix: String) -> [(String, [Int])] {
-        var r = [("\(prefix).weight", weight.shape)]
-        if let bias { r.append(("\(prefix).bias", bias.shape)) }
-        return r
-    }
 }
 
 /// Inference batch norm: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias.
@@ -55,10 +50,6 @@ public struct BatchNorm2d: Sendable {
         return (scale, shift)
     }
 
-    func namedParameterShapes(prefix: String) -> [(String, [Int])] {
-        [("\(prefix).weight", weight.shape), ("\(prefix).bias", bias.shape),
-         ("\(prefix).running_mean", runningMean.shape), ("\(prefix).running_var", runningVar.shape)]
-    }
 }
 
 /// Convolution, then batch norm (absent when folded into the conv's bias), then an optional activation.
@@ -75,9 +66,6 @@ public struct ConvNormActivation: Sendable {
         self.activation = activation
     }
 
-    func namedParameterShapes(prefix: String) -> [(String, [Int])] {
-        conv.namedParameterShapes(prefix: "\(prefix).conv") + (bn?.namedParameterShapes(prefix: "\(prefix).bn") ?? [])
-    }
 }
 
 /// Squeeze-and-excitation: global average pool -> 1x1 reduce (+bias) -> activation -> 1x1 expand
@@ -91,9 +79,6 @@ public struct SqueezeExcitation: Sendable {
         expand = Conv2d(inputChannels: squeezeChannels, outputChannels: channels, kernelSize: 1, bias: true)
     }
 
-    func namedParameterShapes(prefix: String) -> [(String, [Int])] {
-        reduce.namedParameterShapes(prefix: "\(prefix).reduce") + expand.namedParameterShapes(prefix: "\(prefix).expand")
-    }
 }
 
 /// Mobile inverted bottleneck: [expand 1x1] -> depthwise kxk -> [SE] -> project 1x1 [+ residual].
@@ -116,12 +101,6 @@ public struct MBConvBlock: Sendable {
                                      epsilon: epsilon, folded: folded, activation: nil)
     }
 
-    func namedParameterShapes(prefix: String) -> [(String, [Int])] {
-        (expand?.namedParameterShapes(prefix: "\(prefix).expand") ?? [])
-            + depthwise.namedParameterShapes(prefix: "\(prefix).depthwise")
-            + (se?.namedParameterShapes(prefix: "\(prefix).se") ?? [])
-            + project.namedParameterShapes(prefix: "\(prefix).project")
-    }
 }
 
 /// y = x W^T + b, W of shape (out, in).
@@ -134,7 +113,4 @@ public struct Linear: Sendable {
         bias = Tensor(zeros: [outputFeatures])
     }
 
-    func namedParameterShapes(prefix: String) -> [(String, [Int])] {
-        [("\(prefix).weight", weight.shape), ("\(prefix).bias", bias.shape)]
-    }
 }

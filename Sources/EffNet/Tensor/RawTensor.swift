@@ -163,3 +163,20 @@ public enum RawTensorError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension RawTensor {
+    /// True when no element is NaN or infinite (integers always are). Reads the view in place.
+    public var allFinite: Bool {
+        guard dtype.isFloatingPoint else { return true }
+        if dtype == .f32, let bytes = contiguousBytes {
+            // Exponent all ones = Inf or NaN. loadUnaligned: file offsets need not be aligned.
+            for i in 0 ..< bytes.count / 4 where bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self) & 0x7f80_0000 == 0x7f80_0000 {
+                return false
+            }
+            return true
+        }
+        var finite = true
+        forEachStorageIndex { i in if finite && !element(at: i).isFinite { finite = false } }
+        return finite
+    }
+}

@@ -11,6 +11,28 @@ extension Converter {
         let checkpoint = try SourceReader.read(path: source)
         let referencePair = try loadReferencePair(options)
         let candidates = try candidateMappings(checkpoint, family: options.family)
+        let canVerify = referencePair != nil || checkpoint.reference != nil
+        guard canVerify || candidates.count == 1 else {
+            let names = candidates.map(\.family)
+            throw MappingError.ambiguousFamily(
+                path: source, candidates: names,
+                detail: "names cannot tell them apart (padding and BN epsilon differ): pass --family \(names.joined(separator: "|")), or a reference pair (--check-input X.npy --check-output Y.npy) to decide")
+        }
+        if !canVerify {
+            // Nothing to run against: check and stream the tensors without building the model.
+            let mapping = candidates[0]
+            let storage = storageType(options.storage, checkpoint: checkpoint, mapping: mapping)
+            let entries = try streamingEntries(checkpoint, mapping, storage: storage, allowNonFinite: options.allowNonFinite)
+            var report = ConversionReport(source: source, destination: destination, format: checkpoint.format, family: mapping.family)
+            report.config = mapping.config
+            report.fates = mapping.fates(for: checkpoint)
+            report.unverifiedReason = "no reference: pass --check-input X.npy --check-output Y.npy written by the source framework"
+            let metadata = try EfficientNet.effwMetadata(
+                config: mapping.config, provenance: provenance(source: source, checkpoint: checkpoint, mapping: mapping, verification: nil))
+            try EffwWriter.write(entries: entries, metadata: metadata, to: destination, overwrite: options.overwrite)
+            report.written = true
+            return report
+        }
 
         // Build every candidate; keep the weight-check problems of the first for the error.
         var built: [(WeightMapping, EfficientNet)] = []
@@ -32,13 +54,7 @@ extension Converter {
         }
         let chosen: Int
         if results.isEmpty {
-            guard built.count == 1 else {
-                throw MappingError.ambiguousFamily(
-                    path: source, candidates: built.map(\.0.family),
-                    detail: "names cannot tell them apart (padding and BN epsilon differ): pass --family \(built.map(\.0.family).joined(separator: "|")), or a reference pair (--check-input X.npy --check-output Y.npy) to decide")
-            }
             chosen = 0
-            report.unverifiedReason = "no reference: pass --check-input X.npy --check-output Y.npy written by the source framework"
         } else {
             // The passing candidate with the smallest error; else the smallest error overall.
             let best = results.min { a, b in
@@ -54,14 +70,19 @@ extension Converter {
         report.fates = mapping.fates(for: checkpoint)
         if let v = report.verification, !v.passed { return report }
 
-        model.provenance = Provenance(
-            sourceFile: (source as NSString).lastPathComponent, sourceFormat: checkpoint.format.rawValue,
-            family: mapping.family, createdAt: ISO8601DateFormatter().string(from: Date()),
-            verification: report.verification?.provenanceRecord)
+        model.provenance = provenance(source: source, checkpoint: checkpoint, mapping: mapping,
+                                      verification: report.verification?.provenanceRecord)
         try model.write(to: URL(fileURLWithPath: destination), dtype: storageType(options.storage, checkpoint: checkpoint, mapping: mapping),
                         overwrite: options.overwrite)
         report.written = true
         return report
+    }
+
+    static func provenance(source: String, checkpoint: SourceCheckpoint, mapping: WeightMapping,
+                           verification: Provenance.Verification?) -> Provenance {
+        Provenance(sourceFile: (source as NSString).lastPathComponent, sourceFormat: checkpoint.format.rawValue,
+                   family: mapping.family, createdAt: ISO8601DateFormatter().string(from: Date()),
+                   verification: verification)
     }
 
     static func storageType(_ policy: StoragePolicy, checkpoint: SourceCheckpoint, mapping: WeightMapping) -> DType {

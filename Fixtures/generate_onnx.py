@@ -238,10 +238,10 @@ def reader_cases():
     bt = helper.make_tensor("B", TensorProto.FLOAT, b.shape, b.tobytes(), raw=True)            # raw_data
     save(tiny_graph_model([wt, bt]), "float_data.onnx")
 
-    w16 = w.astype(np.float16)
-    w16t = helper.make_tensor("W16", TensorProto.FLOAT16, w.shape, w16.view(np.uint16).flatten().tolist())
-    bf = (b.view(np.uint32) >> 16).astype(np.uint16)  # truncated bf16 bit patterns
-    bft = helper.make_tensor("Bbf", TensorProto.BFLOAT16, b.shape, bf.flatten().tolist())
+    # onnx.helper takes float values and stores FLOAT16/BFLOAT16 as bit patterns in int32_data.
+    w16t = helper.make_tensor("W16", TensorProto.FLOAT16, w.shape, w.astype(np.float16).astype(np.float32).flatten().tolist())
+    bft = helper.make_tensor("Bbf", TensorProto.BFLOAT16, b.shape, b.flatten().tolist())
+    assert len(w16t.int32_data) == 6 and len(bft.int32_data) == 3 and not w16t.raw_data
     dt = helper.make_tensor("D", TensorProto.DOUBLE, [3], [0.5, -1.25, 3.0])
     it = helper.make_tensor("I", TensorProto.INT64, [2], [7, -9])
     i32 = helper.make_tensor("I32", TensorProto.INT32, [2], [5, -6])
@@ -252,8 +252,7 @@ def reader_cases():
     m.graph.node.insert(0, casts[1])
     m.graph.node.insert(0, casts[0])
     save(m, "typed_fields.onnx")
-    meta = dict(W16=w16.astype(np.float32).flatten().tolist(),
-                Bbf=(bf.astype(np.uint32) << 16).view(np.float32).tolist())
+    meta = {t.name: numpy_helper.to_array(t).astype(np.float32).flatten().tolist() for t in (w16t, bft)}
     (folder / "typed_fields.json").write_text(json.dumps(meta) + "\n")
 
     # Constant nodes: value (tensor), value_float(s), value_int(s).

@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive"]),
         .testTarget(name: "KerasHDF5Tests", dependencies: ["KerasHDF5"]),
         .testTarget(name: "ONNXModelTests", dependencies: ["ONNXModel"]),
-        .testTarget(name: "InterchangeTests", dependencies: ["EffNetInterchange"]),
+        .testTarget(name: "InterchangeTests", dependencies: ["EffNetInterchange", "ZipArchive", "ImageIO"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "CLITests", dependencies: ["EffNet"]),
     ]

@@ -1,8 +1,31 @@
 import EffNet
+import ONNXModel
 
 // Glue from the ONNXModel reader to SourceCheckpoint. Owned by the ONNX work (issue 5).
 extension SourceReader {
+    /// An ONNX model: initializers then Constant-node tensors (named by their output) as tensors,
+    /// the graph walk as `selfMapping`, the graph itself (through the reference interpreter) as
+    /// `reference`, and the file's facts (producer, opsets, inputs, operators, mapping) as notes.
+    /// - Throws: `ONNXError` for anything wrong in the file (external data included).
     static func readONNX(_ file: MappedFile) throws -> SourceCheckpoint {
-        throw SourceError.notYetSupported(path: file.path, format: "ONNX")
+        let model = try ONNXModel(file: file)
+        return try checkpoint(for: model)
+    }
+
+    /// The checkpoint of an already read ONNX model.
+    /// - Throws: `ONNXRuntimeError.graph` when the graph has no single data input or no output.
+    public static func checkpoint(for model: ONNXModel) throws -> SourceCheckpoint {
+        var tensors = model.graph.initializers.map { SourceTensor(name: $0.name, raw: $0.raw) }
+        var seen = Set(tensors.map(\.name))
+        for t in model.graph.constantNodeTensors where seen.insert(t.name).inserted {
+            tensors.append(SourceTensor(name: t.name, raw: t.raw))
+        }
+        let walk = Result { try ONNXGraphMapping(model: model) }
+        var checkpoint = SourceCheckpoint(path: model.path, format: .onnx, tensors: tensors,
+                                          notes: ONNXSummary(model: model, mapping: walk).notes)
+        checkpoint.selfMapping = { try walk.get().mapping }
+        let mapped = try? walk.get()
+        checkpoint.reference = try ONNXReference(model: model, stages: mapped?.stages ?? [], layout: mapped?.inputLayout)
+        return checkpoint
     }
 }

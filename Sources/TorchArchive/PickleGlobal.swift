@@ -36,8 +36,13 @@ public struct PickleGlobal: Sendable, Equatable {
 
     public var qualifiedName: String { "\(module).\(name)" }
 
-    /// Python 2 names for Python 3 modules (the subset torch checkpoints use).
-    static let moduleRenames = ["__builtin__": "builtins", "copy_reg": "copyreg"]
+    /// Python 2 names for Python 3 modules, as Python's unpickler maps them for protocols < 3
+    /// (`_compat_pickle.IMPORT_MAPPING`): Python 3 writes `subprocess.Popen` as `commands.Popen`
+    /// at protocol 2, and loading maps it back. The subset that matters here.
+    static let moduleRenames = ["__builtin__": "builtins", "copy_reg": "copyreg", "commands": "subprocess",
+                                "cPickle": "pickle", "_winreg": "winreg", "thread": "_thread",
+                                "dummy_thread": "_dummy_thread", "Queue": "queue", "SocketServer": "socketserver",
+                                "urllib2": "urllib.request", "httplib": "http.client"]
 
     /// Modules whose globals are refused outright, wherever they appear: they exist to run code,
     /// touch the file system or the process, and no checkpoint needs them. Matched on the first
@@ -48,7 +53,8 @@ public struct PickleGlobal: Sendable, Equatable {
         "_pickle", "cPickle", "marshal", "shelve", "webbrowser", "commands", "types", "operator",
         "functools", "io", "_io", "signal", "platform", "tempfile", "glob", "asyncio", "threading",
         "_thread", "pdb", "bdb", "timeit", "trace", "cProfile", "profile", "ast", "inspect", "pydoc",
-        "zipimport", "ssl", "http", "urllib", "ftplib", "smtplib", "telnetlib",
+        "zipimport", "ssl", "http", "urllib", "ftplib", "smtplib", "telnetlib", "socketserver", "winreg",
+        "_winreg", "_dummy_thread",
     ]
 
     static let storageTypes: [String: (DType?, Int)] = [

@@ -28,11 +28,11 @@ public enum PickleNode {
     case dict(PickleDict)
     case set(PickleList, frozen: Bool)
     /// A reference to a global (class, function or constant) that was not called.
-    case global(PickleGlobal)
-    /// A torch storage reached through a persistent id.
-    case storage(TorchStorageRef)
+    indirect case global(PickleGlobal)
+    /// A torch storage reached through a persistent id. (Boxed: keeps every node small to copy.)
+    indirect case storage(TorchStorageRef)
     /// A tensor rebuilt by torch._utils._rebuild_tensor*/_rebuild_parameter*.
-    case tensor(TorchTensorRecord)
+    indirect case tensor(TorchTensorRecord)
     /// torch.Size
     case size([Int])
     /// A torch dtype constant such as torch.float32 (`dtype` nil for types DType cannot hold).

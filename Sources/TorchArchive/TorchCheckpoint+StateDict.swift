@@ -34,9 +34,9 @@ struct StateDictFinder {
                         throw TorchError.noStateDict(path: path, detail: "there is no top-level key '\(preferred)'; keys: \(Self.list(keys))")
                     }
                     chosen = preferred
-                } else if d.values.contains(where: { graph.tensor($0) != nil }) {
-                    return Found(dict: d, wrapperPath: wrapperPath, siblings: siblings)
                 } else if let key = Self.wrapperKeys.first(where: { k in
+                    // A wrapper key counts when it holds a dict or an object, never a tensor: a
+                    // training checkpoint may also hold loose tensors (best_acc1) at its top level.
                     guard let v = d.value(forKey: k) else { return false }
                     switch graph.node(v) {
                     case .dict?, .object?: return true
@@ -44,6 +44,8 @@ struct StateDictFinder {
                     }
                 }) {
                     chosen = key
+                } else if d.values.contains(where: { graph.tensor($0) != nil }) {
+                    return Found(dict: d, wrapperPath: wrapperPath, siblings: siblings)
                 } else if d.count == 0 {
                     throw TorchError.noStateDict(path: path, detail: "\(place) is an empty dict")
                 } else {

@@ -5,10 +5,10 @@ import ZipArchive
 /// anything: the unpickled object tree, and the state dict found in it as validated tensor views.
 ///
 /// Finding the state dict (see `TorchCheckpoint+StateDict.swift`):
-/// - a dict whose values include tensors is the state dict;
-/// - otherwise a wrapper key is followed, preferring `state_dict`, then `model`,
+/// - a wrapper key holding a dict (or object) is followed, preferring `state_dict`, then `model`,
 ///   `state_dict_ema`, `model_ema`, `module` (EMA weights only when asked for through
 ///   `Options.wrapperKey`, or when they are all there is); the key and its siblings are recorded;
+/// - otherwise a dict whose values include tensors is the state dict;
 /// - a prefix shared by every key, `module.` (DataParallel) and/or `_orig_mod.` (torch.compile),
 ///   is stripped and recorded;
 /// - `num_batches_tracked` entries and non-tensor values are skipped with a reason.

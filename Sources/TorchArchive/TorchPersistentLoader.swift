@@ -22,7 +22,10 @@ final class TorchPersistentLoader {
             throw bad("expected a tuple starting with 'storage', got \(graph.describe(pid))")
         }
         if tag == "module" {
-            throw TorchError.pickledModule(path: path, key: "(persistent id)", className: Self.text(items.count > 1 ? items[1] : nil) ?? "a module source")
+            // Legacy torch.save(model) records each module class with its source code this way.
+            var className = "a module class"
+            if items.count > 1, case let .global(g)? = graph.node(items[1]) { className = g.qualifiedName }
+            throw TorchError.pickledModule(path: path, key: "(top level)", className: className)
         }
         guard tag == "storage" else { throw bad("type '\(tag.prefix(40))', only 'storage' is allowed") }
         let expected = legacy ? 6 : 5

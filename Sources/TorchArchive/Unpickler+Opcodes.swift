@@ -6,11 +6,11 @@ extension Unpickler {
         switch op {
         // MARK: protocol and framing
         case 0x80: // PROTO
-            let v = Int(try reader.readByte())
+            let v = Int(try reader.byte())
             guard v <= 5 else { throw PickleError.unsupportedProtocol(path: path, offset: opOffset, version: v) }
             protocolVersion = v
         case 0x95: // FRAME: a length hint; only checked
-            _ = try readLength(UInt64.self)
+            _ = try checkedLength(try reader.u64())
 
         // MARK: stack manipulation
         case 0x28: // MARK
@@ -24,12 +24,12 @@ extension Unpickler {
         case 0x4e: try push(.none)
         case 0x88: try push(.bool(true))
         case 0x89: try push(.bool(false))
-        case 0x4a: try push(.int(Int(try reader.readInteger(as: Int32.self)))) // BININT
-        case 0x4b: try push(.int(Int(try reader.readByte()))) // BININT1
-        case 0x4d: try push(.int(Int(try reader.readInteger(as: UInt16.self)))) // BININT2
-        case 0x8a: try push(Self.decodeLong(try reader.readBytes(try readLength(UInt8.self)))) // LONG1
-        case 0x8b: try push(Self.decodeLong(try reader.readBytes(try readLength(Int32.self)))) // LONG4
-        case 0x47: try push(.float(try reader.readFloat64BigEndian())) // BINFLOAT
+        case 0x4a: try push(.int(Int(Int32(bitPattern: try reader.u32())))) // BININT
+        case 0x4b: try push(.int(Int(try reader.byte()))) // BININT1
+        case 0x4d: try push(.int(Int(try reader.u16()))) // BININT2
+        case 0x8a: try push(Self.decodeLong(try reader.read(Int(try reader.byte())))) // LONG1
+        case 0x8b: try push(Self.decodeLong(try reader.read(try checkedSignedLength()))) // LONG4
+        case 0x47: try push(.float(try reader.float64BigEndian())) // BINFLOAT
         case 0x49: try push(try parseTextInt(try readLine())) // INT
         case 0x4c: // LONG (text, optional trailing L)
             var line = try readLine()
@@ -42,17 +42,17 @@ extension Unpickler {
             try push(.float(v))
 
         // MARK: strings and bytes
-        case 0x58: try push(.string(try reader.readString(try readLength(UInt32.self)))) // BINUNICODE
-        case 0x8c: try push(.string(try reader.readString(try readLength(UInt8.self)))) // SHORT_BINUNICODE
-        case 0x8d: try push(.string(try reader.readString(try readLength(UInt64.self)))) // BINUNICODE8
+        case 0x58: try push(.string(try reader.string(try checkedLength(UInt64(try reader.u32()))))) // BINUNICODE
+        case 0x8c: try push(.string(try reader.string(Int(try reader.byte())))) // SHORT_BINUNICODE
+        case 0x8d: try push(.string(try reader.string(try checkedLength(try reader.u64())))) // BINUNICODE8
         // Python 2 str: torch.load decodes them as UTF-8.
-        case 0x54: try push(.string(try reader.readString(try readLength(Int32.self)))) // BINSTRING
-        case 0x55: try push(.string(try reader.readString(try readLength(UInt8.self)))) // SHORT_BINSTRING
-        case 0x42: try push(.bytes(Array(try reader.readBytes(try readLength(UInt32.self))))) // BINBYTES
-        case 0x43: try push(.bytes(Array(try reader.readBytes(try readLength(UInt8.self))))) // SHORT_BINBYTES
-        case 0x8e: try push(.bytes(Array(try reader.readBytes(try readLength(UInt64.self))))) // BINBYTES8
+        case 0x54: try push(.string(try reader.string(try checkedSignedLength()))) // BINSTRING
+        case 0x55: try push(.string(try reader.string(Int(try reader.byte())))) // SHORT_BINSTRING
+        case 0x42: try push(.bytes(Array(try reader.read(try checkedLength(UInt64(try reader.u32())))))) // BINBYTES
+        case 0x43: try push(.bytes(Array(try reader.read(Int(try reader.byte()))))) // SHORT_BINBYTES
+        case 0x8e: try push(.bytes(Array(try reader.read(try checkedLength(try reader.u64()))))) // BINBYTES8
         case 0x96: // BYTEARRAY8
-            let b = Array(try reader.readBytes(try readLength(UInt64.self)))
+            let b = Array(try reader.read(try checkedLength(try reader.u64())))
             try push(try newNode(.bytearray(b)))
         case 0x53: // STRING (text, quoted)
             guard let s = Self.parseQuotedString(try readLine()) else { throw invalid("malformed quoted string") }
@@ -115,15 +115,15 @@ extension Unpickler {
             }
 
         // MARK: memo
-        case 0x71: try memoize(try readMemoIndex(UInt8.self), try top()) // BINPUT
-        case 0x72: try memoize(try readMemoIndex(UInt32.self), try top()) // LONG_BINPUT
-        case 0x94: try memoize(memo.count, try top()) // MEMOIZE
+        case 0x71: try memoize(Int(try reader.byte()), try top()) // BINPUT
+        case 0x72: try memoize(Int(try reader.u32()), try top()) // LONG_BINPUT
+        case 0x94: try memoize(memoCount, try top()) // MEMOIZE
         case 0x70: // PUT
             let line = try readLine()
             guard let i = Int(line) else { throw invalid("memo index '\(line.prefix(40))' is not a number") }
             try memoize(i, try top())
-        case 0x68: try push(try memoValue(try readMemoIndex(UInt8.self))) // BINGET
-        case 0x6a: try push(try memoValue(try readMemoIndex(UInt32.self))) // LONG_BINGET
+        case 0x68: try push(try memoValue(Int(try reader.byte()))) // BINGET
+        case 0x6a: try push(try memoValue(Int(try reader.u32()))) // LONG_BINGET
         case 0x67: // GET
             let line = try readLine()
             guard let i = Int(line) else { throw invalid("memo index '\(line.prefix(40))' is not a number") }

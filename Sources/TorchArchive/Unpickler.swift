@@ -16,16 +16,21 @@ public struct Unpickler {
     public let path: String
     public let limits: PickleLimits
     public let graph: PickleGraph
-    var reader: ByteReader
+    var reader: PickleReader
     var stack: [PickleValue] = []
     var marks: [Int] = []
-    var memo: [Int: PickleValue] = [:]
+    /// Memo entries: dense indices (what picklers write) in an array, sparse ones in a dict.
+    var memoArray: [PickleValue?] = []
+    var memoSparse: [Int: PickleValue] = [:]
+    var memoCount = 0
     /// The version from the PROTO opcode (0 when absent).
     public internal(set) var protocolVersion = 0
     let persistentLoad: PersistentLoader?
-    /// Offset and name of the opcode being executed, for errors.
+    /// Offset and code of the opcode being executed, for errors.
     var opOffset = 0
-    var opName = ""
+    var opCode: UInt8 = 0
+    /// The executing opcode's name (for error messages only: not computed on the hot path).
+    var opName: String { Self.opcodeNames[opCode] ?? "0x" + String(opCode, radix: 16) }
 
     /// - Parameters:
     ///   - bytes: the pickle (and possibly what follows it: `load()` stops at STOP).
@@ -37,7 +42,7 @@ public struct Unpickler {
         self.path = path
         self.limits = limits
         self.graph = graph
-        self.reader = ByteReader(bytes, baseOffset: baseOffset)
+        self.reader = PickleReader(bytes, baseOffset: baseOffset)
         self.persistentLoad = persistentLoad
     }
 
@@ -51,8 +56,8 @@ public struct Unpickler {
         do {
             while true {
                 opOffset = reader.offset
-                let op = try reader.readByte()
-                opName = Self.opcodeNames[op] ?? "0x" + String(op, radix: 16)
+                let op = try reader.byte()
+                opCode = op
                 if op == 0x2e { // STOP
                     return try pop()
                 }
@@ -123,18 +128,25 @@ public struct Unpickler {
     // MARK: operand readers
 
     /// A length operand checked against the bytes left before anything is allocated.
-    mutating func readLength<T: FixedWidthInteger>(_: T.Type) throws -> Int {
-        let n = try reader.readInteger(as: T.self)
-        guard n >= 0, UInt64(n) <= UInt64(reader.remaining) else {
-            throw PickleError.truncated(path: path, offset: reader.offset, needed: Int(clamping: UInt64(clamping: n)) - reader.remaining)
+    @inline(__always)
+    mutating func checkedLength(_ n: UInt64) throws -> Int {
+        guard n <= UInt64(reader.remaining) else {
+            throw PickleError.truncated(path: path, offset: reader.offset, needed: Int(clamping: n) - reader.remaining)
         }
         return Int(n)
     }
 
+    /// A signed 32-bit length (BINSTRING, LONG4): negative is malformed.
+    mutating func checkedSignedLength() throws -> Int {
+        let n = Int32(bitPattern: try reader.u32())
+        guard n >= 0 else { throw invalid("negative length \(n)") }
+        return try checkedLength(UInt64(n))
+    }
+
     /// A text-protocol line (without its newline), bounded by the bytes left.
     mutating func readLine() throws -> String {
-        let start = reader.index
         let b = reader.bytes
+        let start = reader.index
         var i = start
         while i < b.count, b[i] != 0x0a { i += 1 }
         guard i < b.count else { throw PickleError.truncated(path: path, offset: reader.offset, needed: 1) }
@@ -143,18 +155,28 @@ public struct Unpickler {
         return line
     }
 
-    mutating func readMemoIndex<T: FixedWidthInteger>(_: T.Type) throws -> Int {
-        Int(try reader.readInteger(as: T.self))
-    }
-
+    /// Picklers number memo entries 0, 1, 2, ...: those live in an array; an index far beyond
+    /// the array goes to a dictionary so a hostile index cannot make the array huge.
     mutating func memoize(_ index: Int, _ value: PickleValue) throws {
         guard index >= 0 else { throw invalid("negative memo index \(index)") }
-        if memo[index] == nil, memo.count >= limits.maxMemo { throw limit("memo entries", limits.maxMemo) }
-        memo[index] = value
+        if index < memoArray.count {
+            if memoArray[index] == nil { memoCount += 1 }
+            memoArray[index] = value
+            return
+        }
+        guard memoCount < limits.maxMemo else { throw limit("memo entries", limits.maxMemo) }
+        if index <= memoArray.count + 1024 {
+            memoArray.append(contentsOf: repeatElement(nil, count: index - memoArray.count))
+            memoArray.append(value)
+            memoCount += 1
+        } else {
+            if memoSparse.updateValue(value, forKey: index) == nil { memoCount += 1 }
+        }
     }
 
     func memoValue(_ index: Int) throws -> PickleValue {
-        guard let v = memo[index] else { throw PickleError.memoMissing(path: path, offset: opOffset, index: index) }
+        if index >= 0, index < memoArray.count, let v = memoArray[index] { return v }
+        guard let v = memoSparse[index] else { throw PickleError.memoMissing(path: path, offset: opOffset, index: index) }
         return v
     }
 

@@ -117,26 +117,24 @@ enum CentralDirectory {
         result.reserveCapacity(location.entryCount)
         for _ in 0 ..< location.entryCount {
             let headerOffset = r.offset
-            guard r.remaining >= centralFixedSize else {
+            guard let h = HeaderFields(directory, at: r.index, size: centralFixedSize) else {
                 throw ZipError.truncated(path: path, structure: "central directory header", offset: headerOffset)
             }
-            let sig = try r.readInteger(as: UInt32.self)
+            let sig = h.u32(0)
             guard sig == centralSignature else {
                 throw ZipError.badSignature(path: path, structure: "central directory header", offset: headerOffset, found: sig)
             }
-            try r.skip(4) // versions made by / needed
-            let flags = try r.readInteger(as: UInt16.self)
-            let method = try r.readInteger(as: UInt16.self)
-            try r.skip(4) // time, date
-            let crc = try r.readInteger(as: UInt32.self)
-            var compressed = UInt64(try r.readInteger(as: UInt32.self))
-            var uncompressed = UInt64(try r.readInteger(as: UInt32.self))
-            let nameLength = Int(try r.readInteger(as: UInt16.self))
-            let extraLength = Int(try r.readInteger(as: UInt16.self))
-            let commentLength = Int(try r.readInteger(as: UInt16.self))
-            var diskStart = UInt32(try r.readInteger(as: UInt16.self))
-            try r.skip(6) // internal and external attributes
-            var localOffset = UInt64(try r.readInteger(as: UInt32.self))
+            let flags = h.u16(8)
+            let method = h.u16(10)
+            let crc = h.u32(16)
+            var compressed = UInt64(h.u32(20))
+            var uncompressed = UInt64(h.u32(24))
+            let nameLength = Int(h.u16(28))
+            let extraLength = Int(h.u16(30))
+            let commentLength = Int(h.u16(32))
+            var diskStart = UInt32(h.u16(34))
+            var localOffset = UInt64(h.u32(42))
+            try r.skip(centralFixedSize)
             guard r.remaining >= nameLength + extraLength + commentLength else {
                 throw ZipError.truncated(path: path, structure: "central directory header", offset: headerOffset)
             }
@@ -205,20 +203,19 @@ enum CentralDirectory {
     static func localDataOffset(file: MappedFile, entry: String, nameBytes: UnsafeRawBufferPointer,
                                 method: UInt16, at offset: Int) throws -> Int {
         let path = file.path
-        var r = ByteReader(file.bytes)
-        guard offset <= file.count - localFixedSize else {
+        guard let h = HeaderFields(file.bytes, at: offset, size: localFixedSize) else {
             throw ZipError.truncated(path: path, structure: "local header of '\(entry)'", offset: offset)
         }
-        try r.seek(to: offset)
-        let sig = try r.readInteger(as: UInt32.self)
+        let sig = h.u32(0)
         guard sig == localSignature else {
             throw ZipError.badSignature(path: path, structure: "local header of '\(entry)'", offset: offset, found: sig)
         }
-        try r.skip(4) // version, flags
-        let localMethod = try r.readInteger(as: UInt16.self)
-        try r.skip(16) // time, date, crc, sizes (may be zero when a data descriptor follows)
-        let nameLength = Int(try r.readInteger(as: UInt16.self))
-        let extraLength = Int(try r.readInteger(as: UInt16.self))
+        let localMethod = h.u16(8)
+        // Fields 14-25 (crc, sizes) may be zero when a data descriptor follows: not used.
+        let nameLength = Int(h.u16(26))
+        let extraLength = Int(h.u16(28))
+        var r = ByteReader(file.bytes)
+        try r.seek(to: offset + localFixedSize)
         guard localMethod == method else {
             throw ZipError.localHeaderMismatch(path: path, entry: entry, offset: offset,
                                                detail: "method \(localMethod), central directory says \(method)")

@@ -1,0 +1,107 @@
+import EffNet
+
+/// Turns an `RGBImage` into a model input the way the seed notebook's torchvision pipeline does
+/// on a PIL image:
+///
+///     transforms.Resize(resizeShorterTo)      # PIL bilinear, antialiased (BilinearResampler)
+///     transforms.CenterCrop(cropSize)         # torchvision's rounding; zero padding if too small
+///     transforms.ToTensor()                   # uint8 / 255 in float32 (or * pixelScale)
+///     transforms.Normalize(mean, std)         # (x - mean) / std in float32
+///
+/// Resize and crop are fused: only the cropped window of the resized image is computed.
+///
+///     let image = try ImageDecoder.decode(path: "cat.jpg")
+///     let x = ImagePreprocessor(model.config.imagePreprocessing).tensor(from: image)   // [1, 3, 224, 224]
+public struct ImagePreprocessor: Sendable {
+    public let preprocessing: EfficientNetConfig.ImagePreprocessing
+
+    /// Largest resize target and crop accepted by `validate()`; `tensor(from:)` clamps to it
+    /// (the network takes at most 8192 pixels a side).
+    public static let maxSize = 8192
+
+    public init(_ preprocessing: EfficientNetConfig.ImagePreprocessing) {
+        self.preprocessing = preprocessing
+    }
+
+    /// Checks that the preprocessing is usable for a 3-channel image: sizes in 1...maxSize,
+    /// three means, three finite non-zero standard deviations, a positive finite pixel scale.
+    /// - Throws: `ConfigError.invalid` naming the field.
+    public func validate() throws {
+        let p = preprocessing
+        guard (1 ... Self.maxSize).contains(p.resizeShorterTo), (1 ... Self.maxSize).contains(p.cropSize) else {
+            throw ConfigError.invalid("imagePreprocessing: resizeShorterTo \(p.resizeShorterTo) and cropSize \(p.cropSize) must be in 1...\(Self.maxSize)")
+        }
+        guard p.mean.count == 3, p.std.count == 3 else {
+            throw ConfigError.invalid("imagePreprocessing: images have 3 channels but mean/std have \(p.mean.count)/\(p.std.count) entries")
+        }
+        guard p.mean.allSatisfy(\.isFinite), p.std.allSatisfy({ $0.isFinite && $0 != 0 }),
+              p.pixelScale.isFinite, p.pixelScale > 0 else {
+            throw ConfigError.invalid("imagePreprocessing: mean, std and pixelScale must be finite, std non-zero, pixelScale positive")
+        }
+    }
+
+    private var resizeTarget: Int { min(max(preprocessing.resizeShorterTo, 1), Self.maxSize) }
+    private var cropTarget: Int { min(max(preprocessing.cropSize, 1), Self.maxSize) }
+
+    /// The size torchvision's `Resize(resizeShorterTo)` gives an image of `width` x `height`:
+    /// the shorter side becomes the target, the longer `int(target * long / short)`.
+    public func resizedSize(width: Int, height: Int) -> (width: Int, height: Int) {
+        let short = min(width, height), long = max(width, height)
+        let newShort = resizeTarget
+        let newLong = Int(Double(newShort * long) / Double(short))
+        return width <= height ? (newShort, newLong) : (newLong, newShort)
+    }
+
+    /// Where torchvision's `CenterCrop(crop)` starts in a `size`-pixel dimension: Python's
+    /// `int(round((size - crop) / 2))` (half to even), or, when the crop is larger, minus the
+    /// zero padding torchvision adds before it (`(crop - size) // 2`).
+    public static func cropOrigin(size: Int, crop: Int) -> Int {
+        if crop > size { return -((crop - size) / 2) }
+        return Int((Double(size - crop) / 2).rounded(.toNearestOrEven))
+    }
+
+    /// Resize and centre crop, as RGB8: what torchvision holds just before `ToTensor`.
+    public func cropped(_ image: RGBImage) -> RGBImage {
+        let (w, h) = resizedSize(width: image.width, height: image.height)
+        let c = cropTarget
+        let top = Self.cropOrigin(size: h, crop: c), left = Self.cropOrigin(size: w, crop: c)
+        let pixels = BilinearResampler.resizeWindow(image, width: w, height: h,
+                                                    rows: top ..< top + c, columns: left ..< left + c)
+        return RGBImage(width: c, height: c, pixels: pixels)
+    }
+
+    /// The model input for `image`: float32 [1, 3, cropSize, cropSize].
+    /// Sizes outside 1...maxSize are clamped and missing mean/std entries read as 0/1; call
+    /// `validate()` first to refuse such preprocessing with an error instead.
+    public func tensor(from image: RGBImage) -> Tensor {
+        let crop = cropped(image)
+        let p = preprocessing
+        let plane = crop.width * crop.height
+        var scalars = [Float](repeating: 0, count: 3 * plane)
+        // ToTensor divides by 255; when pixelScale is 1/n for an integer n, divide by n too, so
+        // the values are bit-identical to torchvision's.
+        let divisor = (1 / Double(p.pixelScale)).rounded()
+        let divide = divisor >= 1 && divisor <= 65536 && Float(1 / divisor) == p.pixelScale
+        let d = Float(divisor)
+        for ch in 0 ..< 3 {
+            let mean = ch < p.mean.count ? p.mean[ch] : 0
+            let std = ch < p.std.count ? p.std[ch] : 1
+            for i in 0 ..< plane {
+                let raw = Float(crop.pixels[3 * i + ch])
+                let v = divide ? raw / d : raw * p.pixelScale
+                scalars[ch * plane + i] = (v - mean) / std
+            }
+        }
+        return Tensor(shape: [1, 3, crop.height, crop.width], scalars: scalars)
+    }
+
+    /// Stacks [1, C, H, W] tensors of one shape into [N, C, H, W].
+    /// - Returns: nil when `tensors` is empty or the shapes differ.
+    public static func batch(_ tensors: [Tensor]) -> Tensor? {
+        guard let first = tensors.first, first.rank == 4, first.shape[0] == 1,
+              tensors.allSatisfy({ $0.shape == first.shape }) else { return nil }
+        var shape = first.shape
+        shape[0] = tensors.count
+        return Tensor(shape: shape, scalars: tensors.flatMap(\.scalars))
+    }
+}

@@ -55,6 +55,8 @@ let package = Package(
             "EffNetCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-predict", dependencies: [
             "EffNetCLI", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Benchmark of the forward pass (Benchmarks/run.sh); not a product.
+        .executableTarget(name: "effnet-bench", dependencies: ["EffNet"]),
 
         // MARK: Tests
         .testTarget(name: "EffNetTests", dependencies: ["EffNet"]),

@@ -13,6 +13,8 @@ public final class EfficientNet: @unchecked Sendable {
     /// Where the weights came from (stored in .effw metadata).
     public var provenance: Provenance?
     private let paddingResolver: PaddingResolver
+    /// The fast path's options, lazily built plan (folded, packed weights) and reusable buffers.
+    let inferenceState = InferenceState()
 
     /// A network with zero weights (identity batch norms), ready for `load(_:)`.
     /// - Throws: `ConfigError` when the config is inconsistent.
@@ -115,6 +117,8 @@ public final class EfficientNet: @unchecked Sendable {
 
     /// The forward pass; `observe` receives ("stem" | "blocks.i" | "head" | "logits", activation).
     public func forward(_ input: Tensor, observe: ((String, Tensor) -> Void)?) throws -> Tensor {
+        let options = inferenceOptions
+        if options.kernels == .fast { return try fastForward(input, options: options, observe: observe) }
         try validateInput(shape: input.shape)
         var x = input
         if let t = config.inputTransform { ReferenceKernels.inputTransform(&x, t) }

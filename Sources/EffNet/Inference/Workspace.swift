@@ -1,0 +1,42 @@
+/// The buffers one image's forward pass needs, sized by an `InferenceGeometry`, allocated once and
+/// reused for every layer and every call with the same input size: two NHWC block input/output
+/// buffers (ping-pong; residual blocks update in place), the expanded activation, the depthwise
+/// output, the head output, the squeeze-and-excitation scratch, and per-thread pooling sums.
+final class Workspace: @unchecked Sendable {
+    let geometry: InferenceGeometry
+    /// How many threads may split one layer of this workspace (each gets its own pooling sums).
+    let parts: Int
+    let stemScratch: FloatBuffer
+    let io: [FloatBuffer]
+    let expanded: FloatBuffer
+    let depthwise: FloatBuffer
+    let head: FloatBuffer
+    let scaledWeights: FloatBuffer
+    let gate: FloatBuffer
+    let hidden: FloatBuffer
+    /// parts x maxChannels
+    let pools: DoubleBuffer
+    /// parts x maxChannels
+    let rowSums: FloatBuffer
+
+    init(geometry g: InferenceGeometry, parts: Int) {
+        geometry = g
+        self.parts = parts
+        stemScratch = FloatBuffer(count: g.stemScratchCount)
+        io = [FloatBuffer(count: g.ioCount), FloatBuffer(count: g.ioCount)]
+        expanded = FloatBuffer(count: max(g.expandedCount, parts * g.ringCount))
+        depthwise = FloatBuffer(count: g.depthwiseCount)
+        head = FloatBuffer(count: g.headCount)
+        scaledWeights = FloatBuffer(count: g.scaledWeightsCount)
+        gate = FloatBuffer(count: g.maxChannels)
+        hidden = FloatBuffer(count: g.maxSqueeze)
+        pools = DoubleBuffer(count: parts * g.maxChannels)
+        rowSums = FloatBuffer(count: parts * g.maxChannels)
+    }
+
+    /// Thread `part`'s ring of expanded rows (fused blocks).
+    func ring(_ part: Int) -> UnsafeMutablePointer<Float> { expanded.pointer + part * geometry.ringCount }
+
+    func pool(_ part: Int) -> UnsafeMutablePointer<Double> { pools.pointer + part * geometry.maxChannels }
+    func rowSum(_ part: Int) -> UnsafeMutablePointer<Float> { rowSums.pointer + part * geometry.maxChannels }
+}

@@ -1,0 +1,208 @@
+// effnet-bench: times the Swift forward pass on the benchmark models made by
+// Benchmarks/make_models.py; Benchmarks/run.sh runs it beside ONNX Runtime and PyTorch.
+//
+//   effnet-bench config b0|b4                 the EfficientNetConfig JSON .effw metadata needs
+//   effnet-bench run CACHE CASE...            CASE = model:size:batch:threads (e.g. b0:224:1:1);
+//                                             one JSON line per case on stdout
+//   effnet-bench random CASE...               the same on random weights, no files needed
+//   effnet-bench compare CASE...              fast vs reference kernels on random weights
+//   options (before the subcommand's arguments): --kernels fast|reference, --min-seconds S,
+//   --min-runs N
+import EffNet
+import Foundation
+
+struct Options {
+    var kernels = InferenceOptions.Kernels.fast
+    var minSeconds = 3.0
+    var minRuns = 20
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    exit(2)
+}
+
+func config(_ name: String) -> EfficientNetConfig {
+    switch name {
+    case "b0": return .b(0)
+    case "b4": return .b(4)
+    case "mini": return .seedB0Mini()
+    case "lite0": return .lite(0)
+    default: fail("unknown model \(name) (b0, b4, mini, lite0)")
+    }
+}
+
+struct Case {
+    var model: String, size: Int, batch: Int, threads: Int
+    init(_ s: String) {
+        let p = s.split(separator: ":").map(String.init)
+        guard p.count == 4, let size = Int(p[1]), let batch = Int(p[2]), let threads = Int(p[3]) else {
+            fail("case '\(s)' is not model:size:batch:threads")
+        }
+        model = p[0]; self.size = size; self.batch = batch; self.threads = threads
+    }
+}
+
+/// Deterministic pseudo-random values in [-1, 1) (xorshift), so runs are repeatable.
+func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
+    var s = seed | 1
+    let n = shape.reduce(1, *)
+    var v = [Float](repeating: 0, count: n)
+    for i in 0 ..< n {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17
+        v[i] = (Float(s >> 40) / Float(1 << 24) * 2 - 1) * scale
+    }
+    return Tensor(shape: shape, scalars: v)
+}
+
+func randomModel(_ c: EfficientNetConfig) throws -> EfficientNet {
+    let m = try EfficientNet(config: c)
+    var tensors: [String: Tensor] = [:]
+    for (i, p) in m.parameterShapes.enumerated() {
+        let fanIn = p.shape.count > 1 ? p.shape.dropFirst().reduce(1, *) : 1
+        var t = randomTensor(p.shape, seed: UInt64(i + 1) &* 0x9E37_79B9_7F4A_7C15, scale: 1.7 / Float(fanIn).squareRoot())
+        if p.name.hasSuffix("running_var") || p.name.hasSuffix("bn.weight") { t.scalars = t.scalars.map { 1 + abs($0) } }
+        tensors[p.name] = t
+    }
+    try m.load(tensors)
+    return m
+}
+
+/// CPU time of the whole process in ms (all threads): on a shared machine, what the pass cost
+/// even when it waited for a core.
+func processCPUTime() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) * 1e3 + Double(ts.tv_nsec) / 1e6
+}
+
+func median(_ v: [Double]) -> Double {
+    let s = v.sorted(), mid = s.count / 2
+    return s.count % 2 == 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+func time(_ body: () throws -> Void, _ o: Options) rethrows -> (median: Double, min: Double, cpu: Double, runs: Int) {
+    for _ in 0 ..< 3 { try body() }
+    var times: [Double] = [], cpu: [Double] = []
+    let start = DispatchTime.now().uptimeNanoseconds
+    while times.count < o.minRuns || Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < o.minSeconds {
+        let t0 = DispatchTime.now().uptimeNanoseconds, c0 = processCPUTime()
+        try body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        cpu.append(processCPUTime() - c0)
+        if times.count >= 2000 { break }
+    }
+    return (median(times), times.min() ?? 0, median(cpu), times.count)
+}
+
+func json(_ d: [String: Any]) -> String {
+    let data = try! JSONSerialization.data(withJSONObject: d, options: [.sortedKeys])
+    return String(decoding: data, as: UTF8.self)
+}
+
+func bench(_ model: EfficientNet, _ c: Case, _ o: Options, extra: [String: Any] = [:]) throws {
+    model.inferenceOptions = InferenceOptions(kernels: o.kernels, threads: c.threads)
+    let x = randomTensor([c.batch, 3, c.size, c.size], seed: 99)
+    let t = try time({ _ = try model(x) }, o)
+    var d: [String: Any] = ["engine": o.kernels == .fast ? "swift" : "swift-reference", "model": c.model, "size": c.size,
+                            "batch": c.batch, "threads": c.threads, "median_ms": t.median, "min_ms": t.min, "cpu_ms": t.cpu, "runs": t.runs]
+    d.merge(extra) { a, _ in a }
+    print(json(d))
+    fflush(nil)
+}
+
+/// Runs the model on the input ONNX Runtime saw and compares with its logits.
+func check(_ model: EfficientNet, cache: String, name: String) throws -> [String: Any] {
+    let inPath = "\(cache)/efficientnet_\(name).check_input.npy", outPath = "\(cache)/efficientnet_\(name).check_output.npy"
+    guard FileManager.default.fileExists(atPath: inPath), FileManager.default.fileExists(atPath: outPath) else { return [:] }
+    let x = try NPY.readTensor(path: inPath), ref = try NPY.readTensor(path: outPath)
+    let y = try model(x)
+    let cmp = Comparison(actual: y, reference: ref)
+    return ["check_vs_onnxruntime_rel_err": Double(cmp.relativeError), "check_top1": Double(cmp.top1Agreement)]
+}
+
+var args = Array(CommandLine.arguments.dropFirst())
+var options = Options()
+var rest: [String] = []
+var i = 0
+while i < args.count {
+    switch args[i] {
+    case "--kernels":
+        i += 1
+        guard i < args.count, let k = InferenceOptions.Kernels(rawValue: args[i]) else { fail("--kernels fast|reference") }
+        options.kernels = k
+    case "--min-seconds":
+        i += 1
+        guard i < args.count, let v = Double(args[i]) else { fail("--min-seconds S") }
+        options.minSeconds = v
+    case "--min-runs":
+        i += 1
+        guard i < args.count, let v = Int(args[i]) else { fail("--min-runs N") }
+        options.minRuns = v
+    default: rest.append(args[i])
+    }
+    i += 1
+}
+args = rest
+guard let command = args.first else { fail("usage: effnet-bench config|run|random ...") }
+
+do {
+    switch command {
+    case "config":
+        guard args.count == 2 else { fail("usage: effnet-bench config b0|b4") }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        print(String(decoding: try enc.encode(config(args[1])), as: UTF8.self))
+    case "run":
+        guard args.count >= 3 else { fail("usage: effnet-bench run CACHE CASE...") }
+        let cache = args[1]
+        var models: [String: (EfficientNet, [String: Any])] = [:]
+        for spec in args.dropFirst(2) {
+            let c = Case(spec)
+            if models[c.model] == nil {
+                let m = try EfficientNet(contentsOf: URL(fileURLWithPath: "\(cache)/efficientnet_\(c.model).effw"))
+                m.inferenceOptions = InferenceOptions(kernels: options.kernels, threads: 1)
+                models[c.model] = (m, try check(m, cache: cache, name: c.model))
+            }
+            let (m, chk) = models[c.model]!
+            try bench(m, c, options, extra: chk)
+        }
+    case "random":
+        for spec in args.dropFirst() {
+            let c = Case(spec)
+            try bench(try randomModel(config(c.model)), c, options)
+        }
+    case "compare":
+        // Fast vs reference kernels on random weights: the relative error the tests bound.
+        for spec in args.dropFirst() {
+            let c = Case(spec)
+            let m = try randomModel(config(c.model))
+            let x = randomTensor([c.batch, 3, c.size, c.size], seed: 5)
+            m.inferenceOptions = InferenceOptions(kernels: .reference, threads: 1)
+            let ref = try m(x)
+            m.inferenceOptions = InferenceOptions(kernels: .fast, threads: c.threads)
+            let y = try m(x)
+            let cmp = Comparison(actual: y, reference: ref)
+            print(json(["case": spec, "rel_err": Double(cmp.relativeError), "max_abs_ref": Double(cmp.maxAbsReference)]))
+        }
+    case "stages":
+        // Per-stage relative error fast vs reference, to find where two paths part.
+        for spec in args.dropFirst() {
+            let c = Case(spec)
+            let m = try randomModel(config(c.model))
+            let x = randomTensor([c.batch, 3, c.size, c.size], seed: 5)
+            var ref: [(String, Tensor)] = [], fast: [(String, Tensor)] = []
+            m.inferenceOptions = InferenceOptions(kernels: .reference, threads: 1)
+            _ = try m.forward(x) { ref.append(($0, $1)) }
+            m.inferenceOptions = InferenceOptions(kernels: .fast, threads: c.threads)
+            _ = try m.forward(x) { fast.append(($0, $1)) }
+            for ((name, a), (_, b)) in zip(fast, ref) {
+                print(name, a.shape, Comparison(actual: a, reference: b).relativeError)
+            }
+        }
+    default:
+        fail("unknown command \(command)")
+    }
+} catch {
+    fail("\(error)")
+}

@@ -90,7 +90,7 @@ final class ONNXMappingTests: XCTestCase {
     }
 
     func testNoStageDivergesOnCorrectConversions() throws {
-        for name in ["timm_tf_ts13", "keras_tf2onnx13"] {
+        for name in ["keras_tf2onnx13"] {  // NHWC graph: its stages need the layout handling
             let c = try Self.load(name)
             let model = try Converter.buildModel(c.checkpoint, c.mapping)
             guard let reference = c.checkpoint.reference as? ONNXReference else { return XCTFail("\(name): not an ONNXReference") }

@@ -56,11 +56,12 @@ extension ONNXGraphView {
         let weight = try self.weight(n.inputs[1], for: i)
         let bias = n.inputs.count > 2 && !n.inputs[2].isEmpty ? try self.weight(n.inputs[2], for: i) : nil
         let w = weight.shape
-        guard w.count == 4, w[2] == w[3] else { throw fail(i, "weight \(w) is not a square 2-D kernel") }
-        let group = Int(intAttribute(n, "group") ?? 1)
+        guard w.count == 4, w[2] == w[3], w.allSatisfy({ $0 > 0 }) else { throw fail(i, "weight \(w) is not a square 2-D kernel") }
+        let group = Int(clamping: intAttribute(n, "group") ?? 1)
+        guard group >= 1, w[0] % group == 0 else { throw fail(i, "group \(group) does not divide \(w[0]) output channels") }
         let strides = intsAttribute(n, "strides") ?? [1, 1]
         let dilations = intsAttribute(n, "dilations") ?? [1, 1]
-        guard strides.count == 2, strides[0] == strides[1], strides[0] >= 1 else { throw fail(i, "strides \(strides) are not square") }
+        guard strides.count == 2, strides[0] == strides[1], strides[0] >= 1, strides[0] <= 64 else { throw fail(i, "strides \(strides) are not square") }
         guard dilations.allSatisfy({ $0 == 1 }) else { throw fail(i, "dilations \(dilations) are not supported") }
         if let b = bias, b.shape.reduce(1, *) != w[0] { throw fail(i, "bias \(b.shape) does not fit \(w[0]) output channels") }
         let k = w[2], s = Int(strides[0])
@@ -71,7 +72,7 @@ extension ONNXGraphView {
         switch autoPad {
         case "NOTSET":
             let p = (intsAttribute(n, "pads") ?? [0, 0, 0, 0]).map { Int($0) }
-            guard p.count == 4 else { throw fail(i, "pads \(p)") }
+            guard p.count == 4, p.allSatisfy({ $0 >= 0 && $0 <= 1 << 20 }) else { throw fail(i, "pads \(p)") }
             padding = .fixed(ConvPadding(top: p[0], bottom: p[2], left: p[1], right: p[3]))
         case "VALID": padding = .fixed(ConvPadding(top: 0, bottom: 0, left: 0, right: 0))
         case "SAME_UPPER": padding = .dynamicSame
@@ -81,7 +82,7 @@ extension ONNXGraphView {
         default: throw fail(i, "auto_pad '\(autoPad)'")
         }
         var input = n.inputs[0]
-        if let p = producer[input], nodes[p].opType == "Pad" {
+        if let p = producer[input], nodes[p].opType == "Pad", !nodes[p].inputs.isEmpty {
             let pad = nodes[p]
             input = pad.inputs[0]
             guard (pad.attribute("mode")?.stringValue ?? "constant") == "constant" else { throw fail(p, "only constant padding is supported") }
@@ -94,7 +95,8 @@ extension ONNXGraphView {
             else if pad.inputs.count > 1, let v = constants[pad.inputs[1]] { pads = v.asInts.map { Int(clamping: $0) } }
             else { pads = nil }  // computed from the input's shape at run time
             if let pads {
-                guard pads.count == 8, pads[0] == 0, pads[1] == 0, pads[4] == 0, pads[5] == 0, pads.allSatisfy({ $0 >= 0 }) else {
+                guard pads.count == 8, pads[0] == 0, pads[1] == 0, pads[4] == 0, pads[5] == 0,
+                      pads.allSatisfy({ $0 >= 0 && $0 <= 1 << 20 }) else {
                     throw fail(p, "pads \(pads) touch more than the spatial axes")
                 }
                 guard case let .fixed(q) = padding else { throw fail(i, "a Pad node in front of auto_pad \(autoPad)") }

@@ -33,7 +33,7 @@ struct ONNXGraphView {
         var alias: [String: String] = [:]
         var kept: [ONNXNode] = []
         for n in model.graph.nodes {
-            let out = n.outputs.first ?? ""
+            guard let out = n.outputs.first, !out.isEmpty else { continue }  // produces nothing the walk can follow
             if constants[out] != nil { continue }  // folded away
             if Self.isPassThrough(n), let src = n.inputs.first, !src.isEmpty, constants[src] == nil {
                 alias[out] = src

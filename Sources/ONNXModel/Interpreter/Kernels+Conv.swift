@@ -49,6 +49,11 @@ extension Kernels {
                                     sh: strides[0], sw: strides[1], dh: dilations[0], dw: dilations[1],
                                     padTop: pads[0], padLeft: pads[1], group: group)
         var out = [Float](repeating: 0, count: total)
+        if total == 0 { return ONNXArray(floats: out, shape: [n, m, oh, ow]) }
+        if x.count == 0 || w.count == 0 {  // no input channels: the bias alone
+            for p in 0 ..< n * m { for i in 0 ..< oh * ow { out[p * oh * ow + i] = b?.floats[p % m] ?? 0 } }
+            return ONNXArray(floats: out, shape: [n, m, oh, ow])
+        }
         x.floats.withUnsafeBufferPointer { xp in
             w.floats.withUnsafeBufferPointer { wp in
                 out.withUnsafeMutableBufferPointer { op in

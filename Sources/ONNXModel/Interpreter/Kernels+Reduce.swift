@@ -63,7 +63,7 @@ extension Kernels {
         }
         let shape = keep ? outFull : x.shape.enumerated().filter { !set.contains($0.offset) }.map(\.element)
         if x.isFloat { return ONNXArray(floats: acc.map { Float($0) }, shape: shape, type: x.elementType) }
-        return ONNXArray(ints: acc.map { Int64($0) }, shape: shape, type: x.elementType)
+        return ONNXArray(ints: acc.map { ONNXArray.truncate(Float($0)) }, shape: shape, type: x.elementType)
     }
 
     /// Y = alpha * op(A) op(B) + beta * C.

@@ -109,8 +109,9 @@ extension Kernels {
             func norm(_ v: Int) -> Int { v < 0 ? max(v, -dim - 1) + dim : min(v, dim + 1) }
             var b = norm(starts[i]), e = norm(ends[i])
             if s > 0 { b = min(max(b, 0), dim); e = min(max(e, 0), dim) } else { b = min(max(b, 0), dim - 1); e = min(max(e, -1), dim - 1) }
-            let n = s > 0 ? max(0, (e - b + s - 1) / s) : max(0, (b - e + (-s) - 1) / (-s))
-            begin[a] = b; step[a] = s; shape[a] = n
+            let n = s > 0 ? (b < e ? (e - b - 1) / s + 1 : 0) : (b > e ? (b - e - 1) / (-s) + 1 : 0)
+            begin[a] = b; shape[a] = n
+            step[a] = min(max(s, -dim - 1), dim + 1)  // beyond the axis a step only ever takes one element
         }
         let count = try c.count(shape)
         let xs = strides(x.shape)
@@ -129,7 +130,9 @@ extension Kernels {
         let unknown = target.indices.filter { target[$0] == -1 }
         guard unknown.count <= 1, target.allSatisfy({ $0 >= -1 }) else { throw c.fail("invalid shape \(target)") }
         if let u = unknown.first {
-            let known = target.enumerated().filter { $0.offset != u }.reduce(1) { $0 * $1.element }
+            guard let known = CheckedMath.product(target.enumerated().filter { $0.offset != u }.map(\.element)) else {
+                throw c.fail("shape \(target) overflows")
+            }
             guard known > 0, x.count % known == 0 else { throw c.fail("cannot reshape \(x.shape) to \(target)") }
             target[u] = x.count / known
         }
@@ -189,7 +192,11 @@ extension Kernels {
         let x = try c.input(0)
         let repeats = try c.intList(try c.input(1), "repeats")
         guard repeats.count == x.rank, repeats.allSatisfy({ $0 >= 0 }) else { throw c.fail("repeats \(repeats) for rank \(x.rank)") }
-        let shape = zip(x.shape, repeats).map { $0 * $1 }
+        var shape: [Int] = []
+        for (d, r) in zip(x.shape, repeats) {
+            guard let v = CheckedMath.multiply(d, r) else { throw c.fail("repeats \(repeats) overflow") }
+            shape.append(v)
+        }
         let n = try c.count(shape)
         let xs = strides(x.shape)
         var index = [Int](), idx = [Int](repeating: 0, count: shape.count)
@@ -219,14 +226,15 @@ extension Kernels {
         }
         if s.isFloat {
             let (a, b, k) = (s.floats[0], l.floats[0], d.floats[0])
-            guard k != 0, k.isFinite, a.isFinite, b.isFinite else { throw c.fail("invalid delta \(k)") }
-            let n = try c.count([max(0, Int(((b - a) / k).rounded(.up)))])
+            guard k != 0, k.isFinite, a.isFinite, b.isFinite,
+                  let steps = CheckedMath.int((Double(b - a) / Double(k)).rounded(.up)) else { throw c.fail("invalid range \(a)..<\(b) by \(k)") }
+            let n = try c.count([max(0, steps)])
             return ONNXArray(floats: (0 ..< n).map { a + Float($0) * k }, shape: [n], type: s.elementType)
         }
         let (a, b, k) = (s.ints[0], l.ints[0], d.ints[0])
         guard k != 0 else { throw c.fail("delta 0") }
-        let span = Double(b) - Double(a)
-        let n = try c.count([max(0, Int((span / Double(k)).rounded(.up)))])
+        guard let steps = CheckedMath.int(((Double(b) - Double(a)) / Double(k)).rounded(.up)) else { throw c.fail("invalid range") }
+        let n = try c.count([max(0, steps)])
         return ONNXArray(ints: (0 ..< n).map { a &+ Int64($0) &* k }, shape: [n], type: s.elementType)
     }
 

@@ -88,7 +88,9 @@ struct OpContext {
     /// An integer input as Ints (shape-like inputs: axes, pads, shapes, starts, ...).
     func intList(_ v: ONNXArray, _ what: String) throws -> [Int] {
         guard !v.isFloat else { throw fail("\(what) must be an integer tensor, got \(v.elementType.name)") }
-        return v.ints.map { Int(clamping: $0) }
+        // Clamped to +-2^40: far beyond any real dimension (so INT64_MAX still means "to the end"),
+        // small enough that sums and products of two never overflow.
+        return v.ints.map { Int(clamping: min(max($0, -(1 << 40)), 1 << 40)) }
     }
 }
 
@@ -97,5 +99,20 @@ enum CheckedMath {
     static func multiply(_ a: Int, _ b: Int) -> Int? {
         let (r, o) = a.multipliedReportingOverflow(by: b)
         return o ? nil : r
+    }
+
+    /// Product of `values`, or nil on overflow.
+    static func product<S: Sequence>(_ values: S) -> Int? where S.Element == Int {
+        var p = 1
+        for v in values {
+            guard let q = multiply(p, v) else { return nil }
+            p = q
+        }
+        return p
+    }
+
+    /// A Double as Int when it is finite and within +-2^52, else nil.
+    static func int(_ d: Double) -> Int? {
+        d.isFinite && abs(d) <= 4.5e15 ? Int(d) : nil
     }
 }

@@ -11,6 +11,7 @@ public enum FamilyRegistry {
             TimmTFFamily.self,
             LukemelasFamily.self,
             LiteFamily.self,
+            KerasFamily.self,
         ]
     }
 

@@ -1,16 +1,65 @@
 import EffNet
+import KerasHDF5
+import ZipArchive
 
 // Glue from the KerasHDF5 reader to SourceCheckpoint. Owned by the Keras work (issue 4).
+//
+// Tensor names are "<layer>/<variable>" as `KerasWeight.name` documents them:
+// "block1a_dwconv/depthwise_kernel" (tf.keras 2, ":0" removed), "block1a_dwconv/kernel"
+// (Keras 3), "conv2d_3/kernel" (a Keras 3 .weights.h5 with neither name attributes nor a
+// config). Notes:
+//   keras_layout        keras-h5-model | keras-h5-weights | keras3-weights-h5
+//   keras_version, keras_backend     as the file records them
+//   keras_model_config  the model_config attribute or the archive's config.json (JSON text)
+//   keras_layer_names   the layer names in model order, one per line
 extension SourceReader {
-    static func readKerasHDF5(_ file: MappedFile) throws -> SourceCheckpoint {
-        throw SourceError.notYetSupported(path: file.path, format: "Keras HDF5")
+    /// Note keys the Keras reader sets.
+    public enum KerasNotes {
+        public static let layout = "keras_layout"
+        public static let version = "keras_version"
+        public static let backend = "keras_backend"
+        public static let modelConfig = "keras_model_config"
+        public static let layerNames = "keras_layer_names"
     }
-}
 
-extension SourceReader {
+    /// Reads a Keras file of any layout (.h5, .weights.h5, .keras), recognised by content.
+    /// - Throws: `SourceError.unrecognised` when the file is neither HDF5 nor a zip, and what
+    ///   `readKerasHDF5` / `readKerasArchive` throw.
+    public static func readKeras(path: String) throws -> SourceCheckpoint {
+        let file = try MappedFile(path: path)
+        guard file.count > 0 else { throw SourceError.empty(path: path) }
+        switch try FormatSniffer.kind(of: file) {
+        case .hdf5: return try readKerasHDF5(file)
+        case .zip: return try readKerasArchive(file)
+        default: throw SourceError.unrecognised(path: path)
+        }
+    }
+
+    /// A Keras HDF5 file: full-model or weights-only .h5, or a Keras 3 .weights.h5.
+    /// - Throws: `HDF5Error` (libhdf5's diagnosis, naming the file and object) or
+    ///   `KerasFormatError` (HDF5 but not a Keras layout).
+    static func readKerasHDF5(_ file: MappedFile) throws -> SourceCheckpoint {
+        let weights = try KerasWeightsReader.read(path: file.path)
+        let format: SourceFormat = weights.layout == .fullModelH5 ? .kerasH5 : .kerasWeightsH5
+        return checkpoint(weights, path: file.path, format: format)
+    }
+
     /// A `.keras` zip (config.json + model.weights.h5); `readZip` calls this when the archive
     /// holds `model.weights.h5`.
+    /// - Throws: `ZipError`, `KerasFormatError`, `HDF5Error`.
     static func readKerasArchive(_ file: MappedFile) throws -> SourceCheckpoint {
-        throw SourceError.notYetSupported(path: file.path, format: ".keras archive")
+        let weights = try KerasArchive.read(ZipArchive(file: file))
+        return checkpoint(weights, path: file.path, format: .kerasArchive)
+    }
+
+    private static func checkpoint(_ weights: KerasWeightsFile, path: String, format: SourceFormat) -> SourceCheckpoint {
+        var notes: [String: String] = [KerasNotes.layout: weights.layout.rawValue]
+        notes[KerasNotes.version] = weights.kerasVersion
+        notes[KerasNotes.backend] = weights.backend
+        notes[KerasNotes.modelConfig] = weights.modelConfig
+        notes[KerasNotes.layerNames] = weights.layerNames.joined(separator: "\n")
+        return SourceCheckpoint(path: path, format: format,
+                                tensors: weights.weights.map { SourceTensor(name: $0.name, raw: $0.tensor) },
+                                skipped: weights.skipped, notes: notes)
     }
 }

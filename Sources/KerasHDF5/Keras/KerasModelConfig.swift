@@ -47,6 +47,28 @@ public struct KerasModelConfig: Sendable, Equatable {
 
     public func layer(named name: String) -> Layer? { layers.first { $0.name == name } }
 
+    /// Nested models followed below the top level.
+    public static let maxNesting = 16
+
+    /// The layers with every nested model (a layer whose config holds its own `layers`, such
+    /// as a pretrained EfficientNet inside a transfer-learning model) replaced by its layers,
+    /// in config order.
+    public var flattenedLayers: [Layer] {
+        func flatten(_ list: [Layer], depth: Int) -> [Layer] {
+            list.flatMap { layer -> [Layer] in
+                guard depth < Self.maxNesting, let inner = layer.config["layers"]?.array else { return [layer] }
+                let nested = inner.compactMap { entry -> Layer? in
+                    guard let cls = entry["class_name"]?.string else { return nil }
+                    let config = entry["config"] ?? .null
+                    return Layer(className: cls, name: config["name"]?.string ?? entry["name"]?.string ?? "",
+                                 config: config, inboundNodes: entry["inbound_nodes"] ?? .null)
+                }
+                return flatten(nested, depth: depth + 1)
+            }
+        }
+        return flatten(layers, depth: 0)
+    }
+
     /// Keras' `naming.to_snake_case`: drop non-word characters, then put "_" before an
     /// upper-case letter that starts a capitalised word ("DepthwiseConv2D" ->
     /// "depthwise_conv2d") and between a lower-case letter and an upper-case one.

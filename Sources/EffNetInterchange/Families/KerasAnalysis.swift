@@ -1,0 +1,237 @@
+import EffNet
+import Foundation
+import KerasHDF5
+
+/// Turns a Keras checkpoint with keras.applications' EfficientNet layer names into a Config and
+/// the assignments canonical <- source. Structure comes from the shapes (channels, kernels, SE
+/// width); strides, padding, epsilon, activation, preprocessing and the output activation from
+/// the model config when the file has one, else from keras.applications' defaults (each such
+/// assumption is listed in `decisions`).
+struct KerasAnalysis {
+    let path: String
+    var table: KerasLayerTable
+    let config: KerasModelConfig?
+    /// Flattened config layers by name.
+    private var configLayers: [String: KerasModelConfig.Layer] = [:]
+    private(set) var mapping: WeightMapping
+    /// "efficientnet_b0 (width 1.0, depth 1.0)" or a custom structure's description.
+    private(set) var variant = ""
+    /// The convention decisions, one line each, for reports.
+    var decisions: [String] = []
+    /// Index into `compoundScaling` when the structure is exactly a B0-B7.
+    private(set) var matchedVariant: Int?
+    /// Keras ids of the blocks in order ("block1a", "block2a", ...).
+    private(set) var blockIDs: [String] = []
+
+    /// One MBConv block as the names and shapes describe it.
+    private struct NamedBlock {
+        var id: String
+        var stage: Int
+        var letter: String
+    }
+
+    /// - Throws: `MappingError` describing what does not fit.
+    init(_ checkpoint: SourceCheckpoint, imageSize: [Int]? = nil) throws {
+        path = checkpoint.path
+        var table = KerasLayerTable(checkpoint)
+        switch table.scheme {
+        case .applications?: break
+        case .counters?: table = try KerasCounterNaming.rename(table, path: path)
+        case nil:
+            throw MappingError.unknownFamily(path: path, detail: "no keras.applications EfficientNet layer names (stem_conv, block1a_dwconv, ...) or Keras class-counter groups")
+        }
+        self.table = table
+        if let text = checkpoint.notes[SourceReader.KerasNotes.modelConfig] {
+            do { config = try KerasModelConfig(json: text, source: path) } catch {
+                throw MappingError.unsupported(path: path, detail: "the stored Keras model config cannot be read: \(error)")
+            }
+        } else {
+            config = nil
+        }
+        mapping = WeightMapping(family: FamilyName.keras.rawValue, config: .b(0))
+        for layer in config?.flattenedLayers ?? [] where configLayers[layer.name] == nil { configLayers[layer.name] = layer }
+        try analyse(checkpoint, imageSize: imageSize)
+    }
+
+    func failure(_ detail: String) -> MappingError { .unsupported(path: path, detail: detail) }
+
+    func configLayer(_ name: String) -> KerasModelConfig.Layer? { configLayers[name] }
+
+    /// The Keras id ("block2a") of block `index`.
+    func blockID(_ index: Int) -> String { blockIDs.indices.contains(index) ? blockIDs[index] : "block?" }
+
+    // MARK: Structure
+
+    private mutating func analyse(_ checkpoint: SourceCheckpoint, imageSize: [Int]?) throws {
+        if let cf = configLayers.values.first(where: { $0.dataFormat == "channels_first" }) {
+            throw failure("layer '\(cf.name)' uses channels_first data; only channels_last Keras models are supported")
+        }
+        var assignments: [WeightMapping.Assignment] = []
+        func source(_ layer: String, _ names: [String]) -> String { table.source(layer, names) ?? "\(layer)/\(names[0])" }
+        func conv(_ canonical: String, _ layer: String, _ transform: LayoutTransform, names: [String] = ["kernel"]) throws {
+            assignments.append(.init(canonical: canonical, source: source(layer, names), transform: transform))
+        }
+        func noBias(_ layer: String) throws {
+            if let b = table.source(layer, ["bias"]) { throw failure("'\(b)': a bias on \(layer), which keras.applications' EfficientNet does not have and the Swift model cannot hold next to batch norm") }
+        }
+        func bn(_ prefix: String, _ layer: String) {
+            for (canonical, variable) in [("weight", "gamma"), ("bias", "beta"), ("running_mean", "moving_mean"), ("running_var", "moving_variance")] {
+                assignments.append(.init(canonical: "\(prefix).bn.\(canonical)", source: source(layer, [variable])))
+            }
+        }
+        func kernel4(_ layer: String, _ names: [String] = ["kernel"]) throws -> [Int] {
+            guard let s = table.shape(layer, names) else { throw failure("no kernel for layer '\(layer)'") }
+            guard s.count == 4 else { throw failure("'\(source(layer, names))' has shape \(s), expected a 4-D kernel") }
+            return s
+        }
+
+        // Stem.
+        let stemKernel = try kernel4("stem_conv")
+        guard stemKernel[0] == stemKernel[1] else { throw failure("stem_conv kernel \(stemKernel) is not square") }
+        let stemStride = try stride(of: "stem_conv", default: 2)
+        try noBias("stem_conv")
+        try conv("stem.conv.weight", "stem_conv", .hwioToOIHW)
+        bn("stem", "stem_bn")
+        let inputChannels = stemKernel[2]
+
+        // Blocks, ordered by stage number then letter.
+        let named: [NamedBlock] = table.layerOrder.compactMap(Self.parseBlock).sorted {
+            $0.stage != $1.stage ? $0.stage < $1.stage : ($0.letter.count, $0.letter) < ($1.letter.count, $1.letter)
+        }
+        guard !named.isEmpty else { throw failure("no blocks (block1a_dwconv, ...)") }
+        blockIDs = named.map(\.id)
+        var blocks: [EfficientNetConfig.Block] = []
+        var cin = stemKernel[3]
+        var firstLetter: [Int: String] = [:]
+        for b in named where firstLetter[b.stage] == nil { firstLetter[b.stage] = b.letter }
+        for (i, b) in named.enumerated() {
+            let p = "blocks.\(i)"
+            let dwNames = ["depthwise_kernel", "kernel"]
+            let dw = try kernel4("\(b.id)_dwconv", dwNames)
+            guard dw[0] == dw[1], dw[3] == 1 else { throw failure("\(b.id)_dwconv kernel \(dw) is not (k, k, C, 1)") }
+            let e = dw[2]
+            let hasExpand = table.has("\(b.id)_expand_conv")
+            if hasExpand {
+                let k = try kernel4("\(b.id)_expand_conv")
+                guard k == [1, 1, cin, e] else { throw failure("\(b.id)_expand_conv kernel \(k), expected \([1, 1, cin, e])") }
+                try noBias("\(b.id)_expand_conv")
+                try conv("\(p).expand.conv.weight", "\(b.id)_expand_conv", .hwioToOIHW)
+                bn("\(p).expand", "\(b.id)_expand_bn")
+            } else if e != cin {
+                throw failure("\(b.id) has no expand_conv but its depthwise conv has \(e) channels, not \(cin)")
+            }
+            try noBias("\(b.id)_dwconv")
+            try conv("\(p).depthwise.conv.weight", "\(b.id)_dwconv", .depthwiseHWC1ToC1HW, names: dwNames)
+            bn("\(p).depthwise", "\(b.id)_bn")
+            var se: Int? = nil
+            if table.has("\(b.id)_se_reduce") {
+                let r = try kernel4("\(b.id)_se_reduce"), x = try kernel4("\(b.id)_se_expand")
+                guard r[0] == 1, r[1] == 1, r[2] == e, x == [1, 1, r[3], e] else {
+                    throw failure("\(b.id) squeeze-excitation kernels \(r) and \(x) do not fit \(e) channels")
+                }
+                se = r[3]
+                try conv("\(p).se.reduce.weight", "\(b.id)_se_reduce", .hwioToOIHW)
+                assignments.append(.init(canonical: "\(p).se.reduce.bias", source: source("\(b.id)_se_reduce", ["bias"])))
+                try conv("\(p).se.expand.weight", "\(b.id)_se_expand", .hwioToOIHW)
+                assignments.append(.init(canonical: "\(p).se.expand.bias", source: source("\(b.id)_se_expand", ["bias"])))
+            }
+            let pr = try kernel4("\(b.id)_project_conv")
+            guard pr[0] == 1, pr[1] == 1, pr[2] == e else { throw failure("\(b.id)_project_conv kernel \(pr) does not take \(e) channels") }
+            try noBias("\(b.id)_project_conv")
+            try conv("\(p).project.conv.weight", "\(b.id)_project_conv", .hwioToOIHW)
+            bn("\(p).project", "\(b.id)_project_bn")
+            let defaultStride = b.letter == firstLetter[b.stage] && (1 ... 7).contains(b.stage) ? EfficientNetConfig.b0Stages[b.stage - 1].stride : 1
+            if config == nil, b.stage > 7 { throw failure("\(b.id): stage \(b.stage) is beyond keras.applications' seven stages; its stride needs the model config") }
+            let blockStride = try stride(of: "\(b.id)_dwconv", default: defaultStride)
+            let ratio = hasExpand ? max(2, Int((Double(e) / Double(cin)).rounded())) : 1
+            blocks.append(.init(expandRatio: ratio, kernel: dw[0], stride: blockStride, inChannels: cin, outChannels: pr[3],
+                                expandedChannels: e, seChannels: se, stage: b.stage - 1))
+            cin = pr[3]
+        }
+
+        // Head and classifier.
+        let top = try kernel4("top_conv")
+        guard top[0] == 1, top[1] == 1, top[2] == cin else { throw failure("top_conv kernel \(top) does not take the last block's \(cin) channels") }
+        try noBias("top_conv")
+        try conv("head.conv.weight", "top_conv", .hwioToOIHW)
+        bn("head", "top_bn")
+        let head = top[3]
+        let classifierLayer = try findClassifier(headChannels: head)
+        guard let ck = table.shape(classifierLayer, ["kernel"]), ck.count == 2, ck[0] == head else {
+            throw failure("classifier '\(classifierLayer)' kernel \(table.shape(classifierLayer, ["kernel"]) ?? []) does not take \(head) features")
+        }
+        assignments.append(.init(canonical: "classifier.weight", source: source(classifierLayer, ["kernel"]), transform: .transpose2D))
+        assignments.append(.init(canonical: "classifier.bias", source: source(classifierLayer, ["bias"])))
+
+        var cfg = EfficientNetConfig(name: config?.name.isEmpty == false ? config!.name : "keras_efficientnet",
+                                     inputChannels: inputChannels,
+                                     stem: .init(outChannels: stemKernel[3], kernel: stemKernel[0], stride: stemStride),
+                                     blocks: blocks, headChannels: head, numClasses: ck[1], bnEpsilon: 1e-3,
+                                     padding: .symmetric, activation: .silu)
+        matchedVariant = Self.matchVariant(cfg)
+        if config == nil, let n = matchedVariant { cfg.name = "efficientnet_b\(n)" }
+        variant = describeStructure(cfg)
+
+        // Conventions.
+        try conventions(&cfg, classifierLayer: classifierLayer, imageSize: imageSize)
+        var skipped: [(source: String, reason: String)] = []
+        let assigned = Set(assignments.map(\.source))
+        let folded = try inputTransform(&cfg, checkpoint)
+        for layer in folded {
+            for (_, s) in table.variables[layer] ?? [:] where !assigned.contains(s) {
+                skipped.append((s, "folded into the input transform"))
+            }
+        }
+        mapping = WeightMapping(family: FamilyName.keras.rawValue, config: cfg, assignments: assignments, skipped: skipped)
+    }
+
+    /// "block12b_dwconv" -> ("block12b", 12, "b").
+    private static func parseBlock(_ layer: String) -> NamedBlock? {
+        guard layer.hasPrefix("block"), layer.hasSuffix("_dwconv") else { return nil }
+        let id = layer.dropLast("_dwconv".count)
+        let body = id.dropFirst("block".count)
+        let digits = body.prefix { $0.isASCII && $0.isNumber }
+        let letter = body.dropFirst(digits.count)
+        guard !digits.isEmpty, digits.count < 4, let stage = Int(digits), !letter.isEmpty,
+              letter.unicodeScalars.allSatisfy({ (97 ... 126).contains($0.value) }) else { return nil }
+        return NamedBlock(id: String(id), stage: stage, letter: String(letter))
+    }
+
+    private func findClassifier(headChannels: Int) throws -> String {
+        if table.has("predictions") { return "predictions" }
+        let dense = table.layerOrder.filter { l in
+            table.shape(l, ["kernel"]).map { $0.count == 2 && $0[0] == headChannels } ?? false
+        }
+        guard dense.count == 1 else {
+            throw failure(dense.isEmpty
+                ? "no classifier layer ('predictions' or one Dense on the \(headChannels) head features); a model saved with include_top=False has no classifier to convert"
+                : "several Dense layers could be the classifier: \(dense.joined(separator: ", "))")
+        }
+        return dense[0]
+    }
+
+    private func stride(of layer: String, default value: Int) throws -> Int {
+        guard let c = configLayers[layer] else { return value }
+        guard let s = c.strides else { return 1 }
+        guard s[0] == s[1] else { throw failure("\(layer) has strides \(s); only equal strides are supported") }
+        return s[0]
+    }
+
+    /// The B variant whose structure this is exactly, if any.
+    static func matchVariant(_ c: EfficientNetConfig) -> Int? {
+        (0 ... 7).first { n in
+            let p = EfficientNetConfig.b(n, numClasses: c.numClasses, seRule: .quarterOfBlockInput)
+            return p.stem == c.stem && p.headChannels == c.headChannels && p.blocks == c.blocks && p.inputChannels == c.inputChannels
+        }
+    }
+
+    private func describeStructure(_ c: EfficientNetConfig) -> String {
+        let origin = table.renamedFromCounters ? " (layers named from Keras class counters)" : ""
+        if let n = matchedVariant {
+            let s = EfficientNetConfig.compoundScaling[n]
+            return "keras.applications efficientnet_b\(n) (width \(s.width), depth \(s.depth)), \(c.numClasses) classes\(origin)"
+        }
+        let stages = Set(c.blocks.map(\.stage)).count
+        return "keras.applications EfficientNet builder, custom scaling: stem \(c.stem.outChannels), \(c.blocks.count) blocks in \(stages) stages, head \(c.headChannels), \(c.numClasses) classes\(origin)"
+    }
+}

@@ -4,6 +4,21 @@ extension TorchCheckpoint {
     /// A human-readable account of what the file holds: container, wrapper keys, prefix, every
     /// state-dict tensor with dtype and shape, and what was skipped. For `effnet-inspect`.
     public var summary: String {
+        var lines = headerLines
+        let width = min(60, tensors.map(\.name.count).max() ?? 0)
+        for t in tensors {
+            let pad = String(repeating: " ", count: max(0, width - t.name.count))
+            let layout = t.raw.isContiguous ? "" : "  strides \(t.raw.strides)"
+            lines.append("  \(t.name)\(pad)  \(t.raw.dtype.torchName)  \(t.raw.shape)\(layout)")
+        }
+        for s in skipped { lines.append("  skipped \(s.name): \(s.reason)") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The summary's first lines only (container, wrapper, prefix, classes, tensor counts).
+    public var headerSummary: String { headerLines.joined(separator: "\n") }
+
+    private var headerLines: [String] {
         var lines: [String] = []
         let order = notes["byteorder"].map { ", byte order \($0)" } ?? ""
         lines.append("PyTorch \(container == .zip ? "zip" : "legacy") archive, pickle protocol \(pickleProtocol)\(order)")
@@ -22,13 +37,6 @@ extension TorchCheckpoint {
         }
         let types = byType.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         lines.append("\(tensors.count) tensors (\(types)), \(elements) elements; \(skipped.count) skipped")
-        let width = min(60, tensors.map(\.name.count).max() ?? 0)
-        for t in tensors {
-            let pad = String(repeating: " ", count: max(0, width - t.name.count))
-            let layout = t.raw.isContiguous ? "" : "  strides \(t.raw.strides)"
-            lines.append("  \(t.name)\(pad)  \(t.raw.dtype.torchName)  \(t.raw.shape)\(layout)")
-        }
-        for s in skipped { lines.append("  skipped \(s.name): \(s.reason)") }
-        return lines.joined(separator: "\n")
+        return lines
     }
 }

@@ -12,8 +12,67 @@ struct LoadedTorchArchive {
     var storages: TorchPersistentLoader
     var bigEndian: Bool
     var notes: [String: String]
-    /// Bytes of a root storage, exactly `byteCount` long.
-    var rootBytes: (_ key: String) throws -> ByteStorage
+    var source: StorageSource
+}
+
+/// Where root storages' bytes come from.
+protocol StorageSource: AnyObject {
+    /// Called once with every key the state dict needs, before any `bytes(_:)`: a chance to
+    /// check them all at once (the zip reader verifies their CRCs on all cores).
+    func prepare(_ keys: [String]) throws
+    /// Bytes of a root storage, exactly its declared size.
+    func bytes(_ key: String) throws -> ByteStorage
+}
+
+/// Storages in a torch zip: `<prefix>/data/<key>` entries.
+final class ZipStorageSource: StorageSource {
+    let archive: ZipArchive
+    let prefix: String
+    let verifyCRC: Bool
+    private var verified = Set<String>()
+
+    init(archive: ZipArchive, prefix: String, verifyCRC: Bool) {
+        self.archive = archive
+        self.prefix = prefix
+        self.verifyCRC = verifyCRC
+    }
+
+    func entry(_ key: String) throws -> ZipEntry {
+        guard let e = archive.entry(named: prefix + "/data/" + key) else {
+            throw TorchError.storage(path: archive.path, key: key, detail: "entry '\(prefix)/data/\(key)' is missing")
+        }
+        return e
+    }
+
+    func prepare(_ keys: [String]) throws {
+        guard verifyCRC else { return }
+        let entries = try keys.map(entry)
+        try archive.verifyStoredCRCs(entries)
+        for (k, e) in zip(keys, entries) where e.method == .stored { verified.insert(k) }
+    }
+
+    func bytes(_ key: String) throws -> ByteStorage {
+        try archive.data(for: try entry(key), verifyCRC: verifyCRC && !verified.contains(key))
+    }
+}
+
+/// Storages in a legacy file: ranges of the data section.
+final class LegacyStorageSource: StorageSource {
+    let file: MappedFile
+    let ranges: [String: Range<Int>]
+    init(file: MappedFile, ranges: [String: Range<Int>]) {
+        self.file = file
+        self.ranges = ranges
+    }
+
+    func prepare(_ keys: [String]) throws {}
+
+    func bytes(_ key: String) throws -> ByteStorage {
+        guard let range = ranges[key] else {
+            throw TorchError.storage(path: file.path, key: key, detail: "has no data (missing from the storage key list)")
+        }
+        return try file.storage(range)
+    }
 }
 
 /// torch.save's zip format (torch >= 1.6).
@@ -67,14 +126,9 @@ enum TorchZipReader {
                 throw TorchError.storage(path: path, key: key, detail: "\(ref.typeName) of \(ref.numel) elements needs \(ref.byteCount ?? -1) bytes, entry '\(name)' holds \(e.uncompressedSize)")
             }
         }
-        let verify = options.verifyCRC
         return LoadedTorchArchive(container: .zip, graph: graph, root: root, protocolVersion: unpickler.protocolVersion,
-                                  storages: loader, bigEndian: bigEndian, notes: notes) { key in
-            guard let e = archive.entry(named: prefix + "/data/" + key) else {
-                throw TorchError.storage(path: path, key: key, detail: "entry '\(prefix)/data/\(key)' is missing")
-            }
-            return try archive.data(for: e, verifyCRC: verify)
-        }
+                                  storages: loader, bigEndian: bigEndian, notes: notes,
+                                  source: ZipStorageSource(archive: archive, prefix: prefix, verifyCRC: options.verifyCRC))
     }
 
     /// A short text record (byteorder, version); bounded so a hostile one cannot be large.
@@ -168,12 +222,8 @@ enum TorchLegacyReader {
         }
         if r.remaining > 0 { notes["legacy_trailing_bytes"] = "\(r.remaining)" }
         return LoadedTorchArchive(container: .legacy, graph: graph, root: root, protocolVersion: objectProtocol,
-                                  storages: loader, bigEndian: false, notes: notes) { key in
-            guard let range = ranges[key] else {
-                throw TorchError.storage(path: path, key: key, detail: "has no data (missing from the storage key list)")
-            }
-            return try file.storage(range)
-        }
+                                  storages: loader, bigEndian: false, notes: notes,
+                                  source: LegacyStorageSource(file: file, ranges: ranges))
     }
 
     /// True when `bytes` start like a legacy torch file: a pickle (any protocol 2-5, possibly

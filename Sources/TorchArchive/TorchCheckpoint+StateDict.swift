@@ -104,6 +104,14 @@ struct StateDictExtractor {
             }
         }
 
+        // Every storage the state dict needs, checked at once (CRCs on all cores for zips).
+        var keys: [String] = []
+        var seenKeys = Set<String>()
+        for (_, value) in entries {
+            if let t = graph.tensor(value), seenKeys.insert(t.storage.key).inserted { keys.append(t.storage.key) }
+        }
+        try loaded.source.prepare(keys)
+
         var cache: [String: ByteStorage] = [:]
         var tensors: [TorchCheckpoint.Tensor] = []
         tensors.reserveCapacity(entries.count)
@@ -136,7 +144,7 @@ struct StateDictExtractor {
         if let c = cache[key] {
             rootBytes = c
         } else {
-            rootBytes = try loaded.rootBytes(key)
+            rootBytes = try loaded.source.bytes(key)
             cache[key] = rootBytes
         }
         var bytes = rootBytes

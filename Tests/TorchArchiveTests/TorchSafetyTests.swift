@@ -2,6 +2,7 @@ import EffNet
 import Foundation
 import TorchArchive
 import XCTest
+import ZipArchive
 
 /// Hostile and malformed input: refused with a named error, nothing executed, nothing trapped.
 final class TorchSafetyTests: XCTestCase {
@@ -20,6 +21,23 @@ final class TorchSafetyTests: XCTestCase {
             }
             XCTAssertFalse(FileManager.default.fileExists(atPath: pwned), "\(name) ran its payload")
         }
+    }
+
+    /// A flipped byte in a storage is a CRC error naming its entry; skipping CRCs loads it.
+    func testCorruptedStorageFailsItsCRC() throws {
+        let zip = try ZipArchive(path: Fixtures.path("basic_zip.pt"))
+        let entry = try XCTUnwrap(zip.entry(named: "basic_zip/data/0"))
+        var bytes = [UInt8](try Data(contentsOf: Fixtures.directory.appendingPathComponent("basic_zip.pt")))
+        bytes[entry.dataOffset + 5] ^= 0x40
+        let path = NSTemporaryDirectory() + "effnetkit-crc-\(UUID().uuidString).pt"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try TorchCheckpoint(path: path)) { error in
+            guard case let .crcMismatch(_, name, _, _)? = error as? ZipError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "basic_zip/data/0")
+        }
+        let unchecked = try TorchCheckpoint(path: path, options: .init(verifyCRC: false))
+        XCTAssertEqual(unchecked.tensors.count, try Fixtures.expected("basic_zip.pt").tensors.count)
     }
 
     func testLegacyCountMismatchAndTruncation() throws {

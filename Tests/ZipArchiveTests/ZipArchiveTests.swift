@@ -125,6 +125,23 @@ final class ZipArchiveTests: XCTestCase {
         XCTAssertNoThrow(try bad.data(for: be, verifyCRC: false))
     }
 
+    /// The concurrent, chunked CRC check agrees with the sequential one and finds a flipped byte
+    /// in any chunk.
+    func testChunkedConcurrentCRC() throws {
+        let zip = try ZipArchive(path: Self.path("plain_stored.zip"))
+        try zip.verifyStoredCRCs(zip.entries, chunkSize: 100)
+        try zip.verifyStoredCRCs(zip.entries)
+        let e = try XCTUnwrap(zip.entry(named: "a/payload.bin"))
+        for position in [0, 99, 100, 5000, e.compressedSize - 1] {
+            let path = try corrupted("plain_stored.zip") { $0[e.dataOffset + position] ^= 1 }
+            let bad = try ZipArchive(path: path)
+            XCTAssertThrowsError(try bad.verifyStoredCRCs(bad.entries, chunkSize: 100)) { error in
+                guard case let .crcMismatch(_, entry, _, _)? = error as? ZipError else { return XCTFail("\(error)") }
+                XCTAssertEqual(entry, "a/payload.bin")
+            }
+        }
+    }
+
     func testTruncatedArchives() throws {
         for cut in [1, 22, 100, 5000] {
             let path = try corrupted("plain_stored.zip") { $0.removeLast(cut) }

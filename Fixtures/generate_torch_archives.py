@@ -353,6 +353,31 @@ def main():
     save(both, "dp_compiled_legacy.pt", _use_new_zipfile_serialization=False)
     expected["dp_compiled_legacy.pt"] = dict(expected_for(both, "module._orig_mod."), wrapper=None, prefix="module._orig_mod.")
 
+    # Every rebuild path: nn.Parameter (_rebuild_parameter), a tensor with a Python attribute
+    # (_rebuild_from_type_v2), a bool tensor, and a uint16 tensor (_rebuild_tensor_v3 over an
+    # UntypedStorage) beside the state dict, where it must be skipped without complaint.
+    attr = torch.randn(2, 3)
+    attr.note = "kept by torch as tensor state"
+    variants = collections.OrderedDict([
+        ("param", nn.Parameter(torch.randn(2, 2))),
+        ("attr", attr),
+        ("flag", torch.tensor([True, False, True])),
+        ("plain", torch.randn(3, dtype=torch.float64)),
+    ])
+    # (torch 2.x cannot load a legacy file holding uint16, so the legacy one has a float extra.)
+    for name, kw, extra in [
+        ("rebuild_variants.pt", {}, torch.tensor([1, 2, 60000], dtype=torch.uint16)),
+        ("rebuild_variants_legacy.pt", {"_use_new_zipfile_serialization": False}, torch.ones(2)),
+    ]:
+        save({"state_dict": variants, "extra": {"u16": extra}}, name, **kw)
+        exp = expected_for(variants)
+        for t in exp["tensors"]:
+            if t["dtype"] == "bool":
+                t["values"] = [1.0 if v else 0.0 for v in t["values"]]
+        expected[name] = dict(exp, wrapper="state_dict", prefix=None, siblings=["extra"])
+    save({"u16": torch.tensor([1, 2, 60000], dtype=torch.uint16)}, "unsupported_dtype.pt")
+    expected["unsupported_dtype.pt"] = {"error_tensor": "u16", "dtype": "uint16"}
+
     # A whole pickled module (torch.save(model)): refused, never executed.
     save(nn.Linear(2, 2), "pickled_module.pt")
     save({"model": nn.Linear(2, 2), "epoch": 1}, "pickled_module_wrapped.pt")
@@ -374,7 +399,8 @@ def main():
         assert got == want, (name, got, want)
         for t in exp["tensors"]:
             v = obj[(exp["prefix"] or "") + t["name"]]
-            assert flat_values(v) == t["values"], (name, t["name"])
+            got_values = [float(x) for x in flat_values(v)] if v.dtype == torch.bool else flat_values(v)
+            assert got_values == t["values"], (name, t["name"])
 
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)

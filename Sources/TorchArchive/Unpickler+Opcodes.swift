@@ -133,12 +133,12 @@ extension Unpickler {
         case 0x63: // GLOBAL
             let module = try readLine()
             let name = try readLine()
-            try push(try newNode(.global(try PickleGlobal.resolve(module: module, name: name, path: path, offset: opOffset))))
+            try push(try globalValue(try PickleGlobal.resolve(module: module, name: name, path: path, offset: opOffset)))
         case 0x93: // STACK_GLOBAL
             let name = try pop()
             let module = try pop()
             guard let m = module.string, let n = name.string else { throw invalid("module and name are not strings") }
-            try push(try newNode(.global(try PickleGlobal.resolve(module: m, name: n, path: path, offset: opOffset))))
+            try push(try globalValue(try PickleGlobal.resolve(module: m, name: n, path: path, offset: opOffset)))
         case 0x52: // REDUCE
             let args = try pop()
             let callable = try pop()
@@ -185,6 +185,13 @@ extension Unpickler {
         default:
             throw PickleError.unknownOpcode(path: path, offset: opOffset, opcode: op)
         }
+    }
+
+    /// A global as a value: dtype constants (torch.float32 is pickled as a global) become dtype
+    /// nodes; everything else a global reference.
+    mutating func globalValue(_ g: PickleGlobal) throws -> PickleValue {
+        if case let .dtype(d) = g.kind { return try newNode(.dtype(name: g.name, dtype: d)) }
+        return try newNode(.global(g))
     }
 
     mutating func loadPersistent(_ pid: PickleValue) throws -> PickleValue {

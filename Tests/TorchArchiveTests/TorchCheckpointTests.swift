@@ -107,6 +107,25 @@ final class TorchCheckpointTests: XCTestCase {
         XCTAssertEqual(both.tensors.first?.sourceName, "module._orig_mod.0.weight")
     }
 
+    /// nn.Parameter (_rebuild_parameter), a tensor with attributes (_rebuild_from_type_v2), bool
+    /// and float64 tensors; a uint16 tensor (_rebuild_tensor_v3) outside the state dict is ignored.
+    func testEveryRebuildPath() throws {
+        for name in ["rebuild_variants.pt", "rebuild_variants_legacy.pt"] {
+            let ckpt = try load(name)
+            Fixtures.check(ckpt, against: try Fixtures.expected(name))
+            XCTAssertEqual(ckpt.tensors.map(\.isParameter), [true, false, false, false], name)
+            XCTAssertEqual(ckpt.tensors.first?.requiresGrad, true, name)
+        }
+    }
+
+    func testUnsupportedDTypeInTheStateDictIsNamed() {
+        XCTAssertThrowsError(try load("unsupported_dtype.pt")) { error in
+            guard case let .tensor(_, name, detail)? = error as? TorchError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "u16")
+            XCTAssertTrue(detail.contains("uint16"), detail)
+        }
+    }
+
     func testPickledModulesAreRefused() throws {
         for (name, key) in [("pickled_module.pt", "(top level)"), ("pickled_module_wrapped.pt", "model"),
                             ("pickled_module_legacy.pt", "(top level)")] {

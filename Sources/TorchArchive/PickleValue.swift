@@ -91,8 +91,17 @@ public final class PickleDict {
 /// node identity, which is what Python does for the hashable ones that matter here).
 enum PickleKey: Hashable {
     case none, bool(Bool), int(Int), string(String), bytes([UInt8]), float(UInt64), ref(Int), big([UInt8])
+
+    /// Keys longer than this are not indexed (such an entry is appended without replacing an
+    /// equal key): hashing costs the key's length, and a hostile pickle could otherwise insert
+    /// one memoized megabyte key a million times. State-dict keys are far shorter.
+    static let maxIndexedLength = 1024
+
     init?(_ v: PickleValue) {
         switch v {
+        case let .string(s) where s.utf8.count > Self.maxIndexedLength: return nil
+        case let .bytes(b) where b.count > Self.maxIndexedLength: return nil
+        case let .bigInt(b) where b.count > Self.maxIndexedLength: return nil
         case .none: self = .none
         case let .bool(b): self = .int(b ? 1 : 0) // Python: True == 1
         case let .int(i): self = .int(i)

@@ -96,8 +96,11 @@ struct StateDictExtractor {
         }
         var prefix = ""
         var stripping = !entries.isEmpty
-        while stripping {
+        var rounds = 0
+        // Bounded: "module.module._orig_mod." is real; a thousand-fold repetition is hostile.
+        while stripping, rounds < 8 {
             stripping = false
+            rounds += 1
             for p in Self.strippablePrefixes where entries.allSatisfy({ $0.name.hasPrefix(prefix + p) }) {
                 prefix += p
                 stripping = true

@@ -43,8 +43,8 @@ let package = Package(
                 dependencies: ["EffNet", "TorchArchive", "KerasHDF5", "ONNXModel"]),
         // JPEG/PNG decoding and image preprocessing for effnet-predict
         .target(name: "ImageIO", dependencies: ["EffNet", "CJPEG", "CPNG", "CImageShim"]),
-        // libjpeg's error_exit must longjmp, which Swift cannot: this C shim wraps one decode.
-        .target(name: "CImageShim", dependencies: ["CJPEG"]),
+        // libjpeg/libpng error callbacks must longjmp, which Swift cannot: this C shim wraps a decode.
+        .target(name: "CImageShim", dependencies: ["CJPEG", "CPNG"]),
 
         // MARK: Command-line tools (thin); EffNetCLI holds what they share (exit codes, error lines)
         .target(name: "EffNetCLI", dependencies: [

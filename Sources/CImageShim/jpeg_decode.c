@@ -20,8 +20,8 @@ typedef struct {
     struct jpeg_error_mgr pub;
     struct jpeg_progress_mgr progress;
     jmp_buf escape;
-    effnet_jpeg_status status;
-    effnet_jpeg_result *result;
+    effnet_image_status status;
+    effnet_image_result *result;
     // Owned buffers, kept here (not in locals) so they survive a longjmp.
     unsigned char *pixels;
     JSAMPLE *row;
@@ -36,26 +36,36 @@ static void on_error_exit(j_common_ptr cinfo) {
     char buffer[JMSG_LENGTH_MAX];
     (*cinfo->err->format_message)(cinfo, buffer);
     int code = cinfo->err->msg_code;
-    ctx->status = (code == JERR_OUT_OF_MEMORY || code == JERR_NO_BACKING_STORE) ? EFFNET_JPEG_NO_MEMORY : EFFNET_JPEG_CORRUPT;
+    ctx->status = (code == JERR_OUT_OF_MEMORY || code == JERR_NO_BACKING_STORE) ? EFFNET_IMAGE_NO_MEMORY : EFFNET_IMAGE_CORRUPT;
     if (code == JERR_CONVERSION_NOTIMPL || code == JERR_BAD_J_COLORSPACE) {
-        ctx->status = EFFNET_JPEG_UNSUPPORTED;
+        ctx->status = EFFNET_IMAGE_UNSUPPORTED;
     }
     set_message(ctx, buffer);
     longjmp(ctx->escape, 1);
 }
 
-/// Warnings (msg_level -1) are not printed. Running out of data is fatal here, as in Pillow
-/// ("image file is truncated"); other warnings (stray bytes before a marker) are tolerated, as
-/// Pillow tolerates them.
+/// Warnings (msg_level -1) are never printed. Running out of data is fatal, as in Pillow ("image
+/// file is truncated"). The "Corrupt JPEG data" warnings are fatal too, although Pillow decodes
+/// such files into partly grey or garbled pixels: a classifier should not silently see those.
+/// Harmless warnings (stray bytes before a marker, unknown JFIF revision or Adobe transform, a
+/// bad ICC marker) are tolerated, as Pillow tolerates them.
 static void on_emit_message(j_common_ptr cinfo, int msg_level) {
     effnet_jpeg_context *ctx = (effnet_jpeg_context *)cinfo->err;
-    if (msg_level < 0) {
-        cinfo->err->num_warnings++;
-        if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
-            ctx->status = EFFNET_JPEG_TRUNCATED;
-            set_message(ctx, "the data ends before the image does (truncated JPEG)");
-            longjmp(ctx->escape, 1);
-        }
+    if (msg_level >= 0) return;
+    cinfo->err->num_warnings++;
+    int code = cinfo->err->msg_code;
+    if (code == JWRN_JPEG_EOF) {
+        ctx->status = EFFNET_IMAGE_TRUNCATED;
+        set_message(ctx, "the data ends before the image does (truncated JPEG)");
+        longjmp(ctx->escape, 1);
+    }
+    if (code == JWRN_HIT_MARKER || code == JWRN_HUFF_BAD_CODE ||
+        code == JWRN_MUST_RESYNC || code == JWRN_NOT_SEQUENTIAL || code == JWRN_BOGUS_PROGRESSION) {
+        char buffer[JMSG_LENGTH_MAX];
+        (*cinfo->err->format_message)(cinfo, buffer);
+        ctx->status = EFFNET_IMAGE_CORRUPT;
+        set_message(ctx, buffer);
+        longjmp(ctx->escape, 1);
     }
 }
 
@@ -65,7 +75,7 @@ static void on_progress(j_common_ptr cinfo) {
     j_decompress_ptr d = (j_decompress_ptr)cinfo;
     if (cinfo->is_decompressor && d->input_scan_number > EFFNET_MAX_SCANS) {
         effnet_jpeg_context *ctx = (effnet_jpeg_context *)cinfo->err;
-        ctx->status = EFFNET_JPEG_CORRUPT;
+        ctx->status = EFFNET_IMAGE_CORRUPT;
         snprintf(ctx->result->message, sizeof ctx->result->message,
                  "more than %d progressive scans", EFFNET_MAX_SCANS);
         longjmp(ctx->escape, 1);
@@ -88,16 +98,16 @@ static void cmyk_row_to_rgb(const JSAMPLE *in, unsigned char *out, unsigned long
     }
 }
 
-effnet_jpeg_status effnet_jpeg_decode(const unsigned char *data, size_t size,
+effnet_image_status effnet_jpeg_decode(const unsigned char *data, size_t size,
                                       unsigned long max_dimension, unsigned long long max_pixels,
-                                      effnet_jpeg_result *result) {
+                                      effnet_image_result *result) {
     struct jpeg_decompress_struct cinfo;
     effnet_jpeg_context ctx;
     memset(&cinfo, 0, sizeof cinfo);
     memset(&ctx, 0, sizeof ctx);
     memset(result, 0, sizeof *result);
     ctx.result = result;
-    ctx.status = EFFNET_JPEG_OK;
+    ctx.status = EFFNET_IMAGE_OK;
 
     cinfo.err = jpeg_std_error(&ctx.pub);
     ctx.pub.error_exit = on_error_exit;
@@ -108,7 +118,7 @@ effnet_jpeg_status effnet_jpeg_decode(const unsigned char *data, size_t size,
         jpeg_destroy_decompress(&cinfo);
         free(ctx.pixels);
         free(ctx.row);
-        if (ctx.status == EFFNET_JPEG_OK) ctx.status = EFFNET_JPEG_CORRUPT;
+        if (ctx.status == EFFNET_IMAGE_OK) ctx.status = EFFNET_IMAGE_CORRUPT;
         return ctx.status;
     }
 
@@ -118,7 +128,7 @@ effnet_jpeg_status effnet_jpeg_decode(const unsigned char *data, size_t size,
     cinfo.progress = &ctx.progress;
     if (size == 0 || size > (size_t)(unsigned long)-1) {
         set_message(&ctx, size == 0 ? "empty file" : "file too large");
-        ctx.status = EFFNET_JPEG_CORRUPT;
+        ctx.status = EFFNET_IMAGE_CORRUPT;
         longjmp(ctx.escape, 1);
     }
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
@@ -126,6 +136,7 @@ effnet_jpeg_status effnet_jpeg_decode(const unsigned char *data, size_t size,
 
     unsigned long width = cinfo.image_width, height = cinfo.image_height;
     result->components = cinfo.num_components;
+    result->bit_depth = cinfo.data_precision;
     result->width = width;
     result->height = height;
     if (width == 0 || height == 0 || width > max_dimension || height > max_dimension ||
@@ -133,7 +144,7 @@ effnet_jpeg_status effnet_jpeg_decode(const unsigned char *data, size_t size,
         snprintf(result->message, sizeof result->message,
                  "image is %lux%lu; the limit is %lu pixels a side and %llu pixels in all",
                  width, height, max_dimension, max_pixels);
-        ctx.status = EFFNET_JPEG_TOO_LARGE;
+        ctx.status = EFFNET_IMAGE_TOO_LARGE;
         longjmp(ctx.escape, 1);
     }
     int cmyk = 0;
@@ -149,7 +160,7 @@ effnet_jpeg_status effnet_jpeg_decode(const unsigned char *data, size_t size,
     default:
         snprintf(result->message, sizeof result->message, "%d colour components (expected 1, 3 or 4)",
                  cinfo.num_components);
-        ctx.status = EFFNET_JPEG_UNSUPPORTED;
+        ctx.status = EFFNET_IMAGE_UNSUPPORTED;
         longjmp(ctx.escape, 1);
     }
     // libjpeg's defaults, as Pillow uses them: JDCT_ISLOW, fancy upsampling.
@@ -157,7 +168,7 @@ effnet_jpeg_status effnet_jpeg_decode(const unsigned char *data, size_t size,
     if (cinfo.output_width != width || cinfo.output_height != height ||
         cinfo.output_components != (cmyk ? 4 : 3)) {
         set_message(&ctx, "decoder produced an unexpected layout");
-        ctx.status = EFFNET_JPEG_UNSUPPORTED;
+        ctx.status = EFFNET_IMAGE_UNSUPPORTED;
         longjmp(ctx.escape, 1);
     }
     size_t stride = (size_t)width * 3;
@@ -165,7 +176,7 @@ effnet_jpeg_status effnet_jpeg_decode(const unsigned char *data, size_t size,
     if (cmyk) ctx.row = (JSAMPLE *)malloc((size_t)width * 4);
     if (!ctx.pixels || (cmyk && !ctx.row)) {
         set_message(&ctx, "out of memory for the decoded image");
-        ctx.status = EFFNET_JPEG_NO_MEMORY;
+        ctx.status = EFFNET_IMAGE_NO_MEMORY;
         longjmp(ctx.escape, 1);
     }
     while (cinfo.output_scanline < cinfo.output_height) {
@@ -173,7 +184,7 @@ effnet_jpeg_status effnet_jpeg_decode(const unsigned char *data, size_t size,
         JSAMPROW target = cmyk ? ctx.row : ctx.pixels + y * stride;
         if (jpeg_read_scanlines(&cinfo, &target, 1) != 1) {
             set_message(&ctx, "decoder returned no scanline");
-            ctx.status = EFFNET_JPEG_CORRUPT;
+            ctx.status = EFFNET_IMAGE_CORRUPT;
             longjmp(ctx.escape, 1);
         }
         if (cmyk) cmyk_row_to_rgb(ctx.row, ctx.pixels + y * stride, width);
@@ -184,7 +195,7 @@ effnet_jpeg_status effnet_jpeg_decode(const unsigned char *data, size_t size,
     result->pixels = ctx.pixels;
     result->width = width;
     result->height = height;
-    return EFFNET_JPEG_OK;
+    return EFFNET_IMAGE_OK;
 }
 
 void effnet_image_free(void *pixels) { free(pixels); }

@@ -4,11 +4,12 @@ import EffNet
 public enum ImageFormat: String, Sendable {
     case jpeg, png
 
-    /// The format `bytes` start with, or nil.
+    /// The format `bytes` start with, or nil. A file cut inside the signature still counts (JPEG
+    /// SOI FF D8; the first 4 bytes of PNG's 8), so that it is reported as truncated.
     public static func sniff(_ bytes: UnsafeRawBufferPointer) -> ImageFormat? {
-        if bytes.count >= 3, bytes[0] == 0xFF, bytes[1] == 0xD8, bytes[2] == 0xFF { return .jpeg }
+        if bytes.count >= 2, bytes[0] == 0xFF, bytes[1] == 0xD8 { return .jpeg }
         let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
-        if bytes.count >= 8, zip(bytes.prefix(8), png).allSatisfy({ $0 == $1 }) { return .png }
+        if bytes.count >= 4, zip(bytes.prefix(8), png).allSatisfy({ $0 == $1 }) { return .png }
         return nil
     }
 }

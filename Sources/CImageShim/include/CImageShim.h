@@ -1,7 +1,7 @@
-// C side of ImageIO's JPEG decoding. libjpeg reports fatal errors through error_exit, which must
-// not return: the only safe way out is longjmp, which Swift cannot do. This shim wraps one whole
-// decode in setjmp, turns libjpeg's errors and the truncation warning into a status code plus a
-// message, never prints to stderr and never calls exit().
+// C side of ImageIO's decoding. libjpeg and libpng report fatal errors through callbacks that
+// must not return: the only safe way out is longjmp, which Swift cannot do. This shim wraps each
+// whole decode in setjmp and turns every error (and the warnings that mean damaged data) into a
+// status code plus a message. It never prints to stderr and never calls exit().
 #ifndef EFFNET_CIMAGESHIM_H
 #define EFFNET_CIMAGESHIM_H
 
@@ -12,36 +12,49 @@ extern "C" {
 #endif
 
 typedef enum {
-    EFFNET_JPEG_OK = 0,
-    /// libjpeg refused the data (message says why).
-    EFFNET_JPEG_CORRUPT = 1,
-    /// The data ends before the image does (libjpeg's "Premature end of JPEG file").
-    EFFNET_JPEG_TRUNCATED = 2,
-    /// Width or height over max_dimension, or width * height over max_pixels.
-    EFFNET_JPEG_TOO_LARGE = 3,
-    /// Not 1, 3 or 4 components, or a colour space libjpeg cannot turn into RGB.
-    EFFNET_JPEG_UNSUPPORTED = 4,
-    /// malloc failed.
-    EFFNET_JPEG_NO_MEMORY = 5
-} effnet_jpeg_status;
+    EFFNET_IMAGE_OK = 0,
+    /// The library refused the data (message says why).
+    EFFNET_IMAGE_CORRUPT = 1,
+    /// The data ends before the image does.
+    EFFNET_IMAGE_TRUNCATED = 2,
+    /// Width or height over max_dimension, or width * height over max_pixels (width and height
+    /// are filled in).
+    EFFNET_IMAGE_TOO_LARGE = 3,
+    /// A valid file in a layout this shim does not convert (message says which).
+    EFFNET_IMAGE_UNSUPPORTED = 4,
+    /// Memory allocation failed, or libjpeg's working-memory cap was reached.
+    EFFNET_IMAGE_NO_MEMORY = 5
+} effnet_image_status;
 
 typedef struct {
     /// RGB8, row-major, width * height * 3 bytes, malloc'd: release with effnet_image_free.
     unsigned char *pixels;
     unsigned long width;
     unsigned long height;
-    /// Components in the file (1 grey, 3 YCbCr/RGB, 4 CMYK/YCCK).
+    /// Channels in the file (JPEG: 1 grey, 3 YCbCr/RGB, 4 CMYK/YCCK; PNG: 1 to 4).
     int components;
+    /// Bits per sample in the file.
+    int bit_depth;
     /// A NUL-terminated description of the failure (empty on success).
     char message[200];
-} effnet_jpeg_result;
+} effnet_image_result;
 
-/// Decodes a whole JPEG held in memory into RGB8, converting greyscale and CMYK the way Pillow's
-/// Image.convert("RGB") does (CMYK: Adobe inverted polarity, as Pillow assumes). The dimensions
-/// are checked against the limits after the header and before any pixel buffer is allocated.
-effnet_jpeg_status effnet_jpeg_decode(const unsigned char *data, size_t size,
+/// Decodes a whole JPEG held in memory into RGB8, the way Pillow's Image.convert("RGB") sees it
+/// (libjpeg defaults: ISLOW IDCT, fancy upsampling; greyscale replicated; CMYK with Adobe
+/// inverted polarity, as Pillow assumes). Running out of data and the "Corrupt JPEG data"
+/// warnings are errors; harmless warnings are ignored. Dimensions are checked after the header,
+/// before any pixel buffer is allocated.
+effnet_image_status effnet_jpeg_decode(const unsigned char *data, size_t size,
+                                       unsigned long max_dimension, unsigned long long max_pixels,
+                                       effnet_image_result *result);
+
+/// Decodes a whole PNG held in memory into RGB8 the way Pillow's Image.convert("RGB") sees it:
+/// palettes expanded, low bit depths scaled, 16-bit samples reduced to their high byte, alpha and
+/// tRNS transparency dropped (not composited), greyscale replicated, no gamma or colour-profile
+/// conversion. Dimensions are checked after IHDR, before any pixel buffer is allocated.
+effnet_image_status effnet_png_decode(const unsigned char *data, size_t size,
                                       unsigned long max_dimension, unsigned long long max_pixels,
-                                      effnet_jpeg_result *result);
+                                      effnet_image_result *result);
 
 void effnet_image_free(void *pixels);
 

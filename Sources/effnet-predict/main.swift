@@ -58,10 +58,11 @@ struct EffnetPredict: ParsableCommand {
             try NPY.write(y, to: output)
             return
         }
-        let pre = net.config.imagePreprocessing
+        let preprocessor = ImagePreprocessor(net.config.imagePreprocessing)
+        do { try preprocessor.validate() } catch { throw ToolError("\(model): \(error)") }
         for path in images {
             let image = try ImageDecoder.decode(path: path)
-            let x = ImagePreprocessor(pre).tensor(from: image)
+            let x = preprocessor.tensor(from: image)
             var y = try net(x)
             if !net.config.finalSoftmax { softmax(&y) }
             let probs = Array(y.scalars)

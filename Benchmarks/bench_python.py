@@ -5,6 +5,7 @@ output for it (CACHE/<model>.check_{input,output}.npy) so the Swift benchmark ca
 computes the same function before it times it.
 
 usage: bench_python.py CACHE_DIR CASE [CASE ...]
+       bench_python.py CACHE_DIR --write-checks MODEL [MODEL ...]
   CASE = model:size:batch:threads, e.g. b0:224:1:1
   env BENCH_MIN_SECONDS (default 3), BENCH_MIN_RUNS (default 20)
 """
@@ -64,16 +65,19 @@ def write_check(cache, model, size):
     np.save(out, sess.run(None, {"input": x})[0].astype(np.float32))
 
 
+SIZES = {"b0": 224, "b4": 380}
+
+
 def main():
     cache = sys.argv[1]
+    if sys.argv[2] == "--write-checks":
+        for model in sys.argv[3:]:
+            write_check(cache, model, SIZES[model])
+        return
     cases = [c.split(":") for c in sys.argv[2:]]
-    done_checks = set()
     torch_models = {}
     for model, size, batch, threads in cases:
         size, batch, threads = int(size), int(batch), int(threads)
-        if model not in done_checks:
-            write_check(cache, model, size)
-            done_checks.add(model)
         x = np.random.default_rng(0).standard_normal((batch, 3, size, size), dtype=np.float32)
         case = {"model": model, "size": size, "batch": batch, "threads": threads}
 

@@ -7,12 +7,14 @@
 //   effnet-bench random CASE...               the same on random weights, no files needed
 //   effnet-bench compare CASE...              fast vs reference kernels on random weights
 //   options (before the subcommand's arguments): --kernels fast|reference, --min-seconds S,
-//   --min-runs N
-import EffNet
+//   --min-runs N, --gemm own|openblas (1x1 convolutions through OpenBLAS's cblas_sgemm,
+//   loaded at run time from libopenblas.so.0, instead of the library's own kernels)
+@_spi(Benchmarks) import EffNet
 import Foundation
 
 struct Options {
     var kernels = InferenceOptions.Kernels.fast
+    var gemm = "own"
     var minSeconds = 3.0
     var minRuns = 20
 }
@@ -104,7 +106,8 @@ func bench(_ model: EfficientNet, _ c: Case, _ o: Options, extra: [String: Any] 
     model.inferenceOptions = InferenceOptions(kernels: o.kernels, threads: c.threads)
     let x = randomTensor([c.batch, 3, c.size, c.size], seed: 99)
     let t = try time({ _ = try model(x) }, o)
-    var d: [String: Any] = ["engine": o.kernels == .fast ? "swift" : "swift-reference", "model": c.model, "size": c.size,
+    let engine = o.kernels == .reference ? "swift-reference" : o.gemm == "openblas" ? "swift-openblas" : "swift"
+    var d: [String: Any] = ["engine": engine, "model": c.model, "size": c.size,
                             "batch": c.batch, "threads": c.threads, "median_ms": t.median, "min_ms": t.min, "cpu_ms": t.cpu, "runs": t.runs]
     d.merge(extra) { a, _ in a }
     print(json(d))
@@ -121,6 +124,23 @@ func check(_ model: EfficientNet, cache: String, name: String) throws -> [String
     return ["check_vs_onnxruntime_rel_err": Double(cmp.relativeError), "check_top1": Double(cmp.top1Agreement)]
 }
 
+/// Routes the fast path's 1x1 convolutions through OpenBLAS (single-threaded: the fast path
+/// splits the work over threads itself). Loaded with dlopen so that nothing else needs OpenBLAS.
+func useOpenBLAS() {
+    typealias SGEMM = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>, Int32,
+                                      UnsafePointer<Float>, Int32, Float, UnsafeMutablePointer<Float>, Int32) -> Void
+    typealias SetThreads = @convention(c) (Int32) -> Void
+    guard let lib = dlopen("libopenblas.so.0", RTLD_NOW), let sym = dlsym(lib, "cblas_sgemm") else {
+        fail("cannot load cblas_sgemm from libopenblas.so.0 (apt-get install libopenblas-dev)")
+    }
+    if let st = dlsym(lib, "openblas_set_num_threads") { unsafeBitCast(st, to: SetThreads.self)(1) }
+    let sgemm = unsafeBitCast(sym, to: SGEMM.self)
+    ExternalGEMM.function = { m, n, k, a, lda, b, ldb, beta, c, ldc in
+        // 101 = CblasRowMajor, 111 = CblasNoTrans
+        sgemm(101, 111, 111, Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
 var args = Array(CommandLine.arguments.dropFirst())
 var options = Options()
 var rest: [String] = []
@@ -135,6 +155,11 @@ while i < args.count {
         i += 1
         guard i < args.count, let v = Double(args[i]) else { fail("--min-seconds S") }
         options.minSeconds = v
+    case "--gemm":
+        i += 1
+        guard i < args.count, ["own", "openblas"].contains(args[i]) else { fail("--gemm own|openblas") }
+        options.gemm = args[i]
+        if args[i] == "openblas" { useOpenBLAS() }
     case "--min-runs":
         i += 1
         guard i < args.count, let v = Int(args[i]) else { fail("--min-runs N") }

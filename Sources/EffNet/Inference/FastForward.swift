@@ -100,7 +100,7 @@ struct FastForward {
             if let se = b.se {
                 squeezeExcitation(se, b.depthwise, ws, pixels: d.oh * d.ow, pools: dwParts)
                 let pm = b.project.matrix
-                if d.oh * d.ow * d.cp <= pm.k * pm.np {
+                if d.oh * d.ow * d.cp <= pm.k * pm.np || b.project.plain != nil {
                     scaleChannels(ws.depthwise.pointer, pixels: d.oh * d.ow, cp: d.cp, by: ws.gate.pointer)
                 } else {
                     pm.writeRowScaled(by: ws.gate.pointer, to: ws.scaledWeights.pointer)
@@ -137,10 +137,9 @@ struct FastForward {
                 let iy0 = oy * d.stride - d.padding.top
                 next = max(next, iy0)
                 while next < min(d.h, iy0 + d.k) {
-                    GemmKernels.run(activation: e.activation, m: d.w, k: e.matrix.k, a: x + next * d.w * lda, lda: lda,
-                                    b: e.matrix.data.pointer, packing: e.matrix, bias: e.bias.pointer,
-                                    c: ring + (next % d.k) * rowFloats, ldc: d.cp, residual: false,
-                                    tiles: 0 ..< tiles, panels: 0 ..< e.matrix.panelCount)
+                    GemmKernels.product(e, b: e.matrix.data.pointer, m: d.w, a: x + next * d.w * lda, lda: lda,
+                                        c: ring + (next % d.k) * rowFloats, ldc: d.cp, residual: false,
+                                        tiles: 0 ..< tiles, panels: 0 ..< e.matrix.panelCount)
                     next += 1
                 }
                 for ky in 0 ..< d.k where iy0 + ky >= 0 && iy0 + ky < d.h {
@@ -163,10 +162,9 @@ struct FastForward {
         let byRows = tiles >= 4 * parts || tiles >= panels
         let p = Parallel.parts(threads: parts, work: m * pw.matrix.k * pw.matrix.np, units: byRows ? tiles : panels)
         Parallel.forEach(p) { part in
-            GemmKernels.run(activation: pw.activation, m: m, k: pw.matrix.k, a: a, lda: lda, b: b, packing: pw.matrix,
-                            bias: pw.bias.pointer, c: c, ldc: ldc, residual: residual,
-                            tiles: byRows ? Parallel.slice(tiles, part, of: p) : 0 ..< tiles,
-                            panels: byRows ? 0 ..< panels : Parallel.slice(panels, part, of: p))
+            GemmKernels.product(pw, b: b, m: m, a: a, lda: lda, c: c, ldc: ldc, residual: residual,
+                                tiles: byRows ? Parallel.slice(tiles, part, of: p) : 0 ..< tiles,
+                                panels: byRows ? 0 ..< panels : Parallel.slice(panels, part, of: p))
         }
     }
 

@@ -8,6 +8,9 @@ final class InferencePlan: @unchecked Sendable {
         let matrix: PackedMatrix
         let bias: FloatBuffer
         let activation: EfficientNetConfig.Activation?
+        /// Set (with `plain`, B as k x np row-major) only when `ExternalGEMM` was set at build time.
+        var external: ExternalGEMM.Function? = nil
+        var plain: FloatBuffer? = nil
     }
 
     struct Depthwise {
@@ -121,7 +124,14 @@ final class InferencePlan: @unchecked Sendable {
         let k = m.conv.inputChannels, n = m.conv.outputChannels
         let w = m.conv.weight.scalars
         let matrix = PackedMatrix(k: k, n: n) { kk, nn in w[nn * k + kk] * scale[nn] }
-        return Pointwise(matrix: matrix, bias: padded(shift, to: matrix.np), activation: m.activation)
+        var pw = Pointwise(matrix: matrix, bias: padded(shift, to: matrix.np), activation: m.activation)
+        if let f = ExternalGEMM.function {
+            let plain = FloatBuffer(count: k * matrix.np)
+            for kk in 0 ..< k { for nn in 0 ..< n { plain[kk * matrix.np + nn] = w[nn * k + kk] * scale[nn] } }
+            pw.external = f
+            pw.plain = plain
+        }
+        return pw
     }
 
     static func stem(_ m: ConvNormActivation, cin: Int) -> Stem {

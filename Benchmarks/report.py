@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Prints the benchmark table from run.sh's results folder (machine.txt, swift.jsonl,
+python.jsonl): median latency per engine and case, and the Swift/ORT and Swift/PyTorch ratios."""
+import json
+import os
+import sys
+
+
+def main():
+    out = sys.argv[1]
+    rows = []
+    for name in ("swift.jsonl", "python.jsonl"):
+        with open(os.path.join(out, name)) as f:
+            rows += [json.loads(line) for line in f if line.startswith("{")]
+    by = {}
+    cases = []
+    for r in rows:
+        key = (r["model"], r["size"], r["batch"], r["threads"])
+        if key not in cases:
+            cases.append(key)
+        by[(r["engine"], key)] = r
+    engines = [e for e in ("swift", "swift-portable", "swift-openblas", "onnxruntime", "pytorch")
+               if any((e, c) in by for c in cases)]
+    print()
+    print(open(os.path.join(out, "machine.txt")).read().strip())
+    print()
+    head = "| case | " + " | ".join(f"{e} ms" for e in engines) + " | Swift/ORT | Swift/PyTorch |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for c in cases:
+        model, size, batch, threads = c
+        cells = [f"{model.upper()} {size}x{size} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"]
+        for e in engines:
+            r = by.get((e, c))
+            cells.append(f"{r['median_ms']:.2f}" if r else "-")
+        s, o, p = (by.get((e, c)) for e in ("swift", "onnxruntime", "pytorch"))
+        cells.append(f"{s['median_ms'] / o['median_ms']:.2f}" if s and o else "-")
+        cells.append(f"{s['median_ms'] / p['median_ms']:.2f}" if s and p else "-")
+        print("| " + " | ".join(cells) + " |")
+    checks = {r["model"]: r for r in rows if r["engine"] == "swift" and "check_vs_onnxruntime_rel_err" in r}
+    print()
+    for m, r in sorted(checks.items()):
+        print(f"{m}: Swift vs ONNX Runtime logits on a fixed 2-image batch: relative error "
+              f"{r['check_vs_onnxruntime_rel_err']:.2e}, top-1 agreement {r['check_top1']:.0%}")
+    print("(median of >= BENCH_MIN_RUNS runs and >= BENCH_MIN_SECONDS per case; ratios < 1 mean Swift is faster)")
+
+
+if __name__ == "__main__":
+    main()

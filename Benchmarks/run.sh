@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Benchmarks the Swift forward pass against ONNX Runtime and PyTorch eager on the same weights,
+# in one run, and prints median latencies and ratios (see BENCHMARKS.md for the numbers).
+#
+#   Benchmarks/run.sh                 all cases
+#   Benchmarks/run.sh b0:224:1:1 ...  chosen cases (model:size:batch:threads)
+#
+# Environment:
+#   PYTHON             python with torch, torchvision, onnx, onnxruntime, safetensors
+#                      (default /work/venvs/torch/bin/python)
+#   BENCH_MIN_SECONDS  minimum timing per case and engine (default 3)
+#   BENCH_MIN_RUNS     minimum runs per case and engine (default 20)
+#   PORTABLE=1         also time a build without -target-cpu/-DEFFNET_FMA (what a plain
+#                      `swift build -c release` gives)
+#   OPENBLAS=1         also time the Swift pass with its 1x1 convolutions through Debian's
+#                      OpenBLAS (libopenblas-dev; OPENBLAS_CORETYPE defaults to SkylakeX, since
+#                      OpenBLAS 0.3.21 does not know this CPU and falls back to SSE3 kernels)
+#
+# Weights: torchvision EfficientNet-B0/B4 with random weights and BN statistics, made once by
+# make_models.py into Benchmarks/.cache (git-ignored) as .effw, .onnx and .pt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-/work/venvs/torch/bin/python}
+CACHE=Benchmarks/.cache
+MIN_SECONDS=${BENCH_MIN_SECONDS:-3}
+MIN_RUNS=${BENCH_MIN_RUNS:-20}
+CASES=("$@")
+[ ${#CASES[@]} -gt 0 ] || CASES=(b0:224:1:1 b0:224:1:2 b0:224:8:1 b0:224:8:2 b4:380:1:1 b4:380:1:2)
+
+# The fast kernels are Swift SIMD code: they need the CPU's vector width and FMA at compile time
+# (Swift has no runtime dispatch); -DEFFNET_FMA turns on fused multiply-adds in VectorMath.swift.
+NATIVE_FLAGS=(-Xswiftc -target-cpu -Xswiftc native -Xswiftc -DEFFNET_FMA)
+
+build() { # scratch-path, flags...
+  local scratch=$1; shift
+  echo "== swift build -c release --product effnet-bench $*" >&2
+  swift build -c release --product effnet-bench --scratch-path "$scratch" "$@" 2>&1 \
+    | grep -E "error|warning: unre|Compiling effnet|Build complete" >&2 || true
+  echo "$scratch/release/effnet-bench"
+}
+
+BENCH=$(build .build-bench-native "${NATIVE_FLAGS[@]}")
+[ -x "$BENCH" ] || { echo "build failed" >&2; exit 1; }
+if [ "${PORTABLE:-0}" = 1 ]; then
+  BENCH_PORTABLE=$(build .build-bench-portable)
+  [ -x "$BENCH_PORTABLE" ] || { echo "portable build failed" >&2; exit 1; }
+fi
+
+models=$(printf '%s\n' "${CASES[@]}" | cut -d: -f1 | sort -u)
+echo "== models (cached in $CACHE)" >&2
+# shellcheck disable=SC2086
+"$PYTHON" Benchmarks/make_models.py "$CACHE" "$BENCH" $models >&2
+
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+
+echo "== machine" >&2
+{
+  lscpu | grep -E "^(Model name|CPU\(s\)|Thread|Core|Socket|L1d|L2|L3)" | sed 's/  */ /g'
+  echo "Flags (vector): $(grep -o -w -E 'avx2|fma|avx512f|avx512_bf16|avx512_fp16|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+  echo "Memory: $(free -h | awk '/^Mem:/{print $2}')"
+  echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "onnxruntime $("$PYTHON" -c 'import onnxruntime; print(onnxruntime.__version__)'), torch $("$PYTHON" -c 'import torch; print(torch.__version__)'), $(swift --version 2>&1 | head -1)"
+} | tee "$OUT/machine.txt" >&2
+
+# ONNX Runtime's logits on a fixed input, which effnet-bench compares its own with before timing.
+# shellcheck disable=SC2086
+"$PYTHON" Benchmarks/bench_python.py "$CACHE" --write-checks $models >&2
+
+echo "== swift" >&2
+"$BENCH" --min-seconds "$MIN_SECONDS" --min-runs "$MIN_RUNS" run "$CACHE" "${CASES[@]}" | tee "$OUT/swift.jsonl" >&2
+if [ -n "${BENCH_PORTABLE:-}" ]; then
+  echo "== swift (portable build)" >&2
+  "$BENCH_PORTABLE" --min-seconds "$MIN_SECONDS" --min-runs "$MIN_RUNS" run "$CACHE" "${CASES[@]}" \
+    | sed 's/"engine":"swift"/"engine":"swift-portable"/' | tee -a "$OUT/swift.jsonl" >&2
+fi
+if [ "${OPENBLAS:-0}" = 1 ]; then
+  echo "== swift, 1x1 convolutions through OpenBLAS (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX})" >&2
+  OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} "$BENCH" --gemm openblas --min-seconds "$MIN_SECONDS" \
+    --min-runs "$MIN_RUNS" run "$CACHE" "${CASES[@]}" | tee -a "$OUT/swift.jsonl" >&2
+fi
+echo "== onnxruntime, pytorch" >&2
+BENCH_MIN_SECONDS=$MIN_SECONDS BENCH_MIN_RUNS=$MIN_RUNS \
+  "$PYTHON" Benchmarks/bench_python.py "$CACHE" "${CASES[@]}" | tee "$OUT/python.jsonl" >&2
+
+"$PYTHON" Benchmarks/report.py "$OUT"

@@ -1,6 +1,7 @@
 import EffNet
 import EffNetInterchange
 import Foundation
+import ImageIO
 import XCTest
 import ZipArchive
 
@@ -11,7 +12,8 @@ import ZipArchive
 /// Reference: Fixtures/lite0 (Fixtures/generate_lite0_reference.py): scikit-image's chelsea.png
 /// (a cat) and coffee.png (an espresso) preprocessed as the seed notebook does (Resize(256),
 /// CenterCrop(224), ImageNet normalisation) and run through the checkpoint with the code it was
-/// written for (PyPI `efficientnet_lite_pytorch`).
+/// written for (PyPI `efficientnet_lite_pytorch`). The photos are also decoded and preprocessed
+/// here (ImageIO, the Config's `imagePreprocessing`) straight from scikit-image's wheel.
 final class TorchPublishedLiteTests: XCTestCase {
     static let cache = TorchFixtures.repo.appendingPathComponent(".cache")
 
@@ -101,5 +103,16 @@ final class TorchPublishedLiteTests: XCTestCase {
         let top = (0 ..< 2).map { Comparison.topK(Array(y.scalars[$0 * classes ..< ($0 + 1) * classes]), 1).first ?? -1 }
         XCTAssertTrue((281 ... 285).contains(top[0]), "chelsea.png classified as \(top[0]), not a cat (281-285)")
         XCTAssertEqual(top[1], 967, "coffee.png classified as \(top[1]), not espresso (967)")
+
+        // The same photos decoded and preprocessed in Swift, as effnet-predict does.
+        let skimage = try Self.wheel("scikit-image", prefix: "scikit_image-")
+        let pre = ImagePreprocessor(model.config.imagePreprocessing)
+        for (photo, accepted) in [("chelsea.png", 281 ... 285), ("coffee.png", 967 ... 967)] {
+            let path = try Self.extract("skimage/data/\(photo)", from: skimage).path
+            let image = try ImageDecoder.decode(path: path)
+            let logits = try model(pre.tensor(from: image))
+            let best = Comparison.topK(logits.scalars, 1).first ?? -1
+            XCTAssertTrue(accepted.contains(best), "\(photo) decoded in Swift classified as \(best) (\(ImageNetClasses.name(best) ?? "?"))")
+        }
     }
 }

@@ -62,9 +62,8 @@ struct FastForward {
         StemKernels.pad(st, input: image, transform: plan.config.inputTransform, into: ws.stemScratch.pointer)
         let stemParts = Parallel.parts(threads: parts, work: st.oh * st.ow * st.op * st.k * st.k * st.cin, units: st.oh)
         Parallel.forEach(stemParts) { p in
-            StemKernels.run(activation: plan.stem.activation, shape: st, xp: ws.stemScratch.pointer,
-                            weights: plan.stem.weights.pointer, bias: plan.stem.bias.pointer, y: ws.io[0].pointer,
-                            rows: Parallel.slice(st.oh, p, of: stemParts))
+            StemKernels.run(st, xp: ws.stemScratch.pointer, weights: plan.stem.product, y: ws.io[0].pointer,
+                            rows: Parallel.slice(st.oh, p, of: stemParts), patches: ws.patches(p))
         }
         recorder?.record(stage: 0, image: index, ws.io[0].pointer, cp: st.op)
 
@@ -194,12 +193,11 @@ struct FastForward {
     }
 
     private func scaleChannels(_ x: UnsafeMutablePointer<Float>, pixels: Int, cp: Int, by gate: UnsafePointer<Float>) {
-        var c = 0
-        while c < cp {
-            let g = loadVec(gate + c)
-            var p = x + c
-            for _ in 0 ..< pixels { storeVec(loadVec(p) * g, p); p += cp }
-            c += lanes
+        var p = x
+        for _ in 0 ..< pixels {
+            var c = 0
+            while c < cp { storeVec(loadVec(p + c) * loadVec(gate + c), p + c); c += lanes }
+            p += cp
         }
     }
 

@@ -16,6 +16,7 @@ struct InferenceGeometry: Equatable {
 
     // Floats per image, per buffer role.
     let stemScratchCount: Int
+    let stemPatchCount: Int
     let ioCount: Int
     let expandedCount: Int
     /// Floats of one thread's ring of expanded rows (fused blocks).
@@ -79,6 +80,7 @@ struct InferenceGeometry: Equatable {
         headHeight = h
         headWidth = w
         stemScratchCount = stem.paddedHeight * stem.paddedWidth * st.cin
+        stemPatchCount = sw * st.kernel * st.kernel * st.cin
         ioCount = io
         expandedCount = expanded
         depthwiseCount = dwOut

@@ -41,10 +41,8 @@ final class InferencePlan: @unchecked Sendable {
 
     struct Stem {
         let cin, outChannels, op, kernel, stride: Int
-        /// [(ky * k + kx) * cin + ci][op]
-        let weights: FloatBuffer
-        let bias: FloatBuffer
-        let activation: EfficientNetConfig.Activation?
+        /// B = [(ky * k + kx) * cin + ci][o] for the im2col product.
+        let product: Pointwise
     }
 
     let config: EfficientNetConfig
@@ -136,16 +134,15 @@ final class InferencePlan: @unchecked Sendable {
 
     static func stem(_ m: ConvNormActivation, cin: Int) -> Stem {
         let (scale, shift) = folding(m)
-        let o = m.conv.outputChannels, k = m.conv.kernelSize, op = roundUpToLanes(o)
+        let o = m.conv.outputChannels, k = m.conv.kernelSize
         let w = m.conv.weight.scalars
-        let packed = FloatBuffer(count: k * k * cin * op)
-        for oc in 0 ..< o {
-            for ci in 0 ..< cin { for ky in 0 ..< k { for kx in 0 ..< k {
-                packed[((ky * k + kx) * cin + ci) * op + oc] = w[((oc * cin + ci) * k + ky) * k + kx] * scale[oc]
-            } } }
+        // Row (ky * k + kx) * cin + ci of B is weight [oc][ci][ky][kx].
+        let matrix = PackedMatrix(k: k * k * cin, n: o) { t, oc in
+            let ci = t % cin, kx = (t / cin) % k, ky = t / (cin * k)
+            return w[((oc * cin + ci) * k + ky) * k + kx] * scale[oc]
         }
-        return Stem(cin: cin, outChannels: o, op: op, kernel: k, stride: m.conv.stride, weights: packed,
-                    bias: padded(shift, to: op), activation: m.activation)
+        let product = Pointwise(matrix: matrix, bias: padded(shift, to: matrix.np), activation: m.activation)
+        return Stem(cin: cin, outChannels: o, op: matrix.np, kernel: k, stride: m.conv.stride, product: product)
     }
 
     static func block(_ b: MBConvBlock) -> Block {

@@ -7,6 +7,8 @@ final class Workspace: @unchecked Sendable {
     /// How many threads may split one layer of this workspace (each gets its own pooling sums).
     let parts: Int
     let stemScratch: FloatBuffer
+    /// parts x (stem output width x k*k*cin): one output row's stem patches per thread.
+    let stemPatches: FloatBuffer
     let io: [FloatBuffer]
     let expanded: FloatBuffer
     let depthwise: FloatBuffer
@@ -23,6 +25,7 @@ final class Workspace: @unchecked Sendable {
         geometry = g
         self.parts = parts
         stemScratch = FloatBuffer(count: g.stemScratchCount)
+        stemPatches = FloatBuffer(count: parts * g.stemPatchCount)
         io = [FloatBuffer(count: g.ioCount), FloatBuffer(count: g.ioCount)]
         expanded = FloatBuffer(count: max(g.expandedCount, parts * g.ringCount))
         depthwise = FloatBuffer(count: g.depthwiseCount)
@@ -36,6 +39,8 @@ final class Workspace: @unchecked Sendable {
 
     /// Thread `part`'s ring of expanded rows (fused blocks).
     func ring(_ part: Int) -> UnsafeMutablePointer<Float> { expanded.pointer + part * geometry.ringCount }
+
+    func patches(_ part: Int) -> UnsafeMutablePointer<Float> { stemPatches.pointer + part * geometry.stemPatchCount }
 
     func pool(_ part: Int) -> UnsafeMutablePointer<Double> { pools.pointer + part * geometry.maxChannels }
     func rowSum(_ part: Int) -> UnsafeMutablePointer<Float> { rowSums.pointer + part * geometry.maxChannels }

@@ -103,6 +103,9 @@ struct ConvGeometry {
 
     func run(x: UnsafeBufferPointer<Float>, w weights: UnsafeBufferPointer<Float>, bias: [Float]?,
              out: UnsafeMutableBufferPointer<Float>) {
+        if group == 1 && kh == 1 && kw == 1 && sh == 1 && sw == 1 && padTop == 0 && padLeft == 0 && oh == h && ow == w {
+            return pointwise(x: x, weights: weights, bias: bias, out: out)
+        }
         let planes = n * m
         let work = planes * oh * ow * cg * kh * kw
         let chunks = work > 1 << 22 ? min(planes, 8) : 1
@@ -110,6 +113,65 @@ struct ConvGeometry {
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             let lo = planes * chunk / chunks, hi = planes * (chunk + 1) / chunks
             for p in lo ..< hi { plane(p, x: buffers.x, weights: buffers.weights, bias: bias, out: buffers.out.baseAddress!) }
+        }
+    }
+
+    /// A 1x1 convolution is a matrix product per image: out[M, P] = W[M, C] x X[C, P] + bias.
+    /// Tiled so that a block of X columns stays in cache while four output rows accumulate over it
+    /// (the untiled loop re-read all of X from memory once per output channel).
+    private func pointwise(x: UnsafeBufferPointer<Float>, weights: UnsafeBufferPointer<Float>, bias: [Float]?,
+                           out: UnsafeMutableBufferPointer<Float>) {
+        let pixels = h * w, channels = c
+        let tile = max(16, min(512, (1 << 15) / max(channels, 1) / 16 * 16))
+        let tiles = (pixels + tile - 1) / tile
+        let rowBlocks = (m + 3) / 4
+        let jobs = n * tiles
+        let chunks = jobs * rowBlocks * 4 * tile * channels > 1 << 22 ? min(jobs, 8) : 1
+        let buffers = Buffers(x: x, weights: weights, out: out)
+        let m = self.m
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let xb = buffers.x.baseAddress!, wb = buffers.weights.baseAddress!, ob = buffers.out.baseAddress!
+            for job in jobs * chunk / chunks ..< jobs * (chunk + 1) / chunks {
+                let image = job / tiles, p0 = (job % tiles) * tile, count = min(tile, pixels - p0)
+                let xImage = xb + image * channels * pixels + p0
+                let oImage = ob + image * m * pixels + p0
+                var r = 0
+                while r < m {
+                    let rows = min(4, m - r)
+                    // With fewer than four rows left, o1...o3 alias the last real row; only the
+                    // first `rows` of them are touched then.
+                    let o0 = oImage + r * pixels
+                    let o1 = oImage + (r + min(1, rows - 1)) * pixels
+                    let o2 = oImage + (r + min(2, rows - 1)) * pixels
+                    let o3 = oImage + (r + min(3, rows - 1)) * pixels
+                    for (k, o) in [o0, o1, o2, o3].enumerated() where k < rows {
+                        let b = bias?[r + k] ?? 0
+                        for j in 0 ..< count { o[j] = b }
+                    }
+                    let w0 = wb + r * channels
+                    let w1 = wb + (r + min(1, rows - 1)) * channels
+                    let w2 = wb + (r + min(2, rows - 1)) * channels
+                    let w3 = wb + (r + min(3, rows - 1)) * channels
+                    if rows == 4 {
+                        for ci in 0 ..< channels {
+                            let xr = xImage + ci * pixels
+                            let a0 = w0[ci], a1 = w1[ci], a2 = w2[ci], a3 = w3[ci]
+                            for j in 0 ..< count {
+                                let v = xr[j]
+                                o0[j] += a0 * v; o1[j] += a1 * v; o2[j] += a2 * v; o3[j] += a3 * v
+                            }
+                        }
+                    } else {
+                        for (k, (o, wr)) in [(o0, w0), (o1, w1), (o2, w2), (o3, w3)].enumerated() where k < rows {
+                            for ci in 0 ..< channels {
+                                let xr = xImage + ci * pixels, a = wr[ci]
+                                for j in 0 ..< count { o[j] += a * xr[j] }
+                            }
+                        }
+                    }
+                    r += rows
+                }
+            }
         }
     }
 

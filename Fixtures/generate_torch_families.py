@@ -51,7 +51,7 @@ import torch.nn.functional as F  # noqa: F401  (the seed notebook imports it)
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "torch")
 REPO = os.path.dirname(HERE)
-CACHE = os.path.join(REPO, ".cache", "pypi")
+CACHE = os.path.join(REPO, ".cache", "wheels")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,7 +374,7 @@ def write_manifests():
         + [(f"tf_efficientnet_b{i}", (lambda i=i: build_timm(0, 0, 1000, variant=f"tf_efficientnet_b{i}")))
            for i in (0, 5)],
         "lukemelas": [(f"efficientnet-b{i}", (lambda i=i: build_lukemelas(0, 0, 1000, f"efficientnet-b{i}")))
-                      for i in range(8)],
+                      for i in range(9)],
         "lite": [(f"efficientnet-lite{i}", (lambda i=i: build_lite(0, 0, 1000, f"efficientnet-lite{i}")))
                  for i in range(5)],
     }
@@ -394,7 +394,11 @@ def write_manifests():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="one family folder to regenerate")
+    ap.add_argument("--manifests-only", action="store_true", help="rewrite manifests/ only")
     args = ap.parse_args()
+    if args.manifests_only:
+        write_manifests()
+        return
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
 

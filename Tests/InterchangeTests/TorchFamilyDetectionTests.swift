@@ -77,15 +77,17 @@ final class TorchFamilyDetectionTests: XCTestCase {
         }
     }
 
-    func testLukemelasB0ToB7() throws {
+    func testLukemelasB0ToB8() throws {
         let all = try TorchFixtures.manifests("lukemelas")
-        XCTAssertEqual(all.count, 8)
+        XCTAssertEqual(all.count, 9)
         for (i, m) in all.enumerated() {
             let (mapping, _) = try checkFullModel(m, expectFamilies: ["lukemelas"], family: .lukemelas)
-            XCTAssertEqual(mapping.config.blocks, EfficientNetConfig.b(i).blocks, m.variant)
+            // B8 (width 2.2, depth 3.6, 672) is lukemelas' advprop-only extra.
+            let (width, depth, size) = i < 8 ? EfficientNetConfig.compoundScaling[i] : (2.2, 3.6, 672)
+            XCTAssertEqual(mapping.config.blocks, EfficientNetConfig.scaled(name: "", width: width, depth: depth).blocks, m.variant)
             XCTAssertEqual(mapping.config.name, "efficientnet-b\(i)")
-            XCTAssertEqual(mapping.config.padding, .sameStatic(EfficientNetConfig.compoundScaling[i].resolution))
-            XCTAssertEqual(mapping.config.imagePreprocessing.cropSize, EfficientNetConfig.compoundScaling[i].resolution)
+            XCTAssertEqual(mapping.config.padding, .sameStatic(size))
+            XCTAssertEqual(mapping.config.imagePreprocessing.cropSize, size)
         }
     }
 

@@ -65,6 +65,19 @@ final class TorchFamilyForwardTests: XCTestCase {
         }
     }
 
+    /// Fine-tuning scripts often replace torchvision's classifier with a bare nn.Linear
+    /// (`classifier.weight`): still found, still exact.
+    func testReplacedTorchvisionClassifier() throws {
+        var checkpoint = try TorchFixtures.read(TorchFixtures.path("torchvision", TorchFixtures.Format.zip.rawValue))
+        for i in checkpoint.tensors.indices where checkpoint.tensors[i].name.hasPrefix("classifier.1.") {
+            checkpoint.tensors[i].name = "classifier." + checkpoint.tensors[i].name.dropFirst("classifier.1.".count)
+        }
+        let mapping = try TorchFixtures.mapping(checkpoint, .torchvision)
+        XCTAssertTrue(mapping.assignments.contains { $0.source == "classifier.weight" && $0.canonical == "classifier.weight" })
+        let y = try Converter.buildModel(checkpoint, mapping)(try TorchFixtures.input("64"))
+        XCTAssertLessThan(TorchFixtures.relativeError(y, try TorchFixtures.expected("torchvision", "expected_64.npy")), Self.tolerance)
+    }
+
     /// --family overrides detection, and the conventions follow the family asked for.
     func testExplicitFamily() throws {
         let checkpoint = try TorchFixtures.read(TorchFixtures.path("timm", TorchFixtures.Format.safetensors.rawValue))

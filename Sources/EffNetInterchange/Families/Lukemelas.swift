@@ -10,7 +10,7 @@ import EffNet
 ///
 /// BN eps 1e-3 (`batch_norm_epsilon=1e-3` in efficientnet_pytorch/utils.py). Convolutions are
 /// `Conv2dStaticSamePadding`: TF "SAME" padding computed once from the variant's nominal image
-/// size (B0 224 ... B7 600) and then used whatever the input. A structure that is not B0-B7 gets
+/// size (B0 224 ... B7 600, B8 672, L2 800) and then used whatever the input. A structure that is not B0-B7 gets
 /// 224 (`from_name('efficientnet-b0', width_coefficient=..., ...)` keeps B0's image size).
 public enum LukemelasFamily: ModelFamily {
     public static let name = FamilyName.lukemelas
@@ -78,13 +78,13 @@ enum LukemelasNaming {
         let shapes = try TorchShapes(names, in: idx, path: checkpoint.path)
         let (strides, stages) = try TorchStages.strides(flat: shapes.blocks, fixedEndStages: lite, path: checkpoint.path)
         var conventions = TorchConventions(bnEpsilon: 1e-3, padding: .sameStatic(224), activation: lite ? .relu6 : .silu)
-        let presets = lite ? TorchVariant.litePresets { "efficientnet-lite\($0)" } : TorchVariant.bPresets { "efficientnet-b\($0)" }
+        let presets = lite ? TorchVariant.litePresets { "efficientnet-lite\($0)" } : TorchVariant.bPresets(beyondB7: true) { $0 == 9 ? "efficientnet-l2" : "efficientnet-b\($0)" }
         let probe = shapes.config(name: "", strides: strides, stages: stages, conventions: conventions)
         let match = TorchVariant.match(probe, stages: stages, presets: presets, fixedStemHead: lite)
         var size = 224
         var name = lite ? "efficientnet-lite-custom" : "efficientnet-custom"
         if let i = match.index {
-            size = lite ? EfficientNetConfig.liteScaling[i].resolution : EfficientNetConfig.compoundScaling[i].resolution
+            size = presets[i].resolution
             name = presets[i].name
             conventions.imagePreprocessing = .imagenetTorch(nominal: size)
         }

@@ -42,7 +42,7 @@ public enum SeedFamily: ModelFamily {
                 projectConv: "\(p).project.0", projectBN: "\(p).project.1")
         }
         return TorchModelNames(stemConv: "stem.0", stemBN: "stem.1", blocks: blocks,
-                               headConv: "head.0", headBN: "head.1", classifier: "head.6")
+                               headConv: "head.0", headBN: "head.1", classifier: idx.linear(in: "head", fallback: "head.6"))
     }
 
     static func analyse(_ checkpoint: SourceCheckpoint, _ idx: TorchNames) throws -> (mapping: WeightMapping, variant: String) {

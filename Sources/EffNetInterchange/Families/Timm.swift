@@ -83,12 +83,11 @@ enum TimmNaming {
         var conventions = TorchConventions(bnEpsilon: tf ? 1e-3 : 1e-5, padding: tf ? .sameDynamic : .symmetric,
                                            activation: lite ? .relu6 : .silu)
         let prefix = tf ? "tf_efficientnet_" : "efficientnet_"
-        let presets = lite ? TorchVariant.litePresets { "\(prefix)lite\($0)" } : TorchVariant.bPresets { "\(prefix)b\($0)" }
+        let presets = lite ? TorchVariant.litePresets { "\(prefix)lite\($0)" } : TorchVariant.bPresets(beyondB7: true) { $0 == 9 ? "\(prefix)l2" : "\(prefix)b\($0)" }
         var config = shapes.config(name: "\(prefix)custom", strides: strides, stages: stages, conventions: conventions)
         let match = TorchVariant.match(config, stages: stages, presets: presets, fixedStemHead: lite)
         if let i = match.index {
-            let resolution = lite ? EfficientNetConfig.liteScaling[i].resolution : EfficientNetConfig.compoundScaling[i].resolution
-            conventions.imagePreprocessing = .imagenetTorch(nominal: resolution)
+            conventions.imagePreprocessing = .imagenetTorch(nominal: presets[i].resolution)
             config = shapes.config(name: presets[i].name, strides: strides, stages: stages, conventions: conventions)
         }
         let variant = match.description + ", \(shapes.numClasses) classes; "

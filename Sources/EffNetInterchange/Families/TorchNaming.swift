@@ -52,6 +52,16 @@ struct TorchNames {
         return found.sorted { $0[0] != $1[0] ? $0[0] < $1[0] : $0[1] < $1[1] }.map { ($0[0], $0[1]) }
     }
 
+    /// The linear classifier inside a container: `<container>.weight` when the container is the
+    /// Linear itself, else the highest-indexed `<container>.K` with a 2-D weight (torchvision's
+    /// `classifier.1`, the seed's `head.6`, or a replaced `nn.Sequential(Dropout, Linear)`);
+    /// `fallback` when there is none (so the error names what was expected).
+    func linear(in container: String, fallback: String) -> String {
+        if let s = shape("\(container).weight"), s.count == 2 { return container }
+        let k = indices(after: "\(container).").filter { i in shape("\(container).\(i).weight").map { $0.count == 2 } ?? false }
+        return k.last.map { "\(container).\($0)" } ?? fallback
+    }
+
     /// A module index as written in a name: decimal digits only, bounded.
     static func index(_ s: Substring) -> Int? {
         guard !s.isEmpty, s.count <= 6, s.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }

@@ -4,7 +4,7 @@ import EffNet
 /// width and depth multipliers its channels and repeats are consistent with.
 enum TorchVariant {
     struct Match {
-        /// Index into the preset list (B0...B7, Lite0...4), nil for a custom network.
+        /// Index into the preset list (B0...B7 [B8, L2], Lite0...4), nil for a custom network.
         var index: Int?
         /// "efficientnet_b3 (width 1.2, depth 1.4)" or "custom: width 0.094-0.11, depth 0.34-0.5 (...)".
         var description: String
@@ -24,8 +24,7 @@ enum TorchVariant {
     /// - Parameters:
     ///   - presets: (name, width, depth, config) of the family's known variants.
     ///   - fixedStemHead: stem and head channels are not scaled (Lite).
-    static func match(_ config: EfficientNetConfig, stages: [Int], presets: [(name: String, width: Double, depth: Double, config: EfficientNetConfig)],
-                      fixedStemHead: Bool = false) -> Match {
+    static func match(_ config: EfficientNetConfig, stages: [Int], presets: [Preset], fixedStemHead: Bool = false) -> Match {
         for (i, p) in presets.enumerated() where sameStructure(config, p.config) {
             return Match(index: i, description: "\(p.name) (width \(p.width), depth \(p.depth))")
         }
@@ -77,19 +76,30 @@ enum TorchVariant {
         return r == r.rounded() ? String(Int(r)) + ".0" : String(r)
     }
 
-    /// EfficientNet-B0...B7 structures (names as `name(i)`).
-    static func bPresets(_ name: (Int) -> String) -> [(name: String, width: Double, depth: Double, config: EfficientNetConfig)] {
-        (0 ... 7).map { i in
-            let s = EfficientNetConfig.compoundScaling[i]
-            return (name(i), s.width, s.depth, EfficientNetConfig.b(i))
+    /// A known variant: its name, multipliers, nominal resolution and structure.
+    struct Preset {
+        var name: String
+        var width: Double
+        var depth: Double
+        var resolution: Int
+        var config: EfficientNetConfig
+    }
+
+    /// EfficientNet-B0...B7 (`name(i)`), and with `beyondB7` also B8 and L2 (timm's
+    /// tf_efficientnet_b8/l2, lukemelas' efficientnet-b8/l2: `name(8)`, `name(9)`).
+    static func bPresets(beyondB7: Bool = false, _ name: (Int) -> String) -> [Preset] {
+        var scaling = EfficientNetConfig.compoundScaling
+        if beyondB7 { scaling += [(2.2, 3.6, 672), (4.3, 5.3, 800)] }
+        return scaling.enumerated().map { i, s in
+            Preset(name: name(i), width: s.width, depth: s.depth, resolution: s.resolution,
+                   config: .scaled(name: name(i), width: s.width, depth: s.depth))
         }
     }
 
     /// EfficientNet-Lite0...4 structures.
-    static func litePresets(_ name: (Int) -> String) -> [(name: String, width: Double, depth: Double, config: EfficientNetConfig)] {
-        (0 ... 4).map { i in
-            let s = EfficientNetConfig.liteScaling[i]
-            return (name(i), s.width, s.depth, EfficientNetConfig.lite(i))
+    static func litePresets(_ name: (Int) -> String) -> [Preset] {
+        EfficientNetConfig.liteScaling.enumerated().map { i, s in
+            Preset(name: name(i), width: s.width, depth: s.depth, resolution: s.resolution, config: .lite(i))
         }
     }
 }

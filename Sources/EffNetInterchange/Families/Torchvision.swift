@@ -6,7 +6,8 @@ import EffNet
 ///     features.S.I.block.K...           S = 1...7, MBConv: [expand K.0/K.1], depthwise K.0/K.1,
 ///                                       SE K.fc1/K.fc2 (bias), project K.0/K.1
 ///     features.8.0 / .1                 head conv / bn
-///     classifier.1                      linear (classifier.0 is dropout)
+///     classifier.1                      linear (classifier.0 is dropout; a replaced classifier
+///                                       is found as the last Linear under `classifier`)
 ///
 /// Symmetric padding; BN eps 1e-5 for B0-B4 and 1e-3 for B5-B7 (torchvision passes
 /// `norm_layer=partial(nn.BatchNorm2d, eps=1e-3)` for those). The epsilon is not in the weights:
@@ -19,7 +20,7 @@ public enum TorchvisionFamily: ModelFamily {
         guard idx.has("features.0.0.weight"), !idx.indexPairs(after: "features.", infix: "block.").isEmpty else { return nil }
         // efficientnet_v2's first stages are fused (a full 3x3 conv, not depthwise): not this family.
         if let s = idx.shape("features.1.0.block.0.0.weight"), s.count == 4, s[1] != 1, s[2] > 1 { return nil }
-        let score = 90 + (idx.has("classifier.1.weight") ? 10 : 0)
+        let score = 90 + (idx.anyName(contains: "classifier.") ? 10 : 0)
         return FamilyDetection(family: name, score: score, variant: describe(checkpoint, idx))
     }
 
@@ -47,7 +48,8 @@ public enum TorchvisionFamily: ModelFamily {
                 stage: s, indexInStage: i)
         }
         return TorchModelNames(stemConv: "features.0.0", stemBN: "features.0.1", blocks: blocks,
-                               headConv: "features.\(last).0", headBN: "features.\(last).1", classifier: "classifier.1")
+                               headConv: "features.\(last).0", headBN: "features.\(last).1",
+                               classifier: idx.linear(in: "classifier", fallback: "classifier.1"))
     }
 
     static func analyse(_ checkpoint: SourceCheckpoint, _ idx: TorchNames) throws -> (mapping: WeightMapping, variant: String) {

@@ -46,6 +46,10 @@ struct EffnetConvert: ParsableCommand {
     @Option(help: "Storage type in DEST: f32, f16, bf16, or source (keep a half-precision source's type).")
     var dtype: String = "f32"
 
+    @Option(name: .customLong("checkpoint-key"),
+            help: "PyTorch: the checkpoint entry holding the weights (e.g. state_dict_ema); default: state_dict, model, state_dict_ema, model_ema, module, in that order.")
+    var checkpointKey: String?
+
     @Flag(help: "Print only errors.")
     var quiet = false
 
@@ -65,6 +69,7 @@ struct EffnetConvert: ParsableCommand {
     func run() throws {
         var options = Converter.Options()
         options.family = family == "auto" ? nil : FamilyName(rawValue: family)
+        options.read.checkpointKey = checkpointKey
         options.checkInput = checkInput
         options.checkOutput = checkOutput
         options.tolerance = tolerance

@@ -4,7 +4,8 @@ public struct ByteReader {
     public let bytes: UnsafeRawBufferPointer
     /// Absolute offset of `bytes[0]` in the file, so errors can name file offsets.
     public let baseOffset: Int
-    public private(set) var index: Int = 0
+    @usableFromInline var _index: Int = 0
+    public var index: Int { _index }
 
     public init(_ bytes: UnsafeRawBufferPointer, baseOffset: Int = 0) {
         self.bytes = bytes
@@ -16,17 +17,18 @@ public struct ByteReader {
     /// Absolute file offset of the read index.
     public var offset: Int { baseOffset + index }
 
-    @inline(__always)
-    private func check(_ count: Int) throws {
+    @inlinable @inline(__always)
+    func check(_ count: Int) throws {
         guard count >= 0, count <= bytes.count - index else {
             throw ByteReaderError.truncated(offset: baseOffset + index, needed: count, available: bytes.count - index)
         }
     }
 
+    @inlinable
     public mutating func readInteger<T: FixedWidthInteger>(as: T.Type = T.self, bigEndian: Bool = false) throws -> T {
         try check(MemoryLayout<T>.size)
         let v = bytes.loadUnaligned(fromByteOffset: index, as: T.self)
-        index += MemoryLayout<T>.size
+        _index += MemoryLayout<T>.size
         return bigEndian ? T(bigEndian: v) : T(littleEndian: v)
     }
 
@@ -42,14 +44,14 @@ public struct ByteReader {
     public mutating func readBytes(_ count: Int) throws -> UnsafeRawBufferPointer {
         try check(count)
         let slice = UnsafeRawBufferPointer(rebasing: bytes[index ..< index + count])
-        index += count
+        _index += count
         return slice
     }
 
     public mutating func readByte() throws -> UInt8 {
         try check(1)
         let b = bytes[index]
-        index += 1
+        _index += 1
         return b
     }
 
@@ -64,14 +66,14 @@ public struct ByteReader {
 
     public mutating func skip(_ count: Int) throws {
         try check(count)
-        index += count
+        _index += count
     }
 
     public mutating func seek(to newIndex: Int) throws {
         guard newIndex >= 0, newIndex <= bytes.count else {
             throw ByteReaderError.outOfRange(offset: baseOffset + newIndex, size: bytes.count)
         }
-        index = newIndex
+        _index = newIndex
     }
 }
 

@@ -1,5 +1,8 @@
 /// Bytes that a tensor view points into: a slice of a mapped file, or memory this object owns.
 /// `owner` keeps the underlying memory alive for as long as any view exists.
+///
+/// `bytes` is valid only while this object is alive: keep the `ByteStorage` (or the `RawTensor`
+/// holding it), not just the pointer, for as long as you read through it.
 public final class ByteStorage: @unchecked Sendable {
     public let bytes: UnsafeRawBufferPointer
     private let owner: AnyObject?

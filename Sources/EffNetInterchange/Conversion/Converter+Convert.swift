@@ -8,7 +8,7 @@ extension Converter {
     /// - Throws: reader errors, `MappingError`, `WeightCheckError`, `ConversionError`, `FileError`.
     public static func convert(source: String, destination: String, options: Options) throws -> ConversionReport {
         try checkPaths(source: source, destination: destination, overwrite: options.overwrite)
-        let checkpoint = try SourceReader.read(path: source)
+        let checkpoint = try SourceReader.read(path: source, options: options.read)
         let referencePair = try loadReferencePair(options)
         let candidates = try candidateMappings(checkpoint, family: options.family)
         let canVerify = referencePair != nil || checkpoint.reference != nil

@@ -5,6 +5,8 @@ import Foundation
 public enum Converter {
     public struct Options: Sendable {
         public var family: FamilyName?
+        /// How to read the source (e.g. which PyTorch checkpoint key holds the weights).
+        public var read = SourceReader.Options()
         public var checkInput: String?
         public var checkOutput: String?
         public var tolerance: Float = 1e-4

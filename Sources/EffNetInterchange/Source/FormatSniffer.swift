@@ -1,4 +1,5 @@
 import EffNet
+import TorchArchive
 
 /// Recognises a file's format from its first bytes, never from its extension.
 public enum FormatSniffer {
@@ -26,9 +27,10 @@ public enum FormatSniffer {
             if starts(hdf5, at: off) { return .hdf5 }
             off = off == 0 ? 512 : off * 2
         }
-        // Legacy torch: a protocol-2 pickle (0x80 0x02) of the magic number 0x1950a86a20f9469cfc6c
-        // (LONG1 with 10 bytes: 0x8a 0x0a).
-        if starts([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]) { return .torchLegacy }
+        // Legacy torch: a pickle of the magic number 0x1950a86a20f9469cfc6c (protocol 2: 0x80 0x02,
+        // LONG1 with 10 bytes: 0x8a 0x0a; other protocols through the reader's own check).
+        if starts([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19])
+            || TorchCheckpoint.isLegacyArchive(b) { return .torchLegacy }
         // safetensors: u64 header length, then '{'.
         if b.count >= 9, b[8] == UInt8(ascii: "{") {
             var r = ByteReader(b)

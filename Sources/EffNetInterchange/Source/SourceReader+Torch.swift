@@ -39,18 +39,18 @@ extension SourceReader {
     /// A zip: a `.keras` archive when it holds `model.weights.h5` and `config.json`, otherwise a
     /// torch.save archive.
     /// - Throws: `ZipError`, `PickleError`, `TorchError` (or the Keras reader's errors).
-    static func readZip(_ file: MappedFile) throws -> SourceCheckpoint {
+    static func readZip(_ file: MappedFile, options: Options = Options()) throws -> SourceCheckpoint {
         let archive = try ZipArchive(file: file)
         if archive.entry(named: "model.weights.h5") != nil, archive.entry(named: "config.json") != nil {
             return try readKerasArchive(file)
         }
-        return checkpoint(try TorchCheckpoint(archive: archive), format: .torchZip)
+        return checkpoint(try TorchCheckpoint(archive: archive, options: .init(wrapperKey: options.checkpointKey)), format: .torchZip)
     }
 
     /// A legacy (torch < 1.6) torch.save file.
     /// - Throws: `PickleError`, `TorchError`.
-    static func readTorchLegacy(_ file: MappedFile) throws -> SourceCheckpoint {
-        checkpoint(try TorchCheckpoint(file: file), format: .torchLegacy)
+    static func readTorchLegacy(_ file: MappedFile, options: Options = Options()) throws -> SourceCheckpoint {
+        checkpoint(try TorchCheckpoint(file: file, options: .init(wrapperKey: options.checkpointKey)), format: .torchLegacy)
     }
 
     /// Reads a PyTorch checkpoint (zip or legacy) with explicit options, e.g. to take the EMA

@@ -3,14 +3,22 @@ import EffNet
 /// Reads any supported source into a `SourceCheckpoint`, choosing the reader by content.
 /// Each format's glue lives in its own file beside this one (`SourceReader+Torch.swift`, ...).
 public enum SourceReader {
+    /// Choices a caller can make about how a source is read.
+    public struct Options: Sendable {
+        /// PyTorch: follow this top-level checkpoint key (e.g. "state_dict_ema") instead of the
+        /// default preference state_dict, model, state_dict_ema, model_ema, module.
+        public var checkpointKey: String?
+        public init(checkpointKey: String? = nil) { self.checkpointKey = checkpointKey }
+    }
+
     /// - Throws: the format reader's typed errors (each names the file and the place), or
     ///   `SourceError` when the content is not recognised.
-    public static func read(path: String) throws -> SourceCheckpoint {
+    public static func read(path: String, options: Options = Options()) throws -> SourceCheckpoint {
         let file = try MappedFile(path: path)
         guard file.count > 0 else { throw SourceError.empty(path: path) }
         switch try FormatSniffer.kind(of: file) {
-        case .zip: return try readZip(file)
-        case .torchLegacy: return try readTorchLegacy(file)
+        case .zip: return try readZip(file, options: options)
+        case .torchLegacy: return try readTorchLegacy(file, options: options)
         case .hdf5: return try readKerasHDF5(file)
         case .onnx: return try readONNX(file)
         case .safetensors: return try readSafetensors(file)

@@ -100,7 +100,13 @@ public struct Inspection: Encodable {
         var lines = ["file:        \(file)", "format:      \(format)"]
         for k in notes.keys.sorted() where k != "effw_config" {
             let v = notes[k]!
-            lines.append("note:        \(k): \(v.count > 200 ? String(v.prefix(200)) + "..." : v)")
+            if v.contains("\n") {
+                // Multi-line summaries (e.g. torch_summary) print as an indented block.
+                lines.append("note:        \(k):")
+                lines += v.split(separator: "\n").map { "               \($0)" }
+            } else {
+                lines.append("note:        \(k): \(v.count > 200 ? String(v.prefix(200)) + "..." : v)")
+            }
         }
         if let fams = detectedFamilies { lines.append("family:      " + (fams.isEmpty ? "none recognised" : fams.joined(separator: "; "))) }
         if let c = config {

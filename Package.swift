@@ -55,6 +55,11 @@ let package = Package(
             "EffNetCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-predict", dependencies: [
             "EffNetCLI", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // libFuzzer harness for every parser (scripts/fuzz.sh, docs/HOSTILE_INPUT.md); a plain
+        // build makes a replay tool. Not a product.
+        .executableTarget(name: "effnet-fuzz", dependencies: [
+            "EffNet", "ZipArchive", "TorchArchive", "KerasHDF5", "ONNXModel", "EffNetInterchange"],
+            path: "Sources/Fuzz/effnet-fuzz"),
         // Benchmark of the forward pass (Benchmarks/run.sh); not a product.
         .executableTarget(name: "effnet-bench", dependencies: ["EffNet"]),
 

@@ -28,15 +28,16 @@ WARMUP = 3
 def timed(fn):
     for _ in range(WARMUP):
         fn()
-    times = []
+    times, cpu = [], []
     start = time.perf_counter()
     while len(times) < MIN_RUNS or time.perf_counter() - start < MIN_SECONDS:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         if len(times) >= 2000:
             break
-    return statistics.median(times), min(times), len(times)
+    return statistics.median(times), min(times), statistics.median(cpu), len(times)
 
 
 def ort_session(path, threads):
@@ -82,8 +83,9 @@ def main():
         case = {"model": model, "size": size, "batch": batch, "threads": threads}
 
         sess = ort_session(os.path.join(cache, f"efficientnet_{model}.onnx"), threads)
-        med, best, n = timed(lambda: sess.run(None, {"input": x}))
-        print(json.dumps({"engine": "onnxruntime", **case, "median_ms": med, "min_ms": best, "runs": n}), flush=True)
+        med, best, cpu, n = timed(lambda: sess.run(None, {"input": x}))
+        print(json.dumps({"engine": "onnxruntime", **case, "median_ms": med, "min_ms": best, "cpu_ms": cpu, "runs": n}),
+              flush=True)
         del sess
 
         torch.set_num_threads(threads)
@@ -92,8 +94,9 @@ def main():
         m = torch_models[model]
         xt = torch.from_numpy(x)
         with torch.inference_mode():
-            med, best, n = timed(lambda: m(xt))
-        print(json.dumps({"engine": "pytorch", **case, "median_ms": med, "min_ms": best, "runs": n}), flush=True)
+            med, best, cpu, n = timed(lambda: m(xt))
+        print(json.dumps({"engine": "pytorch", **case, "median_ms": med, "min_ms": best, "cpu_ms": cpu, "runs": n}),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -24,19 +24,25 @@ def main():
     print()
     print(open(os.path.join(out, "machine.txt")).read().strip())
     print()
-    head = "| case | " + " | ".join(f"{e} ms" for e in engines) + " | Swift/ORT | Swift/PyTorch |"
-    print(head)
-    print("|" + "---|" * (head.count("|") - 1))
-    for c in cases:
-        model, size, batch, threads = c
-        cells = [f"{model.upper()} {size}x{size} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"]
-        for e in engines:
-            r = by.get((e, c))
-            cells.append(f"{r['median_ms']:.2f}" if r else "-")
-        s, o, p = (by.get((e, c)) for e in ("swift", "onnxruntime", "pytorch"))
-        cells.append(f"{s['median_ms'] / o['median_ms']:.2f}" if s and o else "-")
-        cells.append(f"{s['median_ms'] / p['median_ms']:.2f}" if s and p else "-")
-        print("| " + " | ".join(cells) + " |")
+    for field, title in (("median_ms", "Median wall-clock latency (ms)"),
+                         ("min_ms", "Fastest run (ms)"),
+                         ("cpu_ms", "Median process CPU time per run (ms; all threads, ORT's spinning included)")):
+        print(f"{title}:")
+        print()
+        head = "| case | " + " | ".join(engines) + " | Swift/ORT | Swift/PyTorch |"
+        print(head)
+        print("|" + "---|" * (head.count("|") - 1))
+        for c in cases:
+            model, size, batch, threads = c
+            cells = [f"{model.upper()} {size}x{size} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"]
+            for e in engines:
+                r = by.get((e, c))
+                cells.append(f"{r[field]:.2f}" if r and field in r else "-")
+            s, o, p = (by.get((e, c)) for e in ("swift", "onnxruntime", "pytorch"))
+            cells.append(f"{s[field] / o[field]:.2f}" if s and o and field in o else "-")
+            cells.append(f"{s[field] / p[field]:.2f}" if s and p and field in p else "-")
+            print("| " + " | ".join(cells) + " |")
+        print()
     checks = {r["model"]: r for r in rows if r["engine"] == "swift" and "check_vs_onnxruntime_rel_err" in r}
     print()
     for m, r in sorted(checks.items()):

@@ -68,20 +68,23 @@ echo "== machine" >&2
 # shellcheck disable=SC2086
 "$PYTHON" Benchmarks/bench_python.py "$CACHE" --write-checks $models >&2
 
-echo "== swift" >&2
-"$BENCH" --min-seconds "$MIN_SECONDS" --min-runs "$MIN_RUNS" run "$CACHE" "${CASES[@]}" | tee "$OUT/swift.jsonl" >&2
-if [ -n "${BENCH_PORTABLE:-}" ]; then
-  echo "== swift (portable build)" >&2
-  "$BENCH_PORTABLE" --min-seconds "$MIN_SECONDS" --min-runs "$MIN_RUNS" run "$CACHE" "${CASES[@]}" \
-    | sed 's/"engine":"swift"/"engine":"swift-portable"/' | tee -a "$OUT/swift.jsonl" >&2
-fi
-if [ "${OPENBLAS:-0}" = 1 ]; then
-  echo "== swift, 1x1 convolutions through OpenBLAS (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX})" >&2
-  OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} "$BENCH" --gemm openblas --min-seconds "$MIN_SECONDS" \
-    --min-runs "$MIN_RUNS" run "$CACHE" "${CASES[@]}" | tee -a "$OUT/swift.jsonl" >&2
-fi
-echo "== onnxruntime, pytorch" >&2
-BENCH_MIN_SECONDS=$MIN_SECONDS BENCH_MIN_RUNS=$MIN_RUNS \
-  "$PYTHON" Benchmarks/bench_python.py "$CACHE" "${CASES[@]}" | tee "$OUT/python.jsonl" >&2
+# Case by case, every engine back to back, so that all see the same machine load.
+for c in "${CASES[@]}"; do
+  echo "== $c: swift" >&2
+  "$BENCH" --min-seconds "$MIN_SECONDS" --min-runs "$MIN_RUNS" run "$CACHE" "$c" | tee -a "$OUT/swift.jsonl" >&2
+  if [ -n "${BENCH_PORTABLE:-}" ]; then
+    echo "== $c: swift (portable build)" >&2
+    "$BENCH_PORTABLE" --min-seconds "$MIN_SECONDS" --min-runs "$MIN_RUNS" run "$CACHE" "$c" \
+      | sed 's/"engine":"swift"/"engine":"swift-portable"/' | tee -a "$OUT/swift.jsonl" >&2
+  fi
+  if [ "${OPENBLAS:-0}" = 1 ]; then
+    echo "== $c: swift, 1x1 convolutions through OpenBLAS (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX})" >&2
+    OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} "$BENCH" --gemm openblas --min-seconds "$MIN_SECONDS" \
+      --min-runs "$MIN_RUNS" run "$CACHE" "$c" | tee -a "$OUT/swift.jsonl" >&2
+  fi
+  echo "== $c: onnxruntime, pytorch" >&2
+  BENCH_MIN_SECONDS=$MIN_SECONDS BENCH_MIN_RUNS=$MIN_RUNS \
+    "$PYTHON" Benchmarks/bench_python.py "$CACHE" "$c" | tee -a "$OUT/python.jsonl" >&2
+done
 
 "$PYTHON" Benchmarks/report.py "$OUT"

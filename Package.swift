@@ -72,5 +72,7 @@ let package = Package(
         .testTarget(name: "InterchangeTests", dependencies: ["EffNetInterchange", "ZipArchive", "ImageIO"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "CLITests", dependencies: ["EffNet"]),
+        // Hostile files through the built tools and the readers (docs/HOSTILE_INPUT.md).
+        .testTarget(name: "HostileInputTests", dependencies: ["EffNet", "EffNetInterchange", "TorchArchive", "ZipArchive"]),
     ]
 )

@@ -443,6 +443,52 @@ def hdf5_fixtures():
     record("hdf5/huge_dims.h5", kind="hdf5", expect="dataset declares 2^42 floats: refused before reading")
     keras_weights(out("hdf5/external_link.h5"), link=True)
     record("hdf5/external_link.h5", kind="hdf5", expect="external link out of the file: not followed")
+    # Datasets whose bytes live in another file: external raw storage and a virtual dataset.
+    # libhdf5 opens those files itself when the dataset is read, so a reader that does not
+    # check the layout copies another file's bytes into the weights. The tests create the
+    # secrets at these paths before running the tools.
+    secret = "/tmp/effnetkit_hostile_secret"
+    with h5py.File(out("hdf5/external_storage.h5"), "w") as f:
+        f.attrs["layer_names"] = np.array([b"dense"])
+        f.attrs["keras_version"] = b"2.15.0"
+        g = f.create_group("dense")
+        g.attrs["weight_names"] = np.array([b"dense/kernel:0"])
+        g.create_dataset("dense/kernel:0", shape=(3, 4), dtype="<f4", external=[(secret + ".bin", 0, 48)])
+    record("hdf5/external_storage.h5", kind="hdf5", secret=secret + ".bin",
+           expect="dataset stored in an external file: refused, the other file is never read")
+    with h5py.File(out("hdf5/secret_source.h5"), "w", libver=("earliest", "v110")) as f:
+        f["data"] = np.full((3, 4), 42.0, dtype="<f4")
+    record("hdf5/secret_source.h5", kind="hdf5-helper", expect="the 'other file' the virtual dataset maps (tests copy it to the secret path)")
+    layout = h5py.VirtualLayout(shape=(3, 4), dtype="<f4")
+    layout[:] = h5py.VirtualSource(secret + ".h5", "data", shape=(3, 4))
+    with h5py.File(out("hdf5/virtual_dataset.h5"), "w", libver=("earliest", "v110")) as f:
+        f.attrs["layer_names"] = np.array([b"dense"])
+        f.attrs["keras_version"] = b"2.15.0"
+        g = f.create_group("dense")
+        g.attrs["weight_names"] = np.array([b"dense/kernel:0"])
+        g.create_group("dense").create_virtual_dataset("kernel:0", layout, fillvalue=0)
+    record("hdf5/virtual_dataset.h5", kind="hdf5", secret=secret + ".h5",
+           expect="virtual dataset mapping another file: refused, the other file is never read")
+
+    # Crash libhdf5 1.10.8: layer_names as variable-length strings (stored in a global heap),
+    # then the heap object's size field set to 2^60 + ...: H5HG_read memcpys that many bytes
+    # (the fuzzers' keras target found this; this is the small hand-made equivalent).
+    vlen = out("hdf5/crash_vlen_heap_size.h5")
+    with h5py.File(vlen, "w", libver="earliest") as f:
+        f.attrs.create("layer_names", ["dense"], dtype=h5py.string_dtype())
+        f.attrs["keras_version"] = b"2.15.0"
+        g = f.create_group("dense")
+        g.attrs["weight_names"] = np.array([b"dense/kernel:0"])
+        g.create_dataset("dense/kernel:0", data=np.zeros((3, 4), dtype="<f4"))
+    b = bytearray(open(vlen, "rb").read())
+    at = b.find(b"GCOL")
+    assert at > 0 and b.find(b"GCOL", at + 1) < 0
+    assert struct.unpack_from("<H", b, at + 16)[0] == 1  # heap object 1
+    struct.pack_into("<Q", b, at + 24, 0x10FFFFFFFFFFFFFF)
+    open(vlen, "wb").write(b)
+    record("hdf5/crash_vlen_heap_size.h5", kind="hdf5-crash",
+           expect="libhdf5 1.10.8 segfaults reading layer_names (H5HG_read); contained: exit 2")
+
     raw = bytes(open(base, "rb").read())
     # Version 0 superblock: end-of-file address at 40, root object header address at 64.
     for rel, offset, value, note in (

@@ -1,0 +1,88 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What one run of a built tool did: status, output, wall time and peak memory.
+struct HostileRun {
+    var status: Int32
+    /// Set when the process died from a signal (a crash: never acceptable).
+    var signal: Int32?
+    var stdout: String
+    var stderr: String
+    var seconds: Double
+    /// Peak resident set of the tool and the children it waited for (a contained reader), bytes.
+    var maxRSS: Int
+    var timedOut: Bool
+
+    var firstErrorLine: String { stderr.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? "" }
+}
+
+/// Runs the built tools with posix_spawn and wait4, so each run's own peak RSS is known
+/// (getrusage(RUSAGE_CHILDREN) only gives the maximum over every child so far). Copied in
+/// spirit from Tests/CLITests/ToolRunner.swift, not imported.
+enum HostileRunner {
+    static var binDirectory: URL {
+        #if os(macOS)
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            return bundle.bundleURL.deletingLastPathComponent()
+        }
+        fatalError("no test bundle")
+        #else
+        return Bundle.main.bundleURL
+        #endif
+    }
+
+    /// Runs `tool` with `arguments`; kills it after `limit` seconds.
+    static func run(_ tool: String, _ arguments: [String], limit: Double = 60, environment: [String: String] = [:]) throws -> HostileRun {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("effnet-hostile-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outPath = dir.appendingPathComponent("stdout").path, errPath = dir.appendingPathComponent("stderr").path
+        let executable = binDirectory.appendingPathComponent(tool).path
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        var cArgs: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        var cEnv: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in cArgs + cEnv { free(p) } }
+        var pid: pid_t = 0
+        let start = Date()
+        let spawned = posix_spawn(&pid, executable, &actions, nil, &cArgs, &cEnv)
+        guard spawned == 0 else { throw NSError(domain: "HostileRunner", code: Int(spawned), userInfo: [NSLocalizedDescriptionKey: "cannot run \(executable)"]) }
+        var status: Int32 = 0
+        var usage = rusage()
+        var timedOut = false
+        while true {
+            let r = wait4(pid, &status, WNOHANG, &usage)
+            if r == pid { break }
+            if r < 0 && errno != EINTR { break }
+            if Date().timeIntervalSince(start) > limit {
+                kill(pid, SIGKILL)
+                timedOut = true
+                _ = wait4(pid, &status, 0, &usage)
+                break
+            }
+            usleep(2000)
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let low = status & 0x7f
+        #if os(Linux)
+        let rss = Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
+        #else
+        let rss = Int(usage.ru_maxrss)  // bytes on macOS
+        #endif
+        return HostileRun(status: low == 0 ? (status >> 8) & 0xff : -1, signal: low == 0 ? nil : low,
+                          stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                          stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
+                          seconds: seconds, maxRSS: rss, timedOut: timedOut)
+    }
+}

@@ -4,7 +4,9 @@ directly through Python's safetensors (canonical names, Config, CRC-32s, provena
 PyTorch's own outputs for two input batches. Tests/EffNetTests/ForwardPassTests.swift loads them
 with `EfficientNet(contentsOf:)` and checks the Swift forward pass against those outputs.
 
-Run (never in CI; deterministic, so a re-run rewrites the same bytes with the same torch):
+Run (never in CI). With the same torch, a re-run rewrites the same tensors, outputs and metadata
+values; only the order of the `__metadata__` keys in the .effw headers may change (safetensors'
+Rust writer emits that map in hash order), and with it the gzip size in *.info.json:
 
     /work/venvs/torch/bin/python Fixtures/generate_core.py
 

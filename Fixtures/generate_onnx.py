@@ -116,6 +116,17 @@ class SeedMini(nn.Module):
         return self.head(self.blocks(self.stem(x)))
 
 
+class Normalize(nn.Module):
+    """torchvision-style input normalisation inside the model: (x - mean) / std per channel."""
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
 SEED_CFG = [(8, 3, 1, 1, 1), (12, 3, 2, 6, 1), (16, 5, 2, 6, 1), (24, 3, 2, 3, 2), (32, 5, 2, 3, 1)]
 
 
@@ -346,8 +357,10 @@ def main():
         export_case("seed_unfolded_ts13", m, 64, "torchscript", 13, dict(family="seed", bn_folded=False, **sym),
                     seed=8, do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
     if want("seed_softmax_ts17"):
-        m = nn.Sequential(randomise(SeedMini(3, SEED_CFG), 64, 9), nn.Softmax(dim=1)).eval()
-        export_case("seed_softmax_ts17", m, 64, "torchscript", 17, dict(family="seed", final_softmax=True, **sym), seed=9)
+        # NCHW preprocessing (Sub/Div by per-channel constants) in front, Softmax at the end.
+        m = nn.Sequential(Normalize(), randomise(SeedMini(3, SEED_CFG), 64, 9), nn.Softmax(dim=1)).eval()
+        export_case("seed_softmax_ts17", m, 64, "torchscript", 17,
+                    dict(family="seed", final_softmax=True, input_transform=True, **sym), seed=9)
 
 
 if __name__ == "__main__":

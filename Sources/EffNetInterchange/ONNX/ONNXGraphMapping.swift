@@ -81,10 +81,19 @@ struct ONNXGraphMappingBuilder {
         let declared = Self.declaredSize(view.input, layout: s.inputLayout)
         let padding = try ONNXGraphWalker(view: view).padding(s, declared: declared)
         let size = declared.h ?? padding.imageSize?.first ?? 224
-        let preprocessing: EfficientNetConfig.ImagePreprocessing = s.inputTransform != nil
-            ? .raw(size: size)
-            : .init(resizeShorterTo: Int((Double(size) * 256 / 224).rounded()), cropSize: size, pixelScale: 1.0 / 255,
-                    mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+        // Images for effnet-predict: with normalisation inside the model, pixels go in as they are
+        // (0...255 when the model rescales them itself, as Keras does: a scale below 0.1) or as
+        // 0...1; without it, the torchvision ImageNet mean/std.
+        let resize = Int((Double(size) * 256 / 224).rounded())
+        let preprocessing: EfficientNetConfig.ImagePreprocessing
+        if let t = s.inputTransform {
+            let rescales = t.scale.allSatisfy { abs($0) < 0.1 }
+            preprocessing = .init(resizeShorterTo: rescales ? size : resize, cropSize: size, pixelScale: rescales ? 1 : 1.0 / 255,
+                                  mean: .init(repeating: 0, count: t.scale.count), std: .init(repeating: 1, count: t.scale.count))
+        } else {
+            preprocessing = .init(resizeShorterTo: resize, cropSize: size, pixelScale: 1.0 / 255,
+                                  mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+        }
         let config = EfficientNetConfig(
             name: "onnx-\(view.model.producerName.isEmpty ? "model" : view.model.producerName)",
             inputChannels: s.stem.inChannels,
@@ -96,6 +105,9 @@ struct ONNXGraphMappingBuilder {
                                                                                  mean: .init(repeating: 0, count: s.stem.inChannels),
                                                                                  std: .init(repeating: 1, count: s.stem.inChannels)))
         if s.inputLayout == .nhwc { notes.append("NHWC input: the graph transposes to NCHW before the stem") }
+        if view.narrowingCasts > 0 {
+            notes.append("the graph casts activations to half precision \(view.narrowingCasts) time(s); the Swift model computes in float32, so expect differences around 1e-3 (use --tolerance)")
+        }
         if s.inputTransform != nil { notes.append("input preprocessing (per-channel Mul/Add/Sub/Div) moved into config.inputTransform") }
 
         let assigned = Set(assignments.map(\.source))

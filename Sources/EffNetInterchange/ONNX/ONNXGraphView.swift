@@ -17,6 +17,9 @@ struct ONNXGraphView {
     let outputs: [String]
     /// The data input the network reads.
     let input: ONNXValueInfo
+    /// Casts to float16/bfloat16 on the activation path that the walk looked through: the graph
+    /// computes (partly) in half precision, the Swift model in float32.
+    private(set) var narrowingCasts = 0
     private let alias: [String: String]
 
     /// - Throws: `MappingError.unsupported` when the graph has no single float data input.
@@ -35,8 +38,9 @@ struct ONNXGraphView {
         for n in model.graph.nodes {
             guard let out = n.outputs.first, !out.isEmpty else { continue }  // produces nothing the walk can follow
             if constants[out] != nil { continue }  // folded away
-            if Self.isPassThrough(n), let src = n.inputs.first, !src.isEmpty, constants[src] == nil {
+            if Self.isPassThrough(n) || Self.isFloatCast(n), let src = n.inputs.first, !src.isEmpty, constants[src] == nil {
                 alias[out] = src
+                if !Self.isPassThrough(n) { narrowingCasts += 1 }
                 continue
             }
             kept.append(n)
@@ -70,6 +74,13 @@ struct ONNXGraphView {
             return false
         default: return false
         }
+    }
+
+    /// A Cast between floating-point types (half precision graphs cast their input and output).
+    static func isFloatCast(_ n: ONNXNode) -> Bool {
+        guard n.isDefaultDomain, n.opType == "Cast", case let .int(to)? = n.attribute("to"),
+              let t = ONNXDataType(rawValue: Int32(clamping: to)) else { return false }
+        return t.isFloatingPoint
     }
 
     func canonical(_ v: String) -> String {

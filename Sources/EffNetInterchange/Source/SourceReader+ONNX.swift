@@ -8,13 +8,12 @@ extension SourceReader {
     /// `reference`, and the file's facts (producer, opsets, inputs, operators, mapping) as notes.
     /// - Throws: `ONNXError` for anything wrong in the file (external data included).
     static func readONNX(_ file: MappedFile) throws -> SourceCheckpoint {
-        let model = try ONNXModel(file: file)
-        return try checkpoint(for: model)
+        checkpoint(for: try ONNXModel(file: file))
     }
 
-    /// The checkpoint of an already read ONNX model.
-    /// - Throws: `ONNXRuntimeError.graph` when the graph has no single data input or no output.
-    public static func checkpoint(for model: ONNXModel) throws -> SourceCheckpoint {
+    /// The checkpoint of an already read ONNX model. Never fails for a readable model: a graph
+    /// that does not walk keeps its error for `selfMapping`, one that cannot run is noted.
+    public static func checkpoint(for model: ONNXModel) -> SourceCheckpoint {
         var tensors = model.graph.initializers.map { SourceTensor(name: $0.name, raw: $0.raw) }
         var seen = Set(tensors.map(\.name))
         for t in model.graph.constantNodeTensors where seen.insert(t.name).inserted {
@@ -25,7 +24,11 @@ extension SourceReader {
                                           notes: ONNXSummary(model: model, mapping: walk).notes)
         checkpoint.selfMapping = { try walk.get().mapping }
         let mapped = try? walk.get()
-        checkpoint.reference = try ONNXReference(model: model, stages: mapped?.stages ?? [], layout: mapped?.inputLayout)
+        do {
+            checkpoint.reference = try ONNXReference(model: model, stages: mapped?.stages ?? [], layout: mapped?.inputLayout)
+        } catch {
+            checkpoint.notes["onnx_reference_problem"] = "\(error)"  // inspect still works; conversion has no graph reference
+        }
         return checkpoint
     }
 }

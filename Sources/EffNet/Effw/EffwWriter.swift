@@ -47,7 +47,6 @@ public enum EffwWriter {
     /// - Throws: `FileError` (exists, cannot write), `EffwError` for invalid entries.
     public static func write(entries: [Entry], metadata: [String: String], to path: String, overwrite: Bool = false) throws {
         var names = Set<String>()
-        var crcs: [String: String] = [:]
         var sizes: [Int] = []
         for e in entries {
             guard !e.name.isEmpty, e.name != "__metadata__", names.insert(e.name).inserted else {
@@ -56,14 +55,21 @@ public enum EffwWriter {
             guard let n = CheckedSize.product(e.shape), let bytes = CheckedSize.multiply(n, e.dtype.size) else {
                 throw EffwError(path, "tensor '\(e.name)': shape \(e.shape) overflows")
             }
-            try e.withBytes { buffer in
-                guard buffer.count == bytes else {
-                    throw EffwError(path, "tensor '\(e.name)': \(buffer.count) bytes do not fill \(e.dtype.rawValue) \(e.shape)")
-                }
-                crcs[e.name] = CRC32.hex(CRC32.checksum(buffer))
-            }
             sizes.append(bytes)
         }
+        // First pass: every tensor's CRC-32 (it goes in the header), on all cores.
+        let checksums = try parallelMap(entries.indices) { i -> UInt32 in
+            var crc: UInt32 = 0
+            try entries[i].withBytes { buffer in
+                guard buffer.count == sizes[i] else {
+                    throw EffwError(path, "tensor '\(entries[i].name)': \(buffer.count) bytes do not fill \(entries[i].dtype.rawValue) \(entries[i].shape)")
+                }
+                crc = CRC32.checksum(buffer)
+            }
+            return crc
+        }
+        var crcs: [String: String] = [:]
+        for (e, c) in zip(entries, checksums) { crcs[e.name] = CRC32.hex(c) }
         var meta = metadata
         meta[EffwKeys.version] = meta[EffwKeys.version] ?? EffwKeys.currentVersion
         meta[EffwKeys.crc32] = jsonObject(crcs)
@@ -76,6 +82,26 @@ public enum EffwWriter {
                 try e.withBytes { buffer in try sink.write(buffer) }
             }
         }
+    }
+
+    /// `transform` over `indices` on all cores (through `Parallel.forEach`), results in order;
+    /// the first error is rethrown.
+    static func parallelMap<T>(_ indices: Range<Int>, _ transform: (Int) throws -> T) throws -> [T] {
+        let lock = NSLock()
+        var results = [T?](repeating: nil, count: indices.count)
+        var failure: Error?
+        results.withUnsafeMutableBufferPointer { slots in
+            Parallel.forEach(indices.count) { k in
+                do {
+                    let value = try transform(indices.lowerBound + k)
+                    slots[k] = value  // each slot is written by one thread only
+                } catch {
+                    lock.lock(); if failure == nil { failure = error }; lock.unlock()
+                }
+            }
+        }
+        if let failure { throw failure }
+        return results.map { $0! }
     }
 
     /// The JSON header, padded with spaces so that 8 + its length is a multiple of 64.

@@ -169,9 +169,21 @@ extension RawTensor {
     public var allFinite: Bool {
         guard dtype.isFloatingPoint else { return true }
         if dtype == .f32, let bytes = contiguousBytes {
-            // Exponent all ones = Inf or NaN. loadUnaligned: file offsets need not be aligned.
-            for i in 0 ..< bytes.count / 4 where bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self) & 0x7f80_0000 == 0x7f80_0000 {
-                return false
+            // Exponent all ones = Inf or NaN. Sixteen lanes at a time; loadUnaligned because file
+            // offsets need not be aligned.
+            let mask = SIMD16<UInt32>(repeating: 0x7f80_0000)
+            var hits = SIMD16<UInt32>(repeating: 0)
+            let n = bytes.count / 4
+            var i = 0
+            while i + 16 <= n {
+                let v = bytes.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<UInt32>.self) & mask
+                hits.replace(with: 1, where: v .== mask)
+                i += 16
+            }
+            if hits.max() != 0 { return false }
+            while i < n {
+                if bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self) & 0x7f80_0000 == 0x7f80_0000 { return false }
+                i += 1
             }
             return true
         }

@@ -26,6 +26,7 @@ extension Converter {
             var report = ConversionReport(source: source, destination: destination, format: checkpoint.format, family: mapping.family)
             report.config = mapping.config
             report.fates = mapping.fates(for: checkpoint)
+            report.notes += mapping.notes
             report.unverifiedReason = "no reference: pass --check-input X.npy --check-output Y.npy written by the source framework"
             let metadata = try EfficientNet.effwMetadata(
                 config: mapping.config, provenance: provenance(source: source, checkpoint: checkpoint, mapping: mapping, verification: nil))
@@ -68,6 +69,7 @@ extension Converter {
         report.family = mapping.family
         report.config = mapping.config
         report.fates = mapping.fates(for: checkpoint)
+        report.notes += mapping.notes
         if let v = report.verification, !v.passed { return report }
 
         model.provenance = provenance(source: source, checkpoint: checkpoint, mapping: mapping,

@@ -24,40 +24,18 @@ public enum Converter {
         case source
     }
 
-    /// Builds the Swift model a mapping describes from the checkpoint's tensors.
+    /// Builds the Swift model a mapping describes from the checkpoint's tensors, after the
+    /// strict check of `resolve`.
     /// - Throws: `WeightCheckError` with every missing, unused, mismatched or non-finite tensor;
     ///   `MappingError` when a layout transform does not apply.
     public static func buildModel(_ checkpoint: SourceCheckpoint, _ mapping: WeightMapping,
                                   allowNonFinite: Bool = false) throws -> EfficientNet {
+        let resolved = try resolve(checkpoint, mapping, allowNonFinite: allowNonFinite)
         let model = try EfficientNet(config: mapping.config)
-        var tensors = mapping.synthesized
-        var problems = WeightCheckError(missing: [], unused: [], mismatched: [], nonFinite: [])
-        var byName: [String: SourceTensor] = [:]
-        for t in checkpoint.tensors { byName[t.name] = t }
-        for a in mapping.assignments {
-            guard let src = byName[a.source] else {
-                problems.missing.append("\(a.canonical) (source '\(a.source)' not in the file)")
-                continue
-            }
-            guard src.dtype.isFloatingPoint else {
-                problems.mismatched.append(.init(name: "\(a.canonical) <- \(a.source) (\(src.dtype.rawValue), not floating point)", expected: [], actual: src.shape))
-                continue
-            }
-            if tensors[a.canonical] != nil {
-                problems.unused.append("\(a.source) (a second source for \(a.canonical))")
-                continue
-            }
-            tensors[a.canonical] = try a.transform.apply(src.raw.tensor(), name: a.source)
-        }
-        do {
-            try model.load(tensors, allowNonFinite: allowNonFinite)
-        } catch var e as WeightCheckError {
-            e.missing = problems.missing + e.missing
-            e.unused = problems.unused + e.unused
-            e.mismatched = problems.mismatched + e.mismatched
-            throw e
-        }
-        guard problems.isEmpty else { throw problems }
+        var tensors: [String: Tensor] = [:]
+        for r in resolved { tensors[r.name] = try r.tensor.tensor() }
+        // Non-finite values were checked on the source views already.
+        try model.load(tensors, allowNonFinite: true)
         return model
     }
 

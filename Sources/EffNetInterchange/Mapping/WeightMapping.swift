@@ -96,11 +96,15 @@ public struct WeightMapping: Sendable {
     public var skipped: [(source: String, reason: String)]
     /// Canonical tensors computed rather than copied (e.g. ONNX BN folded in), by name.
     public var synthesized: [String: Tensor]
+    /// What the family assumed where the file is silent (e.g. "BN eps 1e-5 assumed"), for the
+    /// conversion report.
+    public var notes: [String]
 
     public init(family: String, config: EfficientNetConfig, assignments: [Assignment] = [],
-                skipped: [(source: String, reason: String)] = [], synthesized: [String: Tensor] = [:]) {
+                skipped: [(source: String, reason: String)] = [], synthesized: [String: Tensor] = [:],
+                notes: [String] = []) {
         self.family = family; self.config = config; self.assignments = assignments
-        self.skipped = skipped; self.synthesized = synthesized
+        self.skipped = skipped; self.synthesized = synthesized; self.notes = notes
     }
 
     /// The fate of every source tensor in `checkpoint`, in file order.

@@ -1,0 +1,88 @@
+import EffNet
+
+extension Converter {
+    /// Where one canonical tensor's values come from, after the strict check.
+    public enum ResolvedTensor: @unchecked Sendable {
+        /// A source tensor (a view into the file) and the layout change it needs.
+        case source(RawTensor, LayoutTransform, sourceName: String)
+        /// A tensor computed by the mapping (e.g. ONNX batch norm folded into a convolution).
+        case synthesized(Tensor)
+
+        /// The dense float32 values in the canonical layout (one copy for views).
+        public func tensor() throws -> Tensor {
+            switch self {
+            case let .source(raw, transform, name): return try transform.apply(raw.tensor(), name: name)
+            case let .synthesized(t): return t
+            }
+        }
+    }
+
+    /// The one strict check of a mapping against its config, done before anything is computed or
+    /// written: every canonical tensor the config needs (`EfficientNet.parameterShapes(for:)`)
+    /// has exactly one floating-point source whose shape after its layout transform is the
+    /// expected one, every source tensor is either mapped or skipped with a reason, and (unless
+    /// allowed) no value is NaN or Inf. Every problem is collected and thrown at once.
+    /// - Returns: the canonical tensors in `parameterShapes` order.
+    /// - Throws: `WeightCheckError`; `ConfigError` for an inconsistent config.
+    public static func resolve(_ checkpoint: SourceCheckpoint, _ mapping: WeightMapping,
+                               allowNonFinite: Bool = false) throws -> [(name: String, shape: [Int], tensor: ResolvedTensor)] {
+        try mapping.config.validate()
+        var problems = WeightCheckError()
+        var byName: [String: SourceTensor] = [:]
+        for t in checkpoint.tensors { byName[t.name] = t }
+        var assigned: [String: (WeightMapping.Assignment, SourceTensor)] = [:]
+        var usedSources = Set<String>()
+        for a in mapping.assignments {
+            guard let src = byName[a.source] else {
+                problems.missing.append("\(a.canonical) (source '\(a.source)' is not in the file)")
+                continue
+            }
+            usedSources.insert(a.source)
+            guard src.dtype.isFloatingPoint else {
+                problems.mismatched.append(.init(name: "\(a.canonical) <- \(a.source) (\(src.dtype.rawValue), not floating point)",
+                                                 expected: [], actual: src.shape))
+                continue
+            }
+            if assigned[a.canonical] != nil || mapping.synthesized[a.canonical] != nil {
+                problems.unused.append("\(a.source) (a second source for \(a.canonical))")
+                continue
+            }
+            assigned[a.canonical] = (a, src)
+        }
+        let skippedSources = Set(mapping.skipped.map(\.source))
+        problems.unused += checkpoint.tensors.map(\.name)
+            .filter { !usedSources.contains($0) && !skippedSources.contains($0) }
+            .map { "\($0) (matches no parameter of the model)" }
+
+        let expected = EfficientNet.parameterShapes(for: mapping.config)
+        let expectedNames = Set(expected.map(\.name))
+        problems.unused += assigned.keys.filter { !expectedNames.contains($0) }.sorted()
+            .map { "\(assigned[$0]!.0.source) (mapped to \($0), which this model does not have)" }
+        problems.unused += mapping.synthesized.keys.filter { !expectedNames.contains($0) }.sorted()
+
+        var resolved: [(name: String, shape: [Int], tensor: ResolvedTensor)] = []
+        let mentioned = Set(mapping.assignments.filter { byName[$0.source] == nil }.map(\.canonical))
+        for (name, shape) in expected {
+            if let t = mapping.synthesized[name] {
+                guard t.shape == shape else { problems.mismatched.append(.init(name: name, expected: shape, actual: t.shape)); continue }
+                if !allowNonFinite && !t.isFinite { problems.nonFinite.append(name) }
+                resolved.append((name, shape, .synthesized(t)))
+                continue
+            }
+            guard let (a, src) = assigned[name] else {
+                if !mentioned.contains(name) { problems.missing.append(name) }
+                continue
+            }
+            let out = a.transform.outputShape(src.shape)
+            guard out == shape else {
+                let how = a.transform == .identity ? "" : " [\(a.transform)]"
+                problems.mismatched.append(.init(name: "\(name) <- \(a.source)\(how)", expected: shape, actual: out ?? src.shape))
+                continue
+            }
+            if !allowNonFinite && !src.raw.allFinite { problems.nonFinite.append("\(name) <- \(a.source)") }
+            resolved.append((name, shape, .source(src.raw, a.transform, sourceName: a.source)))
+        }
+        guard problems.isEmpty else { throw problems }
+        return resolved
+    }
+}

@@ -8,6 +8,10 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q safetensors numpy
 fi
-swift build -c release --product effnet-convert >/dev/null
-swift build -c release --product effnet-inspect >/dev/null
-"$venv/bin/python" Tests/python/test_effw_interop.py "$(swift build -c release --show-bin-path)"
+bin=$(swift build -c release --show-bin-path)
+# scripts/test.sh has just built the tools (swift test -c release builds every product);
+# building again here without test flags would recompile everything.
+if [ ! -x "$bin/effnet-convert" ]; then
+  swift build -c release --product effnet-convert >/dev/null
+fi
+"$venv/bin/python" Tests/python/test_effw_interop.py "$bin"

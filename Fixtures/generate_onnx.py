@@ -306,6 +306,42 @@ def reader_cases():
     print(f"reader: {sorted(p.name for p in folder.iterdir())}")
 
 
+def surgery_case():
+    """seed_unfolded_ts13 with its pooling rewritten the way other converters write it (same maths):
+    the head pools NHWC (Transpose(0,2,3,1) + ReduceMean over axes 1, 2), the first SE pools with an
+    AveragePool over the whole 32x32 map, the second with ReduceMean over axes 2, 3."""
+    src, folder = OUT / "seed_unfolded_ts13", OUT / "seed_surgery_ts13"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    m = onnx.load(str(src / "model.onnx"))
+    nodes = list(m.graph.node)
+    pools = [i for i, n in enumerate(nodes) if n.op_type == "GlobalAveragePool"]
+    head, se0, se1 = pools[-1], pools[0], pools[1]
+    n = nodes[head]
+    t = helper.make_node("Transpose", [n.input[0]], ["head_nhwc"], name="head_to_nhwc", perm=[0, 2, 3, 1])
+    r = helper.make_node("ReduceMean", ["head_nhwc"], [n.output[0]], name="head_mean_nhwc", axes=[1, 2], keepdims=1)
+    nodes[head:head + 1] = [t, r]
+    n = nodes[se1]
+    nodes[se1] = helper.make_node("ReduceMean", [n.input[0]], [n.output[0]], name="se1_mean", axes=[2, 3], keepdims=1)
+    n = nodes[se0]
+    nodes[se0] = helper.make_node("AveragePool", [n.input[0]], [n.output[0]], name="se0_avgpool", kernel_shape=[32, 32])
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    onnx.checker.check_model(m)
+    onnx.save(m, str(folder / "model.onnx"))
+    for f in ["input.npy", "source_output.npy"]:
+        shutil.copy(src / f, folder / f)
+    x = np.load(folder / "input.npy")
+    y_ort = ort_run(folder / "model.onnx", x)
+    np.save(folder / "ort_output.npy", y_ort)
+    info = json.loads((src / "case.json").read_text())
+    info.update(case="seed_surgery_ts13", ops=sorted({n.op_type for n in m.graph.node}),
+                torch_vs_ort_relative=float(np.abs(np.load(folder / "source_output.npy") - y_ort).max()))
+    (folder / "case.json").write_text(json.dumps(info, indent=1) + "\n")
+    print(f"seed_surgery_ts13: ops {info['ops']}, source vs ORT {info['torch_vs_ort_relative']:.2e}")
+
+
 # ---------------------------------------------------------------------------------------------
 
 def main():
@@ -356,6 +392,8 @@ def main():
         m = randomise(SeedMini(3, SEED_CFG), 64, 8)
         export_case("seed_unfolded_ts13", m, 64, "torchscript", 13, dict(family="seed", bn_folded=False, **sym),
                     seed=8, do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
+    if want("seed_surgery_ts13"):
+        surgery_case()
     if want("seed_softmax_ts17"):
         # NCHW preprocessing (Sub/Div by per-channel constants) in front, Softmax at the end.
         m = nn.Sequential(Normalize(), randomise(SeedMini(3, SEED_CFG), 64, 9), nn.Softmax(dim=1)).eval()

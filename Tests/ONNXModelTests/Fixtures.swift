@@ -10,7 +10,7 @@ enum ONNXFixtures {
 
     /// The exported models, each with input.npy and ONNX Runtime's output for it.
     static let exportCases = ["torchvision_ts13", "torchvision_dynamo18", "timm_ts17", "timm_tf_ts13", "timm_tf_dynamo18",
-                              "lite_ts17", "lukemelas_ts13", "seed_unfolded_ts13", "seed_softmax_ts17", "keras_tf2onnx13"]
+                              "lite_ts17", "lukemelas_ts13", "seed_unfolded_ts13", "seed_surgery_ts13", "seed_softmax_ts17", "keras_tf2onnx13"]
 
     static func path(_ relative: String) -> String { root + "/" + relative }
 

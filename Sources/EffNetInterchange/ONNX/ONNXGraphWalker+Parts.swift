@@ -61,25 +61,41 @@ extension ONNXGraphWalker {
         return v
     }
 
-    /// True when node `i` averages over the spatial axes (GlobalAveragePool, or ReduceMean over
-    /// axes 2 and 3).
-    func isSpatialMean(_ i: Int) -> Bool {
+    /// True when node `i` averages over the spatial axes of an NCHW value (GlobalAveragePool,
+    /// ReduceMean over axes 2 and 3, or an AveragePool whose window is the whole `spatial` extent)
+    /// or, with `nhwc`, of an NHWC value (ReduceMean over axes 1 and 2).
+    func isSpatialMean(_ i: Int, spatial: (Int, Int)? = nil, nhwc: Bool = false) -> Bool {
         let n = view.nodes[i]
-        if n.opType == "GlobalAveragePool" { return true }
-        guard n.opType == "ReduceMean" else { return false }
-        var axes: [Int64]?
-        if case let .ints(a)? = n.attribute("axes") { axes = a } else if n.inputs.count > 1 { axes = view.constants[n.inputs[1]]?.asInts }
-        guard let axes else { return false }
-        return Set(axes.map { $0 < 0 ? $0 + 4 : $0 }) == [2, 3]
+        switch n.opType {
+        case "GlobalAveragePool": return !nhwc
+        case "AveragePool":
+            guard !nhwc, let (h, w) = spatial, view.intsAttribute(n, "kernel_shape") == [Int64(h), Int64(w)] else { return false }
+            let pads = view.intsAttribute(n, "pads") ?? [0, 0, 0, 0]
+            return pads.allSatisfy { $0 == 0 } && (n.attribute("auto_pad")?.stringValue ?? "NOTSET") != "SAME_UPPER"
+        case "ReduceMean":
+            var axes: [Int64]?
+            if case let .ints(a)? = n.attribute("axes") { axes = a } else if n.inputs.count > 1 { axes = view.constants[n.inputs[1]]?.asInts }
+            guard let axes else { return false }
+            return Set(axes.map { $0 < 0 ? $0 + 4 : $0 }) == (nhwc ? [1, 2] : [2, 3])
+        default: return false
+        }
+    }
+
+    /// The spatial extent after `strides`, from the declared input size (nil when it is free).
+    func spatialSize(after strides: [Int], layout: ONNXReference.Layout) -> (Int, Int)? {
+        let declared = ONNXGraphMappingBuilder.declaredSize(view.input, layout: layout)
+        guard var h = declared.h, var w = declared.w else { return nil }
+        for s in strides { h = (h + s - 1) / s; w = (w + s - 1) / s }
+        return (h, w)
     }
 
     /// The squeeze-and-excitation after a depthwise unit: spatial mean -> 1x1 conv -> activation ->
     /// 1x1 conv -> Sigmoid -> Mul with the depthwise output.
     /// - Returns: the SE (nil when the block has none) and the value the projection reads.
-    func squeezeExcite(after dw: ONNXConvUnit) throws -> (ONNXNetworkStructure.SqueezeExcite?, String) {
+    func squeezeExcite(after dw: ONNXConvUnit, spatial: (Int, Int)?) throws -> (ONNXNetworkStructure.SqueezeExcite?, String) {
         let d = dw.activated
         let cons = view.dataConsumers(d)
-        guard let pool = cons.first(where: isSpatialMean) else { return (nil, d) }
+        guard let pool = cons.first(where: { isSpatialMean($0, spatial: spatial) }) else { return (nil, d) }
         guard cons.count == 2, let gateMul = cons.first(where: { $0 != pool && view.nodes[$0].opType == "Mul" }) else {
             throw view.fail(pool, "squeeze-and-excitation: the depthwise output should feed the pooling and the gating Mul only")
         }
@@ -101,8 +117,14 @@ extension ONNXGraphWalker {
     }
 
     /// Head -> spatial mean -> [Flatten/Reshape] -> Gemm | MatMul(+Add) | 1x1 Conv -> [Softmax] -> output.
-    func classifierTail(after head: ONNXConvUnit, into s: inout ONNXNetworkStructure) throws {
-        guard let pool = view.soleConsumer(head.activated), isSpatialMean(pool) else {
+    func classifierTail(after head: ONNXConvUnit, spatial: (Int, Int)?, into s: inout ONNXNetworkStructure) throws {
+        var pooled = head.activated, nhwc = false
+        // tf2onnx may leave the head's output NHWC: Transpose(0,2,3,1) then ReduceMean over 1, 2.
+        if let t = view.soleConsumer(pooled), view.nodes[t].opType == "Transpose", view.intsAttribute(view.nodes[t], "perm") == [0, 2, 3, 1] {
+            pooled = view.nodes[t].outputs[0]
+            nhwc = true
+        }
+        guard let pool = view.soleConsumer(pooled), isSpatialMean(pool, spatial: spatial, nhwc: nhwc) else {
             throw view.fail(head.node, "the head should be followed by global average pooling")
         }
         var v = skipReshapes(view.nodes[pool].outputs[0])

@@ -58,6 +58,7 @@ struct ONNXGraphWalker {
         }
         var blocks: [ONNXNetworkStructure.Block] = []
         var x = stem.activated, channels = stem.outChannels
+        var strides = [stem.stride]
         var head: ONNXConvUnit?
         while head == nil {
             let first = try soleConv(reading: x, what: "block \(blocks.count) or the head")
@@ -79,7 +80,8 @@ struct ONNXGraphWalker {
             guard depthwise.inChannels == (expand?.outChannels ?? channels), depthwise.activation != nil else {
                 throw view.fail(depthwise.node, "the depthwise convolution does not continue block \(blocks.count)")
             }
-            let (se, seOut) = try squeezeExcite(after: depthwise)
+            strides.append(depthwise.stride)
+            let (se, seOut) = try squeezeExcite(after: depthwise, spatial: spatialSize(after: strides, layout: layout))
             let project = try soleConv(reading: seOut, what: "the projection of block \(blocks.count)")
             guard project.isPointwise, project.activation == nil, project.inChannels == depthwise.outChannels else {
                 throw view.fail(project.node, "expected a linear 1x1 projection in block \(blocks.count)")
@@ -104,7 +106,7 @@ struct ONNXGraphWalker {
         }
         var structure = ONNXNetworkStructure(inputLayout: layout, inputTransform: transform, stem: stem, blocks: blocks, head: head,
                                              classifier: .conv(head), classes: 0, finalSoftmax: false, output: "")
-        try classifierTail(after: head, into: &structure)
+        try classifierTail(after: head, spatial: spatialSize(after: strides, layout: layout), into: &structure)
         return structure
     }
 

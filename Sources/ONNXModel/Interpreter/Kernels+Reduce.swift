@@ -12,14 +12,69 @@ extension Kernels {
         let rows = x.shape[0] * x.shape[1], plane = x.shape.dropFirst(2).reduce(1, *)
         guard plane > 0 else { throw c.fail("empty spatial extent \(x.shape)") }
         var out = [Float](repeating: 0, count: rows)
+        let maximum = c.op == "GlobalMaxPool"
         x.floats.withUnsafeBufferPointer { p in
             for r in 0 ..< rows {
+                if maximum {
+                    out[r] = p[r * plane ..< (r + 1) * plane].max() ?? 0
+                    continue
+                }
                 var s: Double = 0
                 for j in r * plane ..< (r + 1) * plane { s += Double(p[j]) }
                 out[r] = Float(s / Double(plane))
             }
         }
         return ONNXArray(floats: out, shape: Array(x.shape.prefix(2)) + [Int](repeating: 1, count: x.rank - 2))
+    }
+
+    /// 2-D AveragePool (pads, strides, ceil_mode, count_include_pad; no dilation).
+    static func averagePool(_ c: OpContext) throws -> ONNXArray {
+        let x = try c.floatInput(0)
+        guard x.rank == 4 else { throw c.unsupported("\(x.rank - 2)-D pooling") }
+        guard let k = try c.ints("kernel_shape"), k.count == 2, k.allSatisfy({ $0 >= 1 }) else { throw c.fail("kernel_shape is required") }
+        let s = try c.ints("strides") ?? [1, 1]
+        var pads = try c.ints("pads") ?? [0, 0, 0, 0]
+        if let d = try c.ints("dilations"), d.contains(where: { $0 != 1 }) { throw c.unsupported("dilations \(d)") }
+        guard s.count == 2, s.allSatisfy({ $0 >= 1 }), pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else {
+            throw c.fail("invalid strides \(s) or pads \(pads)")
+        }
+        let (n, ch, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        switch try c.string("auto_pad", default: "NOTSET") {
+        case "NOTSET": break
+        case "VALID": pads = [0, 0, 0, 0]
+        case let m where m == "SAME_UPPER" || m == "SAME_LOWER":
+            let ph = samePadding(input: h, kernel: k[0], stride: s[0], dilation: 1, upper: m == "SAME_UPPER")
+            let pw = samePadding(input: w, kernel: k[1], stride: s[1], dilation: 1, upper: m == "SAME_UPPER")
+            pads = [ph.0, pw.0, ph.1, pw.1]
+        case let m: throw c.fail("unknown auto_pad '\(m)'")
+        }
+        let ceil = try c.int("ceil_mode", default: 0) != 0
+        let includePad = try c.int("count_include_pad", default: 0) != 0
+        func outSize(_ i: Int, _ before: Int, _ after: Int, _ k: Int, _ s: Int) -> Int {
+            let span = i + before + after - k
+            guard span >= 0 else { return 0 }
+            return (ceil ? (span + s - 1) / s : span / s) + 1
+        }
+        let oh = outSize(h, pads[0], pads[2], k[0], s[0]), ow = outSize(w, pads[1], pads[3], k[1], s[1])
+        guard oh > 0, ow > 0 else { throw c.fail("kernel \(k) does not fit input \(x.shape) with pads \(pads)") }
+        var out = [Float](repeating: 0, count: try c.count([n, ch, oh, ow]))
+        for plane in 0 ..< n * ch {
+            let base = plane * h * w
+            for oy in 0 ..< oh {
+                for ox in 0 ..< ow {
+                    let y0 = oy * s[0] - pads[0], x0 = ox * s[1] - pads[1]
+                    var sum: Double = 0, count = 0
+                    for y in max(0, y0) ..< min(h, y0 + k[0]) {
+                        for xx in max(0, x0) ..< min(w, x0 + k[1]) { sum += Double(x.floats[base + y * w + xx]); count += 1 }
+                    }
+                    // The window clipped to the padded extent (ceil_mode may run past it).
+                    let padded = (min(y0 + k[0], h + pads[2]) - y0) * (min(x0 + k[1], w + pads[3]) - x0)
+                    let divisor = includePad ? padded : count
+                    out[(plane * oh + oy) * ow + ox] = divisor > 0 ? Float(sum / Double(divisor)) : 0
+                }
+            }
+        }
+        return ONNXArray(floats: out, shape: [n, ch, oh, ow])
     }
 
     /// ReduceMean/Sum/Max/Min: axes from the attribute (before opset 18) or input 1.

@@ -2,7 +2,7 @@
 enum Kernels {
     /// Every supported ai.onnx operator.
     static let supported: Set<String> = [
-        "Conv", "BatchNormalization", "GlobalAveragePool", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
+        "Conv", "BatchNormalization", "GlobalAveragePool", "GlobalMaxPool", "AveragePool", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
         "Gemm", "MatMul", "Pad", "Softmax", "LogSoftmax",
         "Sigmoid", "Relu", "LeakyRelu", "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Neg", "Abs", "Ceil", "Floor",
         "Round", "Erf", "HardSigmoid", "HardSwish", "Softplus", "Sign", "Not", "Clip",
@@ -18,7 +18,8 @@ enum Kernels {
         switch c.op {
         case "Conv": return [try conv(c)]
         case "BatchNormalization": return [try batchNormalization(c)]
-        case "GlobalAveragePool": return [try globalAveragePool(c)]
+        case "GlobalAveragePool", "GlobalMaxPool": return [try globalAveragePool(c)]
+        case "AveragePool": return [try averagePool(c)]
         case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin": return [try reduce(c)]
         case "Gemm": return [try gemm(c)]
         case "MatMul": return [try matMul(c)]

@@ -4,7 +4,7 @@ import ONNXModel
 import XCTest
 
 /// Malformed protobufs as byte literals: every one is a typed error, never a trap.
-final class MalformedTests: XCTestCase {
+final class ONNXMalformedTests: XCTestCase {
     // A minimal protobuf encoder for hand-made messages.
     static func varint(_ v: UInt64) -> [UInt8] {
         var v = v, out: [UInt8] = []

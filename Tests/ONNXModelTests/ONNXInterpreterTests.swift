@@ -3,7 +3,7 @@ import ONNXModel
 import XCTest
 
 /// The reference interpreter against ONNX Runtime on real exports (relative 1e-4).
-final class InterpreterTests: XCTestCase {
+final class ONNXInterpreterTests: XCTestCase {
     func testMatchesONNXRuntimeOnEveryExport() throws {
         for name in ONNXFixtures.exportCases {
             let model = try ONNXModel(path: ONNXFixtures.path("\(name)/model.onnx"))

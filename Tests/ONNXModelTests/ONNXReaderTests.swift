@@ -5,7 +5,7 @@ import XCTest
 
 /// Tensor data from every place ONNX puts it, checked against ONNX Runtime's output for the same
 /// tiny graph (y = Conv1x1(x, W, B), made by Fixtures/generate_onnx.py with onnx.helper).
-final class ReaderTests: XCTestCase {
+final class ONNXReaderTests: XCTestCase {
     func run(_ model: ONNXModel) throws -> Tensor {
         let x = try ONNXFixtures.tensor("reader/x.npy")
         return try ONNXInterpreter(model: model).run(["x": ONNXArray(x)]).outputs[0].tensor

@@ -94,6 +94,21 @@ extension Kernels {
         let set = Set(try axes!.map { try c.axis($0, rank: x.rank, name: "axis") })
         let outFull = x.shape.enumerated().map { set.contains($0.offset) ? 1 : $0.element }
         let n = try c.count(outFull)
+        let shape = keep ? outFull : x.shape.enumerated().filter { !set.contains($0.offset) }.map(\.element)
+        // Fast path: the reduced axes are the trailing ones (SE pooling over H, W), so each output
+        // is the mean or sum of one contiguous row.
+        if x.isFloat, c.op == "ReduceMean" || c.op == "ReduceSum", set == Set((x.rank - set.count) ..< x.rank), n > 0 {
+            let row = x.count / n
+            var out = [Float](repeating: 0, count: n)
+            x.floats.withUnsafeBufferPointer { p in
+                for r in 0 ..< n {
+                    var sum: Double = 0
+                    for j in r * row ..< (r + 1) * row { sum += Double(p[j]) }
+                    out[r] = Float(c.op == "ReduceMean" && row > 0 ? sum / Double(row) : sum)
+                }
+            }
+            return ONNXArray(floats: out, shape: shape, type: x.elementType)
+        }
         let values = x.asFloats
         var acc = [Double](repeating: c.op == "ReduceMax" ? -.infinity : c.op == "ReduceMin" ? .infinity : 0, count: n)
         let outStrides = strides(outFull).enumerated().map { set.contains($0.offset) ? 0 : $0.element }
@@ -116,7 +131,6 @@ extension Kernels {
             let size = Double(x.count / max(n, 1))
             acc = acc.map { $0 / size }
         }
-        let shape = keep ? outFull : x.shape.enumerated().filter { !set.contains($0.offset) }.map(\.element)
         if x.isFloat { return ONNXArray(floats: acc.map { Float($0) }, shape: shape, type: x.elementType) }
         return ONNXArray(ints: acc.map { ONNXArray.truncate(Float($0)) }, shape: shape, type: x.elementType)
     }

@@ -51,9 +51,13 @@ enum ReferenceKernels {
                                             if iy < 0 || iy >= h { continue }
                                             let row = src + iy * w
                                             let drow = dst + oy * ow
-                                            // valid ox range: 0 <= ox*s + kx - left < w
+                                            // valid ox range: 0 <= ox*s + kx - left < w. When the
+                                            // last column is left of the kernel tap no ox fits
+                                            // (division truncates toward zero: guard it).
+                                            let last = w - 1 + p.left - kx
+                                            if last < 0 { continue }
                                             let lo = max(0, (p.left - kx + s - 1) / s)
-                                            let hiExcl = min(ow, (w - 1 + p.left - kx) / s + 1)
+                                            let hiExcl = min(ow, last / s + 1)
                                             if lo >= hiExcl { continue }
                                             for ox in lo ..< hiExcl {
                                                 drow[ox] += wv * row[ox * s + kx - p.left]

@@ -112,6 +112,15 @@ final class ONNXReaderTests: XCTestCase {
         assertExternalDataRefused(ONNXFixtures.path("reader/external_past_end.onnx"), "outside the")
     }
 
+    /// protobuf-c's allocations all go back: the budgeted allocator counts them.
+    func testEverythingUnpackedIsFreed() throws {
+        for name in ONNXFixtures.exportCases {
+            let model = try ONNXModel(path: ONNXFixtures.path("\(name)/model.onnx"))
+            XCTAssertGreaterThan(model.unpackPeakBytes, 0, name)
+            XCTAssertEqual(model.unpackBytesNotFreed, 0, name)
+        }
+    }
+
     func testUnsupportedOperatorIsNamed() throws {
         let model = try ONNXModel(path: ONNXFixtures.path("reader/unsupported_op.onnx"))
         XCTAssertThrowsError(try run(model)) { error in

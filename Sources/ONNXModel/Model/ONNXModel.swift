@@ -31,6 +31,10 @@ public final class ONNXModel: @unchecked Sendable {
     public let metadata: [(key: String, value: String)]
     public let graph: ONNXGraph
     public let functions: [ONNXFunction]
+    /// The most memory protobuf-c held while unpacking, in bytes.
+    public let unpackPeakBytes: Int
+    /// Bytes protobuf-c still held after the tree was freed: 0 unless something leaks.
+    public let unpackBytesNotFreed: Int
 
     /// Maps and reads `path`.
     /// - Throws: `FileError` when the file cannot be opened; `ONNXError` for anything wrong inside.
@@ -49,9 +53,11 @@ public final class ONNXModel: @unchecked Sendable {
     public init(bytes: UnsafeRawBufferPointer, path: String, directory: String, options: ReadOptions = ReadOptions()) throws {
         let budget = options.unpackBudget ?? (CheckedSize.multiply(bytes.count, 2).flatMap { CheckedSize.add($0, 256 << 20) } ?? Int.max)
         let resolver = ExternalDataResolver(modelPath: path, directory: directory)
-        let decoded = try ProtobufUnpacker.withModel(bytes, path: path, maxBytes: options.maxProtobufBytes, budget: budget) {
+        let (decoded, statistics) = try ProtobufUnpacker.withModel(bytes, path: path, maxBytes: options.maxProtobufBytes, budget: budget) {
             try ModelDecoder(path: path, external: resolver).model($0)
         }
+        unpackPeakBytes = statistics.peakBytes
+        unpackBytesNotFreed = statistics.bytesNotFreed
         self.path = path
         self.directory = directory
         irVersion = decoded.irVersion

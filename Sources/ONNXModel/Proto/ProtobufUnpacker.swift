@@ -17,8 +17,16 @@ enum ProtobufUnpacker {
     final class Budget {
         let limit: Int
         var used = 0
+        var peak = 0
         var exceeded = false
         init(limit: Int) { self.limit = limit }
+    }
+
+    /// What unpacking cost: the most protobuf-c held at once, and what was still allocated after
+    /// the tree was freed (always 0; tests check it).
+    struct Statistics: Sendable, Equatable {
+        var peakBytes: Int
+        var bytesNotFreed: Int
     }
 
     /// Each block carries its size in a 16-byte header so `free` can give it back to the budget
@@ -38,6 +46,7 @@ enum ProtobufUnpacker {
         }
         block.storeBytes(of: size, as: Int.self)
         budget.used += size + ProtobufUnpacker.header
+        budget.peak = max(budget.peak, budget.used)
         return block + ProtobufUnpacker.header
     }
 
@@ -56,7 +65,7 @@ enum ProtobufUnpacker {
     /// - Throws: `ONNXError.tooLarge`, `.memoryBudgetExceeded`, `.malformedProtobuf`; whatever
     ///   `body` throws.
     static func withModel<T>(_ bytes: UnsafeRawBufferPointer, path: String, maxBytes: Int, budget limit: Int,
-                             _ body: (UnsafePointer<Onnx__ModelProto>) throws -> T) throws -> T {
+                             _ body: (UnsafePointer<Onnx__ModelProto>) throws -> T) throws -> (T, Statistics) {
         guard bytes.count <= maxBytes, bytes.count < Int(Int32.max) else {
             throw ONNXError.tooLarge(path: path, size: bytes.count, limit: min(maxBytes, Int(Int32.max) - 1))
         }
@@ -74,7 +83,14 @@ enum ProtobufUnpacker {
             if budget.exceeded { throw ONNXError.memoryBudgetExceeded(path: path, budget: limit) }
             throw ONNXError.malformedProtobuf(path: path)
         }
-        defer { onnx__model_proto__free_unpacked(message, &allocator) }
-        return try body(UnsafePointer(message))
+        let result: T
+        do {
+            result = try body(UnsafePointer(message))
+        } catch {
+            onnx__model_proto__free_unpacked(message, &allocator)
+            throw error
+        }
+        onnx__model_proto__free_unpacked(message, &allocator)
+        return (result, Statistics(peakBytes: budget.peak, bytesNotFreed: budget.used))
     }
 }

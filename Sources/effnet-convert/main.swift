@@ -83,7 +83,7 @@ struct EffnetConvert: ParsableCommand {
             throw ToolError(CommandRunner.describe(e, file: source))
         }
         if !quiet { print(report.text) }
-        if let v = report.verification, !v.passed {
+        if report.passed == false, let v = report.verification {
             CommandRunner.writeError("\(source): verification failed: relative error \(v.comparison.relativeError) exceeds the tolerance \(v.tolerance)\(v.firstDivergence.map { "; first divergence at \($0)" } ?? ""); nothing written")
             throw ExitCode(1)
         }

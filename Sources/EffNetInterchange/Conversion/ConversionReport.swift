@@ -21,7 +21,10 @@ public struct ConversionReport: Sendable {
         self.source = source; self.destination = destination; self.format = format; self.family = family
     }
 
-    public var verification: Verifier.Result? { verifications.first?.result }
+    /// The chosen candidate's worst comparison (largest relative error), nil when unverified.
+    public var verification: Verifier.Result?
+    /// Every comparison of the chosen candidate passed; nil when nothing verified.
+    public var passed: Bool?
 
     public var text: String {
         var lines: [String] = []

@@ -4,7 +4,7 @@ import Foundation
 extension Converter {
     /// Source -> verified .effw. Never leaves a partial DEST; never overwrites without
     /// `options.overwrite`; never writes when verification fails.
-    /// - Returns: the report (also when verification failed: check `report.verification?.passed`).
+    /// - Returns: the report (also when verification failed: check `report.passed`).
     /// - Throws: reader errors, `MappingError`, `WeightCheckError`, `ConversionError`, `FileError`.
     public static func convert(source: String, destination: String, options: Options) throws -> ConversionReport {
         try checkPaths(source: source, destination: destination, overwrite: options.overwrite)
@@ -46,34 +46,36 @@ extension Converter {
 
         var report = ConversionReport(source: source, destination: destination, format: checkpoint.format,
                                       family: built[0].0.family)
-        // Verify each candidate against what is available.
-        var results: [(Int, Verifier.Result)] = []
-        for (i, (_, model)) in built.enumerated() {
-            if let r = try verify(model, checkpoint: checkpoint, pair: referencePair, tolerance: options.tolerance) {
-                results.append((i, r))
-            }
+        // Verify each candidate against everything available (the ONNX graph and/or the pair).
+        var results: [[Verifier.Result]] = []
+        for (_, model) in built {
+            results.append(try verify(model, checkpoint: checkpoint, pair: referencePair, tolerance: options.tolerance))
         }
-        let chosen: Int
-        if results.isEmpty {
-            chosen = 0
-        } else {
-            // The passing candidate with the smallest error; else the smallest error overall.
-            let best = results.min { a, b in
-                (a.1.passed ? 0 : 1, a.1.comparison.relativeError) < (b.1.passed ? 0 : 1, b.1.comparison.relativeError)
-            }!
-            chosen = best.0
-            report.verifications = [(built[best.0].0.family, best.1)] + results.filter { $0.0 != best.0 }.map { (built[$0.0].0.family, $0.1) }
-            if built.count > 1 { report.notes.append("family decided by the reference: \(built[chosen].0.family)") }
+        // The candidate passing every check with the smallest error; else the smallest error.
+        func rank(_ r: [Verifier.Result]) -> (Int, Float) {
+            (r.allSatisfy(\.passed) ? 0 : 1, r.map(\.comparison.relativeError).max() ?? .infinity)
+        }
+        let chosen = results.indices.min { rank(results[$0]) < rank(results[$1]) } ?? 0
+        for i in [chosen] + results.indices.filter({ $0 != chosen }) {
+            report.verifications += results[i].map { (built[i].0.family, $0) }
+        }
+        if built.count > 1 { report.notes.append("family decided by the reference: \(built[chosen].0.family)") }
+        let chosenResults = results[chosen]
+        report.passed = chosenResults.isEmpty ? nil : chosenResults.allSatisfy(\.passed)
+        report.verification = chosenResults.max { $0.comparison.relativeError < $1.comparison.relativeError }
+        if chosenResults.isEmpty {
+            report.unverifiedReason = "no reference: pass --check-input X.npy --check-output Y.npy written by the source framework"
         }
         let (mapping, model) = built[chosen]
         report.family = mapping.family
         report.config = mapping.config
         report.fates = mapping.fates(for: checkpoint)
         report.notes += mapping.notes
-        if let v = report.verification, !v.passed { return report }
+        if report.passed == false { return report }
 
-        model.provenance = provenance(source: source, checkpoint: checkpoint, mapping: mapping,
-                                      verification: report.verification?.provenanceRecord)
+        var record = report.verification?.provenanceRecord
+        record?.method = chosenResults.map(\.method).joined(separator: "+")
+        model.provenance = provenance(source: source, checkpoint: checkpoint, mapping: mapping, verification: record)
         try model.write(to: URL(fileURLWithPath: destination), dtype: storageType(options.storage, checkpoint: checkpoint, mapping: mapping),
                         overwrite: options.overwrite)
         report.written = true
@@ -99,11 +101,14 @@ extension Converter {
         }
     }
 
+    /// Every comparison available for `model`: the user's reference pair, and the source's own
+    /// reference (an ONNX graph) on a probe batch.
     static func verify(_ model: EfficientNet, checkpoint: SourceCheckpoint, pair: (Tensor, Tensor)?,
-                       tolerance: Float) throws -> Verifier.Result? {
+                       tolerance: Float) throws -> [Verifier.Result] {
+        var results: [Verifier.Result] = []
         if let (input, expected) = pair {
             try model.validateInput(shape: input.shape)
-            return try Verifier.compare(model, input: input, expected: expected, method: "reference-pair", tolerance: tolerance)
+            results.append(try Verifier.compare(model, input: input, expected: expected, method: "reference-pair", tolerance: tolerance))
         }
         if let reference = checkpoint.reference {
             let size = model.config.padding.imageSize ?? [model.config.imagePreprocessing.cropSize, model.config.imagePreprocessing.cropSize]
@@ -113,9 +118,14 @@ extension Converter {
             if shape[3] <= 0 { shape[3] = size[1] }
             let probe = Verifier.probeInput(shape: shape, rawPixels: model.config.inputTransform != nil)
             let expected = try reference.run(probe)
-            return try Verifier.compare(model, input: probe, expected: expected, method: "onnx-graph", tolerance: tolerance)
+            var result = try Verifier.compare(model, input: probe, expected: expected, method: "onnx-graph", tolerance: tolerance)
+            if !result.passed, let graph = reference as? ONNXReference {
+                // Re-run both stage by stage to say where the numbers part.
+                result.firstDivergence = (try? graph.firstDivergence(from: model, input: probe, tolerance: tolerance))??.description
+            }
+            results.append(result)
         }
-        return nil
+        return results
     }
 
     static func loadReferencePair(_ options: Options) throws -> (Tensor, Tensor)? {

@@ -36,11 +36,22 @@ public struct ConversionReport: Sendable {
         let mapped = fates.filter { if case .mapped = $0.fate { return true } else { return false } }.count
         let skipped = fates.filter { if case .skipped = $0.fate { return true } else { return false } }.count
         lines.append("tensors:     \(mapped) mapped, \(skipped) skipped, \(fates.count - mapped - skipped) unused")
+        // Skips that share a reason with many others (ONNX shape constants, num_batches_tracked)
+        // collapse into one line each.
+        var skipCounts: [String: Int] = [:]
+        for (_, fate) in fates { if case let .skipped(reason) = fate { skipCounts[reason, default: 0] += 1 } }
+        var collapsed = Set<String>()
         for (src, fate) in fates {
             switch fate {
             case let .mapped(canonical, transform):
                 lines.append("  \(src) -> \(canonical)\(transform == .identity ? "" : " [\(transform)]")")
-            case let .skipped(reason): lines.append("  \(src): skipped (\(reason))")
+            case let .skipped(reason):
+                let n = skipCounts[reason] ?? 1
+                if n <= 3 {
+                    lines.append("  \(src): skipped (\(reason))")
+                } else if collapsed.insert(reason).inserted {
+                    lines.append("  \(src) and \(n - 1) more: skipped (\(reason))")
+                }
             case let .unused(reason): lines.append("  \(src): UNUSED (\(reason))")
             }
         }

@@ -120,7 +120,7 @@ struct ONNXGraphMappingBuilder {
         stages.append(("head", s.head.activated))
         stages.append(("logits", s.output))
         let mapping = WeightMapping(family: FamilyName.onnxGraph.rawValue, config: config, assignments: assignments,
-                                    skipped: skipped, synthesized: synthesized)
+                                    skipped: skipped, synthesized: synthesized, notes: notes)
         return ONNXGraphMapping(mapping: mapping, stages: stages, inputLayout: s.inputLayout, notes: notes)
     }
 

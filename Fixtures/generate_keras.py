@@ -8,6 +8,9 @@ own output for an input batch.
 Never run by CI; its outputs are committed. Everything is seeded, but TensorFlow's CPU kernels
 are not bit-reproducible across machines, so regenerating changes the bytes, not the meaning.
 
+`manifest_efficientnetb<n>.json`: the layers with weights of the real EfficientNetB0-B7 in
+model order, as [layer name, .weights.h5 class-counter group, [variable shapes]] (no weights).
+
 Per model: `<model>_input.npy` (NCHW float32, 0-255, what the Swift side takes) and
 `<model>_output.npy` (what Keras returns for it: softmax probabilities, or logits for the model
 built with classifier_activation=None). Every saved file is loaded back by its framework and
@@ -337,6 +340,38 @@ def build_hdf5_features():
     manifest["hdf5_features"] = {"framework": f"h5py {h5py.__version__} (HDF5 {h5py.version.hdf5_version})"}
 
 
+# ---------------------------------------------------------------------------------------------
+# Names and shapes of the real keras.applications EfficientNetB0-B7 (no weights: they are
+# built with weights=None and only their structure is recorded), for detection tests.
+
+def build_variant_manifests():
+    import tempfile
+    import keras
+    for n in range(8):
+        keras.backend.clear_session()
+        model = getattr(keras.applications, f"EfficientNetB{n}")(weights=None)
+        with tempfile.TemporaryDirectory() as tmp:
+            p = os.path.join(tmp, "m.weights.h5")
+            model.save_weights(p)
+            layers = []
+            with h5py.File(p, "r") as f:
+                for group in f["layers"]:
+                    vars_ = f["layers"][group]["vars"]
+                    if len(vars_) == 0:
+                        continue
+                    shapes = [list(vars_[str(i)].shape) for i in range(len(vars_))]
+                    layers.append([vars_.attrs["name"], group, shapes])
+        # Model order (the .weights.h5 groups are alphabetical): order of model.layers.
+        order = {layer.name: i for i, layer in enumerate(model.layers)}
+        layers.sort(key=lambda l: order[l[0]])
+        with open(os.path.join(OUT, f"manifest_efficientnetb{n}.json"), "w") as f:
+            json.dump({"model": f"EfficientNetB{n}", "keras": keras.__version__,
+                       "input_shape": list(model.input_shape[1:]),
+                       "layers": layers}, f, separators=(",", ":"))
+            f.write("\n")
+        log(f"  manifest_efficientnetb{n}.json: {len(layers)} layers with weights")
+
+
 def main():
     warnings.filterwarnings("ignore")
     os.makedirs(OUT, exist_ok=True)
@@ -344,6 +379,7 @@ def main():
     build_hdf5_features()
     build_keras3_fixtures(rng)
     build_tf_keras_fixtures(rng)
+    build_variant_manifests()
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
         f.write("\n")

@@ -81,4 +81,35 @@ final class KerasEndToEndTests: XCTestCase {
     func testKeras2WeightsOnly() throws {
         try check("tfk_plain_weights.h5", model: "tfk_plain", softmax: true, padding: .sameStatic(224))
     }
+
+    // MARK: The fixtures can tell the conventions apart
+
+    /// The log-probability error of `file` mapped with `change` applied to the config.
+    private func error(_ file: String, model: String, softmax: Bool, _ change: (inout EfficientNetConfig) -> Void) throws -> Float {
+        let checkpoint = try KerasFixtures.read(file)
+        var mapping = try KerasFamily.mapping(for: checkpoint)
+        change(&mapping.config)
+        let output = try Converter.buildModel(checkpoint, mapping)(NPY.readTensor(path: KerasFixtures.path("\(model)_input.npy")))
+        let reference = try NPY.readTensor(path: KerasFixtures.path("\(model)_output.npy"))
+        let logs = softmax
+            ? (KerasFixtures.logProbabilities(output), KerasFixtures.logProbabilities(reference))
+            : (KerasFixtures.logSoftmax(output), KerasFixtures.logSoftmax(reference))
+        return Comparison(actual: logs.0, reference: logs.1).relativeError
+    }
+
+    func testAWrongConventionWouldFailTheComparison() throws {
+        // Static SAME from the actual 72x72 input instead of Keras' None-size even rule.
+        XCTAssertGreaterThan(try error("k3_dynamic.keras", model: "k3_dynamic", softmax: true) { $0.padding = .sameStatic(72) }, 1e-3)
+        // The even rule where the model was built for 66x66 (odd maps).
+        XCTAssertGreaterThan(try error("k3_legacy_odd.h5", model: "k3_legacy_odd", softmax: false) { $0.padding = .sameStatic(64) }, 1e-3)
+        // PyTorch's BN epsilon.
+        XCTAssertGreaterThan(try error("k3_plain64.keras", model: "k3_plain64", softmax: true) { $0.bnEpsilon = 1e-5 }, 1e-4)
+        // Without the imagenet extra rescaling (1/sqrt(std)).
+        XCTAssertGreaterThan(try error("tfk_imagenet_style.h5", model: "tfk_imagenet_style", softmax: true) { c in
+            let std: [Float] = [0.229, 0.224, 0.225]
+            c.inputTransform = c.inputTransform.map { t in
+                .init(scale: zip(t.scale, std).map { $0 * $1.squareRoot() }, offset: zip(t.offset, std).map { $0 * $1.squareRoot() })
+            }
+        }, 1e-3)
+    }
 }

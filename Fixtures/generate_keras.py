@@ -372,6 +372,31 @@ def build_variant_manifests():
         log(f"  manifest_efficientnetb{n}.json: {len(layers)} layers with weights")
 
 
+# ---------------------------------------------------------------------------------------------
+# Compiled and trained models carry optimizer state, which the reader must skip.
+
+def build_optimizer_fixtures():
+    import keras
+    import tf_keras
+    x = np.linspace(-1, 1, 32, dtype="float32").reshape(8, 4)
+    y = np.arange(8) % 3
+    keras.utils.set_random_seed(7)
+    m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="relu", name="hidden"),
+                          keras.layers.Dense(3, name="out")], name="k3_compiled")
+    m.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    m.fit(x, y, epochs=1, verbose=0)
+    m.save(os.path.join(OUT, "k3_compiled_dense.keras"))
+    tf_keras.utils.set_random_seed(7)
+    t = tf_keras.Sequential([tf_keras.Input((4,)), tf_keras.layers.Dense(5, activation="relu", name="hidden"),
+                             tf_keras.layers.Dense(3, name="out")], name="tfk_compiled")
+    t.compile(optimizer="adam", loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    t.fit(x, y, epochs=1, verbose=0)
+    t.save(os.path.join(OUT, "tfk_compiled_dense.h5"))
+    manifest["compiled_dense"] = {"files": ["k3_compiled_dense.keras", "tfk_compiled_dense.h5"],
+                                  "note": "Dense(5, relu) -> Dense(3), Adam, one epoch: optimizer state in the files"}
+    log("  k3_compiled_dense.keras, tfk_compiled_dense.h5")
+
+
 def main():
     warnings.filterwarnings("ignore")
     os.makedirs(OUT, exist_ok=True)
@@ -379,6 +404,7 @@ def main():
     build_hdf5_features()
     build_keras3_fixtures(rng)
     build_tf_keras_fixtures(rng)
+    build_optimizer_fixtures()
     build_variant_manifests()
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)

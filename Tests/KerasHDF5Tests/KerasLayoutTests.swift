@@ -124,4 +124,17 @@ final class KerasLayoutTests: XCTestCase {
             guard case KerasFormatError.unrecognisedLayout = error else { return XCTFail("\(error)") }
         }
     }
+
+    func testOptimizerStateIsSkipped() throws {
+        let k2 = try KerasWeightsReader.read(path: FixturePaths.path("tfk_compiled_dense.h5"))
+        XCTAssertEqual(k2.layout, .fullModelH5)
+        XCTAssertEqual(k2.weights.map(\.name), ["hidden/kernel", "hidden/bias", "out/kernel", "out/bias"])
+        XCTAssertEqual(k2.skipped.map(\.name), ["optimizer_weights"])
+        let k3 = try KerasArchive.read(ZipArchive(path: FixturePaths.path("k3_compiled_dense.keras")))
+        XCTAssertEqual(k3.layout, .weightsV3)
+        XCTAssertEqual(k3.weights.map(\.name), ["hidden/kernel", "hidden/bias", "out/kernel", "out/bias"])
+        XCTAssertEqual(k3.weight("out/kernel")?.tensor.shape, [5, 3])
+        XCTAssertEqual(k3.skipped.map(\.name), ["optimizer"])
+        XCTAssertEqual(k3.skipped.map(\.reason), ["optimizer state"])
+    }
 }

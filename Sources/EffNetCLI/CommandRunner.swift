@@ -12,6 +12,8 @@ import Darwin
 /// the problem, then details. swift-argument-parser's own usage errors (64 by default) become 2.
 public enum CommandRunner {
     public static func main<C: ParsableCommand>(_ type: C.Type) -> Never {
+        // A re-executed containment child does its read here and exits (docs/HOSTILE_INPUT.md).
+        ContainedRead.bootstrap()
         var command: ParsableCommand
         do {
             command = try type.parseAsRoot()

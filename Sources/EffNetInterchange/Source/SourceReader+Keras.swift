@@ -39,17 +39,28 @@ extension SourceReader {
     /// - Throws: `HDF5Error` (libhdf5's diagnosis, naming the file and object) or
     ///   `KerasFormatError` (HDF5 but not a Keras layout).
     static func readKerasHDF5(_ file: MappedFile) throws -> SourceCheckpoint {
-        let weights = try KerasWeightsReader.read(path: file.path)
-        let format: SourceFormat = weights.layout == .fullModelH5 ? .kerasH5 : .kerasWeightsH5
-        return checkpoint(weights, path: file.path, format: format)
+        // libhdf5 can crash on malformed files: read in a contained child (docs/HOSTILE_INPUT.md).
+        try ContainedRead.run(path: file.path, library: "libhdf5") {
+            let weights = try KerasWeightsReader.read(path: file.path)
+            let format: SourceFormat = weights.layout == .fullModelH5 ? .kerasH5 : .kerasWeightsH5
+            return checkpoint(weights, path: file.path, format: format)
+        }
     }
 
     /// A `.keras` zip (config.json + model.weights.h5); `readZip` calls this when the archive
     /// holds `model.weights.h5`.
     /// - Throws: `ZipError`, `KerasFormatError`, `HDF5Error`.
     static func readKerasArchive(_ file: MappedFile) throws -> SourceCheckpoint {
-        let weights = try KerasArchive.read(ZipArchive(file: file))
-        return checkpoint(weights, path: file.path, format: .kerasArchive)
+        try readKerasArchive(ZipArchive(file: file))
+    }
+
+    /// The same for a zip `readZip` has already opened: use it when
+    /// `KerasArchive.isKerasArchive(archive)` is true.
+    /// - Throws: `KerasFormatError`, `HDF5Error`, `ZipError`.
+    static func readKerasArchive(_ archive: ZipArchive) throws -> SourceCheckpoint {
+        try ContainedRead.run(path: archive.path, library: "libhdf5") {
+            checkpoint(try KerasArchive.read(archive), path: archive.path, format: .kerasArchive)
+        }
     }
 
     private static func checkpoint(_ weights: KerasWeightsFile, path: String, format: SourceFormat) -> SourceCheckpoint {

@@ -38,6 +38,15 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
         // deinit does not run for a half-initialised object: close `did` here if a check throws.
         var opened = false
         defer { if !opened { HDF5Library.quietly { _ = H5Dclose(did) } } }
+        // Raw data kept in other files (external storage, virtual datasets) would make libhdf5
+        // open whatever path the file names: refuse before any read.
+        let dcpl = HDF5ScopedID(try HDF5Library.call("H5Dget_create_plist", file: file.name, object: path) { H5Dget_create_plist(did) }, close: H5Pclose)
+        if H5Pget_external_count(dcpl.id) > 0 {
+            throw HDF5Error.unsupportedType(file: file.name, object: path, detail: "raw data stored in external files is refused (it would read other files)")
+        }
+        if H5Pget_layout(dcpl.id) == H5D_VIRTUAL {
+            throw HDF5Error.unsupportedType(file: file.name, object: path, detail: "virtual datasets are refused (they read other files)")
+        }
         let space = HDF5ScopedID(try HDF5Library.call("H5Dget_space", file: file.name, object: path) { H5Dget_space(did) }, close: H5Sclose)
         let type = HDF5ScopedID(try HDF5Library.call("H5Dget_type", file: file.name, object: path) { H5Dget_type(did) }, close: H5Tclose)
         let size = H5Tget_size(type.id)

@@ -61,7 +61,13 @@ enum HostileRunner {
         var status: Int32 = 0
         var usage = rusage()
         var timedOut = false
+        // Linux carries ru_maxrss across exec, so a child of this (large) test process reports
+        // the test process's own peak. Sample the child's VmHWM (this mm only) while it runs.
+        var sampledPeak = 0
         while true {
+            #if os(Linux)
+            sampledPeak = max(sampledPeak, Self.highWaterMark(pid: pid))
+            #endif
             let r = wait4(pid, &status, WNOHANG, &usage)
             if r == pid { break }
             if r < 0 && errno != EINTR { break }
@@ -76,7 +82,7 @@ enum HostileRunner {
         let seconds = Date().timeIntervalSince(start)
         let low = status & 0x7f
         #if os(Linux)
-        let rss = Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
+        let rss = sampledPeak  // see above: ru_maxrss would include this process's own peak
         #else
         let rss = Int(usage.ru_maxrss)  // bytes on macOS
         #endif
@@ -84,5 +90,13 @@ enum HostileRunner {
                           stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
                           stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
                           seconds: seconds, maxRSS: rss, timedOut: timedOut)
+    }
+
+    /// VmHWM of a live process from /proc, in bytes (0 when it has exited or cannot be read).
+    static func highWaterMark(pid: pid_t) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return 0 }
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
     }
 }

@@ -63,6 +63,11 @@ final class ExternalDataResolver {
         func fail(_ detail: String) -> ONNXError {
             .externalData(path: modelPath, tensor: tensor, location: location, detail: detail)
         }
+        // A NUL ends the C string the file system sees: "a.bin\0../../x" would open a.bin while
+        // naming something else. Refuse control characters outright.
+        guard !location.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw fail("a location with NUL or control characters is refused")
+        }
         guard !location.hasPrefix("/") && !location.hasPrefix("\\") else { throw fail("absolute paths are refused") }
         let components = location.split(whereSeparator: { $0 == "/" || $0 == "\\" })
         guard !components.contains("..") else { throw fail("a location leaving the model's folder ('..') is refused") }

@@ -60,7 +60,7 @@ public enum KerasFamily: ModelFamily {
         lines.append("keras layout: \(checkpoint.notes[n.layout] ?? "?")"
             + (checkpoint.notes[n.version].map { ", written by Keras \($0)" } ?? "")
             + (checkpoint.notes[n.backend].map { " (\($0))" } ?? ""))
-        let layers = checkpoint.notes[n.layerNames]?.split(separator: "\n").count ?? 0
+        let layers = checkpoint.notes[n.layerCount] ?? "?"
         lines.append("layers: \(layers), weights: \(checkpoint.tensors.count), model config: \(checkpoint.notes[n.modelConfig] == nil ? "no" : "yes")")
         do {
             let analysis = try KerasAnalysis(checkpoint)

@@ -11,7 +11,7 @@ import ZipArchive
 //   keras_layout        keras-h5-model | keras-h5-weights | keras3-weights-h5
 //   keras_version, keras_backend     as the file records them
 //   keras_model_config  the model_config attribute or the archive's config.json (JSON text)
-//   keras_layer_names   the layer names in model order, one per line
+//   keras_layers        how many layers the file lists (layer_names, or the config)
 extension SourceReader {
     /// Note keys the Keras reader sets.
     public enum KerasNotes {
@@ -19,7 +19,7 @@ extension SourceReader {
         public static let version = "keras_version"
         public static let backend = "keras_backend"
         public static let modelConfig = "keras_model_config"
-        public static let layerNames = "keras_layer_names"
+        public static let layerCount = "keras_layers"
     }
 
     /// Reads a Keras file of any layout (.h5, .weights.h5, .keras), recognised by content.
@@ -68,7 +68,7 @@ extension SourceReader {
         notes[KerasNotes.version] = weights.kerasVersion
         notes[KerasNotes.backend] = weights.backend
         notes[KerasNotes.modelConfig] = weights.modelConfig
-        notes[KerasNotes.layerNames] = weights.layerNames.joined(separator: "\n")
+        notes[KerasNotes.layerCount] = String(weights.layerNames.count)
         return SourceCheckpoint(path: path, format: format,
                                 tensors: weights.weights.map { SourceTensor(name: $0.name, raw: $0.tensor) },
                                 skipped: weights.skipped, notes: notes)

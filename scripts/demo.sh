@@ -18,13 +18,15 @@ bin=$(swift build -c release --show-bin-path)
 data=.cache/real
 
 echo; echo "== effnet-inspect (what the checkpoint holds)"
-"$bin/effnet-inspect" "$data/efficientnet-lite0-57934424.pth" | head -n 20
+"$bin/effnet-inspect" "$data/efficientnet-lite0-57934424.pth" > "$data/inspect.txt"
+head -n 20 "$data/inspect.txt"
 echo "   ..."
 
 echo; echo "== effnet-convert (map, check, verify against PyTorch, write)"
 "$bin/effnet-convert" "$data/efficientnet-lite0-57934424.pth" "$data/lite0.effw" --force \
   --check-input Fixtures/lite0/reference_input.npy --check-output Fixtures/lite0/reference_output.npy \
-  | grep -vE '^  '
+  > "$data/convert.txt"
+grep -vE '^  ' "$data/convert.txt"
 
 echo; echo "== effnet-predict (real photos)"
 "$bin/effnet-predict" "$data/lite0.effw" "$data/chelsea.png" "$data/coffee.png" --top 3

@@ -54,7 +54,10 @@ extension KerasAnalysis {
     }
 
     private mutating func padding(_ cfg: inout EfficientNetConfig, imageSize: [Int]?) throws {
-        var strided = [StridedConv(conv: "stem_conv", pad: "stem_conv_pad", kernel: cfg.stem.kernel, stride: cfg.stem.stride)]
+        var strided: [StridedConv] = []
+        if cfg.stem.stride > 1 {
+            strided.append(StridedConv(conv: "stem_conv", pad: "stem_conv_pad", kernel: cfg.stem.kernel, stride: cfg.stem.stride))
+        }
         for (i, b) in cfg.blocks.enumerated() where b.stride > 1 {
             let id = blockID(i)
             strided.append(StridedConv(conv: "\(id)_dwconv", pad: "\(id)_dwconv_pad", kernel: b.kernel, stride: b.stride))

@@ -483,14 +483,22 @@ def hdf5_fixtures():
         g = f.create_group("dense")
         g.attrs["weight_names"] = np.array([b"dense/kernel:0"])
         g.create_dataset("dense/kernel:0", data=np.zeros((3, 4), dtype="<f4"))
-    b = bytearray(open(vlen, "rb").read())
-    at = b.find(b"GCOL")
-    assert at > 0 and b.find(b"GCOL", at + 1) < 0
-    assert struct.unpack_from("<H", b, at + 16)[0] == 1  # heap object 1
+    clean = bytes(open(vlen, "rb").read())
+    at = clean.find(b"GCOL")
+    assert at > 0 and clean.find(b"GCOL", at + 1) < 0
+    assert struct.unpack_from("<H", clean, at + 16)[0] == 1  # heap object 1
+    b = bytearray(clean)
     struct.pack_into("<Q", b, at + 24, 0x10FFFFFFFFFFFFFF)
     open(vlen, "wb").write(b)
     record("hdf5/crash_vlen_heap_size.h5", kind="hdf5-crash",
            expect="libhdf5 1.10.8 segfaults reading layer_names (H5HG_read); contained: exit 2")
+    # Hang libhdf5 1.10.8: object size 2^64 - 16, so header + aligned size wraps to 0 and the
+    # heap collection's parsing loop never advances (the keras fuzz target found such hangs).
+    b = bytearray(clean)
+    struct.pack_into("<Q", b, at + 24, 0xFFFFFFFFFFFFFFF0)
+    open(out("hdf5/hang_vlen_heap_loop.h5"), "wb").write(b)
+    record("hdf5/hang_vlen_heap_loop.h5", kind="hdf5-hang",
+           expect="libhdf5 1.10.8 loops forever parsing the global heap; contained: killed, exit 2")
 
     raw = bytes(open(base, "rb").read())
     # Version 0 superblock: end-of-file address at 40, root object header address at 64.

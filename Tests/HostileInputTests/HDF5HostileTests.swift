@@ -62,6 +62,11 @@ final class HDF5HostileTests: HostileTestCase {
         }
     }
 
+    /// A file that sends libhdf5 into an endless loop: the tools give up within seconds.
+    func testFileThatHangsLibhdf5() throws {
+        try assertRefused(HostileFixtures.path("hdf5/hang_vlen_heap_loop.h5"), mentions: [], tools: [.convert])
+    }
+
     /// Files on which libhdf5 itself crashes: the tools turn that into exit 2.
     func testFilesThatCrashLibhdf5() throws {
         let files = Self.crashFiles
@@ -88,6 +93,15 @@ final class ContainmentTests: HostileTestCase {
             XCTAssertLessThan(r.seconds, Self.maxSeconds)
             XCTAssertEqual(scratch.contents(), [], "the contained read left files behind")
         }
+    }
+
+    func testEndlessLoopInTheChildIsKilled() throws {
+        let p = HostileFixtures.path("hdf5/hang_vlen_heap_loop.h5")
+        let r = try contained(p)
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.firstErrorLine.hasPrefix("error: \(p): libhdf5 did not finish"), r.stderr)
+        XCTAssertLessThan(r.seconds, Self.maxSeconds)
+        XCTAssertEqual(scratch.contents(), [])
     }
 
     func testContainedReadPassesTheCheckpointBack() throws {

@@ -63,10 +63,13 @@ enum HostileRunner {
         var timedOut = false
         // Linux carries ru_maxrss across exec, so a child of this (large) test process reports
         // the test process's own peak. Sample the child's VmHWM (this mm only) while it runs.
-        var sampledPeak = 0
+        // A contained reader is a child of the tool: its peak is sampled too, and the two are
+        // added (an upper bound of what ran at once).
+        var sampledPeak = 0, childPeak = 0
         while true {
             #if os(Linux)
             sampledPeak = max(sampledPeak, Self.highWaterMark(pid: pid))
+            for child in Self.children(of: pid) { childPeak = max(childPeak, Self.highWaterMark(pid: child)) }
             #endif
             let r = wait4(pid, &status, WNOHANG, &usage)
             if r == pid { break }
@@ -82,7 +85,7 @@ enum HostileRunner {
         let seconds = Date().timeIntervalSince(start)
         let low = status & 0x7f
         #if os(Linux)
-        let rss = sampledPeak  // see above: ru_maxrss would include this process's own peak
+        let rss = sampledPeak + childPeak  // see above: ru_maxrss would include this process's own peak
         #else
         let rss = Int(usage.ru_maxrss)  // bytes on macOS
         #endif
@@ -90,6 +93,15 @@ enum HostileRunner {
                           stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
                           stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
                           seconds: seconds, maxRSS: rss, timedOut: timedOut)
+    }
+
+    /// The live children of a process (from /proc/PID/task/*/children).
+    static func children(of pid: pid_t) -> [pid_t] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { task -> [pid_t] in
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+            return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
     }
 
     /// VmHWM of a live process from /proc, in bytes (0 when it has exited or cannot be read).

@@ -18,7 +18,7 @@ struct ContainedParent {
         var size = 0
         var st = stat()
         if stat(path, &st) == 0 { size = Int(st.st_size) }
-        self.timeout = timeout ?? 60 + Double(size) / Double(8 << 20)
+        self.timeout = timeout ?? Self.defaultTimeout(fileSize: size)
     }
 
     func run() throws -> SourceCheckpoint {
@@ -89,6 +89,15 @@ struct ContainedParent {
             usleep(sleepMicroseconds)
             sleepMicroseconds = min(sleepMicroseconds * 2, 20_000)
         }
+    }
+
+    /// 8 s plus 1 s per 8 MB of file. Reading a weights file takes well under a second per
+    /// 100 MB here, so this leaves a wide margin for slow disks and loaded machines, while a file
+    /// that sends libhdf5 into an endless loop (the fuzzers found such) is refused in seconds.
+    /// EFFNET_CONTAINMENT_TIMEOUT (seconds) overrides it.
+    static func defaultTimeout(fileSize: Int) -> Double {
+        if let s = ProcessInfo.processInfo.environment["EFFNET_CONTAINMENT_TIMEOUT"], let t = Double(s), t > 0 { return t }
+        return 8 + Double(fileSize) / Double(8 << 20)
     }
 
     /// Address space for the child: 4 GiB plus 8 times the file (weights are read into memory

@@ -54,7 +54,8 @@ public enum ContainedRead {
     /// that dispatch reaches for this file (a format reader's glue wraps its own body in `run`).
     /// - Parameters:
     ///   - library: what the body relies on, for messages ("libhdf5").
-    ///   - timeout: seconds before the child is killed; nil for 60 s + 1 s per 8 MB of file.
+    ///   - timeout: seconds before the child is killed; nil for 8 s + 1 s per 8 MB of file
+    ///     (EFFNET_CONTAINMENT_TIMEOUT overrides the default).
     /// - Throws: what `body` throws (in-process), the child's error text as
     ///   `ContainedReadError.failed`, or `.crashed` / `.timedOut` / `.noResult` / `.spawnFailed`.
     public static func run(path: String, library: String, timeout: Double? = nil,

@@ -141,7 +141,7 @@ struct FuzzTarget: Sendable {
     /// does in the child, the parent must get an error, never a crash.
     static func contained(_ data: UnsafeRawBufferPointer) {
         let path = ScratchFile.store(data, name: "input.h5")
-        _ = report(try ContainedRead.run(path: path, library: "libhdf5", timeout: 20) { try SourceReader.read(path: path) })
+        _ = report(try ContainedRead.run(path: path, library: "libhdf5", timeout: 3) { try SourceReader.read(path: path) })
     }
 
     /// `effnet-fuzz contained FILE`: one contained read, printed as the CLIs print it.

@@ -30,7 +30,9 @@ let package = Package(
         .target(name: "ONNXProto", dependencies: ["CProtobufC"]),
 
         // MARK: The library users import: tensors, Config, module tree, forward pass, .effw, .npy
-        .target(name: "EffNet", dependencies: ["CZlib"]),
+        .target(name: "EffNet", dependencies: ["CZlib", "CFileSupport"]),
+        // sync_file_range for the .effw writer's write-behind (not exported by Swift's Glibc).
+        .target(name: "CFileSupport"),
 
         // MARK: Format readers (format only, no EfficientNet knowledge)
         .target(name: "ZipArchive", dependencies: ["EffNet", "CZlib"]),

@@ -22,6 +22,8 @@ protocol StorageSource: AnyObject {
     func prepare(_ keys: [String]) throws
     /// Bytes of a root storage, exactly its declared size.
     func bytes(_ key: String) throws -> ByteStorage
+    /// The check `prepare` was told to leave for later (`Options.deferStorageCRC`), if any.
+    var pendingCheck: (@Sendable () throws -> Void)? { get }
 }
 
 /// Storages in a torch zip: `<prefix>/data/<key>` entries.
@@ -29,12 +31,16 @@ final class ZipStorageSource: StorageSource {
     let archive: ZipArchive
     let prefix: String
     let verifyCRC: Bool
+    let deferCRC: Bool
+    /// Keys whose CRC `prepare` checked (or scheduled in `pendingCheck`).
     private var verified = Set<String>()
+    private(set) var pendingCheck: (@Sendable () throws -> Void)?
 
-    init(archive: ZipArchive, prefix: String, verifyCRC: Bool) {
+    init(archive: ZipArchive, prefix: String, verifyCRC: Bool, deferCRC: Bool = false) {
         self.archive = archive
         self.prefix = prefix
         self.verifyCRC = verifyCRC
+        self.deferCRC = deferCRC
     }
 
     func entry(_ key: String) throws -> ZipEntry {
@@ -47,12 +53,18 @@ final class ZipStorageSource: StorageSource {
     func prepare(_ keys: [String]) throws {
         guard verifyCRC else { return }
         let entries = try keys.map(entry)
-        try archive.verifyStoredCRCs(entries)
+        if deferCRC {
+            let archive = self.archive
+            pendingCheck = { try archive.verifyStoredCRCs(entries) }
+        } else {
+            try archive.verifyStoredCRCs(entries)
+        }
         for (k, e) in zip(keys, entries) where e.method == .stored { verified.insert(k) }
     }
 
     func bytes(_ key: String) throws -> ByteStorage {
-        try archive.data(for: try entry(key), verifyCRC: verifyCRC && !verified.contains(key))
+        try archive.data(for: try entry(key), verifyCRC: verifyCRC && !verified.contains(key),
+                         alreadyVerified: verified.contains(key))
     }
 }
 
@@ -66,6 +78,7 @@ final class LegacyStorageSource: StorageSource {
     }
 
     func prepare(_ keys: [String]) throws {}
+    var pendingCheck: (@Sendable () throws -> Void)? { nil }
 
     func bytes(_ key: String) throws -> ByteStorage {
         guard let range = ranges[key] else {
@@ -102,6 +115,9 @@ enum TorchZipReader {
         } else {
             notes["byteorder"] = "little (no byteorder entry)"
         }
+        if !archive.recordsCRC32 {
+            notes["crc32"] = "not recorded (every entry declares 0: torch.save under set_crc32_options(False)); data integrity not checked"
+        }
         for (entry, note) in [(prefix + "/version", "torch_archive_version"), (".format_version", "torch_format_version"),
                               (prefix + "/.format_version", "torch_format_version"),
                               (".storage_alignment", "torch_storage_alignment"), (prefix + "/.storage_alignment", "torch_storage_alignment")] {
@@ -128,7 +144,8 @@ enum TorchZipReader {
         }
         return LoadedTorchArchive(container: .zip, graph: graph, root: root, protocolVersion: unpickler.protocolVersion,
                                   storages: loader, bigEndian: bigEndian, notes: notes,
-                                  source: ZipStorageSource(archive: archive, prefix: prefix, verifyCRC: options.verifyCRC))
+                                  source: ZipStorageSource(archive: archive, prefix: prefix, verifyCRC: options.verifyCRC,
+                                                          deferCRC: options.deferStorageCRC))
     }
 
     /// A short text record (byteorder, version); bounded so a hostile one cannot be large.

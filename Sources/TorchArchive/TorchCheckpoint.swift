@@ -22,13 +22,19 @@ public struct TorchCheckpoint: @unchecked Sendable {
     public struct Options: Sendable {
         /// Check CRC-32s of the zip entries that are read (data.pkl and every state-dict storage).
         public var verifyCRC = true
+        /// Leave the CRC-32 check of the state dict's STORED storages (the bulk of the file) to
+        /// `pendingStorageCheck`, so a caller can run it alongside other work: the streaming
+        /// converter checks while it writes and commits only if the check passed. Until it has
+        /// run, tensor bytes are unchecked. Everything else (data.pkl, sizes) is still checked.
+        public var deferStorageCRC = false
         /// Follow this top-level key instead of the default preference (e.g. "state_dict_ema").
         public var wrapperKey: String?
         public var pickleLimits = PickleLimits.default
         public var zipLimits = ZipArchive.Limits.default
-        public init(verifyCRC: Bool = true, wrapperKey: String? = nil) {
+        public init(verifyCRC: Bool = true, wrapperKey: String? = nil, deferStorageCRC: Bool = false) {
             self.verifyCRC = verifyCRC
             self.wrapperKey = wrapperKey
+            self.deferStorageCRC = deferStorageCRC
         }
     }
 
@@ -62,6 +68,10 @@ public struct TorchCheckpoint: @unchecked Sendable {
     public let notes: [String: String]
     /// Classes outside the allowlist that occur anywhere in the file (never executed).
     public let opaqueClasses: [String]
+    /// The storage CRC-32 check deferred by `Options.deferStorageCRC` (nil when there is none):
+    /// throws `ZipError.crcMismatch` naming the file and the first bad entry. Safe to call from
+    /// any thread, once or more.
+    public let pendingStorageCheck: (@Sendable () throws -> Void)?
 
     /// Reads a checkpoint, recognising the zip and legacy formats by content.
     /// - Throws: `ZipError`, `PickleError` or `TorchError`, each naming the file and the place.
@@ -121,6 +131,7 @@ public struct TorchCheckpoint: @unchecked Sendable {
             if case let .object(o) = n, seen.insert(o.global.qualifiedName).inserted { classes.append(o.global.qualifiedName) }
         }
         opaqueClasses = classes
+        pendingStorageCheck = loaded.source.pendingCheck
         if !classes.isEmpty { notes["opaque_classes"] = classes.joined(separator: ", ") }
         self.notes = notes
     }

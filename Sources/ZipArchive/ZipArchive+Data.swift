@@ -8,12 +8,17 @@ extension ZipArchive {
     /// alive). DEFLATED entries are inflated into a buffer of exactly the declared size; the
     /// stream must end exactly there and consume exactly the declared compressed bytes.
     ///
-    /// - Parameter verifyCRC: check the CRC-32 against the central directory. For STORED entries
-    ///   this reads every byte once (about 20 ms per 100 MB here); pass false to skip it when the
-    ///   caller checks integrity another way.
+    /// - Parameters:
+    ///   - verifyCRC: check the CRC-32 against the central directory. For STORED entries this
+    ///     reads every byte once (about 30 ms per 100 MB here); pass false to skip it when the
+    ///     caller checks integrity another way. Skipped when the archive records no CRC-32s
+    ///     (`recordsCRC32`).
+    ///   - alreadyVerified: the caller checks this entry's CRC itself (`verifyStoredCRCs`, before
+    ///     or alongside using the bytes): the storage is marked with it (`ByteStorage.crc32`) so
+    ///     writers need not recompute it.
     /// - Throws: `ZipError.encrypted`, `.unsupportedMethod`, `.sizeLimitExceeded`,
     ///   `.inflateFailed`, `.sizeMismatch` or `.crcMismatch`, each naming the file and the entry.
-    public func data(for entry: ZipEntry, verifyCRC: Bool = true) throws -> ByteStorage {
+    public func data(for entry: ZipEntry, verifyCRC: Bool = true, alreadyVerified: Bool = false) throws -> ByteStorage {
         guard !entry.isEncrypted else { throw ZipError.encrypted(path: path, entry: entry.name) }
         let storage: ByteStorage
         switch entry.method {
@@ -24,13 +29,14 @@ extension ZipArchive {
         case let .other(method):
             throw ZipError.unsupportedMethod(path: path, entry: entry.name, method: method)
         }
+        guard recordsCRC32 else { return storage }
         if verifyCRC {
             let actual = CRC32.checksum(storage.bytes)
             guard actual == entry.crc32 else {
                 throw ZipError.crcMismatch(path: path, entry: entry.name, expected: entry.crc32, actual: actual)
             }
         }
-        return storage
+        return verifyCRC || alreadyVerified ? storage.withCRC32(entry.crc32) : storage
     }
 
     /// Reads every entry once and checks its CRC-32 (inflating deflated ones).

@@ -14,7 +14,9 @@ extension ZipArchive {
     /// `data(for:)` checks their CRC anyway).
     /// - Parameter chunkSize: bytes per unit of work (tests use small ones).
     /// - Throws: `ZipError.crcMismatch` naming the first entry (in the given order) that fails.
+    /// Does nothing when the archive records no CRC-32s (`recordsCRC32`).
     public func verifyStoredCRCs(_ entries: [ZipEntry], chunkSize: Int = crcChunk) throws {
+        guard recordsCRC32 else { return }
         let chunkSize = max(1, chunkSize)
         let stored = entries.filter { $0.method == .stored && $0.compressedSize > 0 }
         var chunks: [(entry: Int, start: Int, count: Int)] = []

@@ -37,6 +37,11 @@ public final class ZipArchive: Sendable {
     public let comment: String
     /// True when the archive uses ZIP64 end-of-central-directory records.
     public let isZip64: Bool
+    /// False when no non-empty entry declares a CRC-32 (every one is 0): torch >= 2.6 writes such
+    /// archives under `torch.serialization.set_crc32_options(False)`, and torch.load reads them.
+    /// CRC checks are then skipped (there is nothing to check against; callers can say so).
+    /// Every CRC of real data being 0 by chance is a 2^-32 event per entry.
+    public let recordsCRC32: Bool
     private let index: [String: Int]
 
     /// Parses the archive's directory.
@@ -56,6 +61,7 @@ public final class ZipArchive: Sendable {
         }
         entries = parsed
         index = idx
+        recordsCRC32 = parsed.contains { $0.uncompressedSize > 0 && $0.crc32 != 0 }
     }
 
     /// Convenience: maps `path` and parses it.

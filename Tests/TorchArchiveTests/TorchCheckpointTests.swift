@@ -14,7 +14,7 @@ final class TorchCheckpointTests: XCTestCase {
         let cases: [(String, TorchCheckpoint.Container, Int)] = [
             ("basic_zip.pt", .zip, 2), ("basic_legacy.pt", .legacy, 2), ("basic_proto4.pt", .zip, 4),
             ("basic_proto5.pt", .zip, 5), ("basic_legacy_proto4.pt", .legacy, 4), ("basic_deflated.pt", .zip, 2),
-            ("basic_bigendian.pt", .zip, 2),
+            ("basic_bigendian.pt", .zip, 2), ("basic_nocrc.pt", .zip, 2),
         ]
         for (name, container, proto) in cases {
             let ckpt = try load(name)
@@ -24,6 +24,16 @@ final class TorchCheckpointTests: XCTestCase {
             XCTAssertEqual(ckpt.notes["state_dict_metadata"], "present", name)
             Fixtures.check(ckpt, against: try Fixtures.expected(name))
         }
+    }
+
+    /// torch.save under `set_crc32_options(False)` writes CRC 0 for every record; torch.load reads
+    /// it, so must we, and say the data went unchecked. A real CRC that is wrong still fails.
+    func testArchiveWithoutCRCsIsReadAndSaysSo() throws {
+        let ckpt = try load("basic_nocrc.pt")
+        XCTAssertNotNil(ckpt.notes["crc32"])
+        XCTAssertFalse(try ZipArchive(path: Fixtures.path("basic_nocrc.pt")).recordsCRC32)
+        XCTAssertNil(try load("basic_zip.pt").notes["crc32"])
+        XCTAssertTrue(try ZipArchive(path: Fixtures.path("basic_zip.pt")).recordsCRC32)
     }
 
     func testHalfPrecisionStaysHalf() throws {

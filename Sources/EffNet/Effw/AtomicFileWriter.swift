@@ -1,3 +1,4 @@
+import CFileSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -66,12 +67,19 @@ public struct AtomicFileWriter {
     }
 }
 
-/// A buffered writer over a file descriptor.
+/// A buffered writer over a file descriptor, with write-behind: every `writeBehindChunk` bytes it
+/// asks the kernel to start writing what came before to disk, so the closing fsync waits for the
+/// last few megabytes instead of the whole file (78 MB: fsync 35 ms -> ~10 ms here; see
+/// Benchmarks/convert_vs_cp.md).
 public struct FileSink {
     let fd: Int32
     let path: String
     private var buffer: [UInt8] = []
     public private(set) var bytesWritten: Int = 0
+    /// Bytes handed to the descriptor so far, and how many of them writeback was started for.
+    private var bytesFlushed: Int = 0
+    private var writebackStarted: Int = 0
+    static let writeBehindChunk = 8 << 20
 
     init(fd: Int32, path: String) {
         self.fd = fd
@@ -96,19 +104,32 @@ public struct FileSink {
 
     public mutating func flush() throws {
         guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { try writeAll($0) }
+        try buffer.withUnsafeBytes {
+            try Self.writeAll($0, fd: fd, path: path, flushed: &bytesFlushed, writebackStarted: &writebackStarted)
+        }
         buffer.removeAll(keepingCapacity: true)
     }
 
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+    private mutating func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        try Self.writeAll(bytes, fd: fd, path: path, flushed: &bytesFlushed, writebackStarted: &writebackStarted)
+    }
+
+    private static func writeAll(_ bytes: UnsafeRawBufferPointer, fd: Int32, path: String,
+                                 flushed bytesFlushed: inout Int, writebackStarted: inout Int) throws {
         var off = 0
         while off < bytes.count {
-            let n = systemWrite(fd, bytes.baseAddress! + off, bytes.count - off)
+            // At most one write-behind chunk per call, so writeback starts while we keep writing.
+            let n = systemWrite(fd, bytes.baseAddress! + off, min(bytes.count - off, writeBehindChunk))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FileError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
             }
             off += n
+            bytesFlushed += n
+            if bytesFlushed - writebackStarted >= writeBehindChunk {
+                _ = effnet_start_writeback(fd, Int64(writebackStarted), Int64(bytesFlushed - writebackStarted))
+                writebackStarted = bytesFlushed
+            }
         }
     }
 }

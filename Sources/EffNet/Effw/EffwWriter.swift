@@ -18,15 +18,19 @@ public enum EffwWriter {
 
     /// One tensor to write without holding every tensor's bytes at once: `withBytes` hands its
     /// bytes (in `dtype`, little-endian, contiguous) to the closure it is given. It is called
-    /// twice (once for the CRC-32, once to write), so it must give the same bytes both times.
+    /// twice (once for the CRC-32 and size check, once to write), so it must give the same bytes
+    /// both times.
     public struct Entry {
         public var name: String
         public var dtype: DType
         public var shape: [Int]
+        /// The CRC-32 of the bytes when already known and checked (a zip entry's, verified on
+        /// read): the writer stores it without reading the bytes a second time.
+        public var crc32: UInt32?
         public var withBytes: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
-        public init(name: String, dtype: DType, shape: [Int],
+        public init(name: String, dtype: DType, shape: [Int], crc32: UInt32? = nil,
                     withBytes: @escaping ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) {
-            self.name = name; self.dtype = dtype; self.shape = shape; self.withBytes = withBytes
+            self.name = name; self.dtype = dtype; self.shape = shape; self.crc32 = crc32; self.withBytes = withBytes
         }
     }
 
@@ -41,11 +45,17 @@ public enum EffwWriter {
         }, metadata: metadata, to: path, overwrite: overwrite)
     }
 
-    /// Streams `entries` to `path`: a first pass computes each tensor's CRC-32 and checks its
-    /// size, the header is written, then a second pass writes the bytes. Peak memory is one
-    /// tensor's bytes at most (none when the entries point into existing memory).
-    /// - Throws: `FileError` (exists, cannot write), `EffwError` for invalid entries.
-    public static func write(entries: [Entry], metadata: [String: String], to path: String, overwrite: Bool = false) throws {
+    /// Streams `entries` to `path`: a first pass computes each tensor's CRC-32 (unless given) and
+    /// checks its size, the header is written, then a second pass writes the bytes. Peak memory is
+    /// one tensor's bytes at most (none when the entries point into existing memory).
+    /// - Parameter checks: checks running on other threads while the bytes are written (e.g. the
+    ///   source's deferred CRC-32s and the NaN scan): the file is committed only if all pass; the
+    ///   first failing one's error (in the given order) is thrown and nothing is left behind.
+    ///   Writing is mostly I/O, so checks cost little wall time.
+    /// - Throws: `FileError` (exists, cannot write), `EffwError` for invalid entries, or a
+    ///   check's error.
+    public static func write(entries: [Entry], metadata: [String: String], to path: String, overwrite: Bool = false,
+                             alongside checks: [ConcurrentCheck] = []) throws {
         var names = Set<String>()
         var sizes: [Int] = []
         for e in entries {
@@ -57,14 +67,15 @@ public enum EffwWriter {
             }
             sizes.append(bytes)
         }
-        // First pass: every tensor's CRC-32 (it goes in the header), on all cores.
+        // First pass: every tensor's size check and CRC-32 (it goes in the header), on all cores;
+        // known CRCs are taken as they are.
         let checksums = try parallelMap(entries.indices) { i -> UInt32 in
             var crc: UInt32 = 0
             try entries[i].withBytes { buffer in
                 guard buffer.count == sizes[i] else {
                     throw EffwError(path, "tensor '\(entries[i].name)': \(buffer.count) bytes do not fill \(entries[i].dtype.rawValue) \(entries[i].shape)")
                 }
-                crc = CRC32.checksum(buffer)
+                crc = entries[i].crc32 ?? CRC32.checksum(buffer)
             }
             return crc
         }
@@ -75,12 +86,19 @@ public enum EffwWriter {
         meta[EffwKeys.crc32] = jsonObject(crcs)
         let header = headerBytes(entries: zip(entries, sizes).map { ($0.name, $0.dtype, $0.shape, $1) }, metadata: meta)
         try AtomicFileWriter(destination: path, overwrite: overwrite).write { sink in
-            var len = UInt64(header.count).littleEndian
-            try withUnsafeBytes(of: &len) { try sink.write($0) }
-            try sink.write(header)
-            for e in entries {
-                try e.withBytes { buffer in try sink.write(buffer) }
+            do {
+                var len = UInt64(header.count).littleEndian
+                try withUnsafeBytes(of: &len) { try sink.write($0) }
+                try sink.write(header)
+                for e in entries where !checks.contains(where: \.hasFailed) {
+                    try e.withBytes { buffer in try sink.write(buffer) }
+                }
+            } catch {
+                // A failed check explains a failed write better (e.g. a damaged source).
+                if let reason = checks.lazy.compactMap({ $0.error() }).first { throw reason }
+                throw error
             }
+            for c in checks { try c.wait() }
         }
     }
 
@@ -125,25 +143,26 @@ public enum EffwWriter {
         "{" + dict.keys.sorted().map { "\(jsonString($0)):\(jsonString(dict[$0]!))" }.joined(separator: ",") + "}"
     }
 
+    /// `s` as a JSON string literal: `"`, `\\` and control characters escaped, everything else
+    /// (including non-ASCII UTF-8) as is. Works on UTF-8 bytes: the header of a large model
+    /// (config JSON, a name and CRC per tensor) is escaped in well under a millisecond.
     static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        out.reserveCapacity(s.utf8.count + 2)
+        let hex = Array("0123456789abcdef".utf8)
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), b]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), b]
+            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0 ..< 0x20: out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 15)]]
+            default: out.append(b)
             }
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Encodes float32 values into `dtype` (F32, F16 or BF16) little-endian bytes.

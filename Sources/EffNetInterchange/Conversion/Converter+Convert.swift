@@ -8,7 +8,23 @@ extension Converter {
     /// - Throws: reader errors, `MappingError`, `WeightCheckError`, `ConversionError`, `FileError`.
     public static func convert(source: String, destination: String, options: Options) throws -> ConversionReport {
         try checkPaths(source: source, destination: destination, overwrite: options.overwrite)
-        let checkpoint = try SourceReader.read(path: source, options: options.read)
+        // The bulk data check (a torch zip's storage CRC-32s) starts now, on other threads, and
+        // overlaps with mapping and writing; nothing is built or committed before it passes.
+        var readOptions = options.read
+        readOptions.deferDataChecks = true
+        let checkpoint = try SourceReader.read(path: source, options: readOptions)
+        let sourceCheck = checkpoint.pendingCheck.map(ConcurrentCheck.init)
+        do {
+            return try convert(checkpoint, sourceCheck: sourceCheck, source: source, destination: destination, options: options)
+        } catch {
+            // A damaged source explains any later failure best: its error comes first.
+            if let damage = sourceCheck?.error() { throw damage }
+            throw error
+        }
+    }
+
+    private static func convert(_ checkpoint: SourceCheckpoint, sourceCheck: ConcurrentCheck?, source: String,
+                                destination: String, options: Options) throws -> ConversionReport {
         let referencePair = try loadReferencePair(options)
         let candidates = try candidateMappings(checkpoint, family: options.family)
         let canVerify = referencePair != nil || checkpoint.reference != nil
@@ -22,7 +38,8 @@ extension Converter {
             // Nothing to run against: check and stream the tensors without building the model.
             let mapping = candidates[0]
             let storage = storageType(options.storage, checkpoint: checkpoint, mapping: mapping)
-            let entries = try streamingEntries(checkpoint, mapping, storage: storage, allowNonFinite: options.allowNonFinite)
+            let plan = try streamingPlan(checkpoint, mapping, storage: storage, allowNonFinite: options.allowNonFinite)
+            let scan = ConcurrentCheck(plan.scan)
             var report = ConversionReport(source: source, destination: destination, format: checkpoint.format, family: mapping.family)
             report.config = mapping.config
             report.fates = mapping.fates(for: checkpoint)
@@ -30,11 +47,14 @@ extension Converter {
             report.unverifiedReason = "no reference: pass --check-input X.npy --check-output Y.npy written by the source framework"
             let metadata = try EfficientNet.effwMetadata(
                 config: mapping.config, provenance: provenance(source: source, checkpoint: checkpoint, mapping: mapping, verification: nil))
-            try EffwWriter.write(entries: entries, metadata: metadata, to: destination, overwrite: options.overwrite)
+            // The CRC and NaN checks run alongside the write; the file is committed only if both pass.
+            try EffwWriter.write(entries: plan.entries, metadata: metadata, to: destination, overwrite: options.overwrite,
+                                 alongside: [sourceCheck, scan].compactMap { $0 })
             report.written = true
             return report
         }
 
+        try sourceCheck?.wait()
         // Build every candidate; keep the weight-check problems of the first for the error.
         var built: [(WeightMapping, EfficientNet)] = []
         var firstProblem: Error?

@@ -26,6 +26,18 @@ extension Converter {
     /// - Throws: `WeightCheckError`; `ConfigError` for an inconsistent config.
     public static func resolve(_ checkpoint: SourceCheckpoint, _ mapping: WeightMapping,
                                allowNonFinite: Bool = false) throws -> [(name: String, shape: [Int], tensor: ResolvedTensor)] {
+        let (resolved, scan) = try resolveDeferringScan(checkpoint, mapping, allowNonFinite: allowNonFinite)
+        try scan()
+        return resolved
+    }
+
+    /// `resolve`, with the NaN/Inf scan (which reads every byte) handed back to run later, e.g.
+    /// while the output is written. When the names and shapes already have problems, the scan
+    /// runs at once so that the error lists everything.
+    /// - Returns: the canonical tensors, and the scan (throws `WeightCheckError` with
+    ///   `nonFinite` filled).
+    public static func resolveDeferringScan(_ checkpoint: SourceCheckpoint, _ mapping: WeightMapping, allowNonFinite: Bool = false)
+        throws -> (resolved: [(name: String, shape: [Int], tensor: ResolvedTensor)], scan: @Sendable () throws -> Void) {
         try mapping.config.validate()
         var problems = WeightCheckError()
         var byName: [String: SourceTensor] = [:]
@@ -61,6 +73,7 @@ extension Converter {
         problems.unused += mapping.synthesized.keys.filter { !expectedNames.contains($0) }.sorted()
 
         var resolved: [(name: String, shape: [Int], tensor: ResolvedTensor)] = []
+        var scans: [(label: String, tensor: RawTensor)] = []
         let mentioned = Set(mapping.assignments.filter { byName[$0.source] == nil }.map(\.canonical))
         for (name, shape) in expected {
             if let t = mapping.synthesized[name] {
@@ -79,10 +92,20 @@ extension Converter {
                 problems.mismatched.append(.init(name: "\(name) <- \(a.source)\(how)", expected: shape, actual: out ?? src.shape))
                 continue
             }
-            if !allowNonFinite && !src.raw.allFinite { problems.nonFinite.append("\(name) <- \(a.source)") }
+            if !allowNonFinite { scans.append(("\(name) <- \(a.source)", src.raw)) }
             resolved.append((name, shape, .source(src.raw, a.transform, sourceName: a.source)))
         }
-        guard problems.isEmpty else { throw problems }
-        return resolved
+        // The NaN/Inf scan reads every byte: done once, on all cores.
+        let toScan = scans
+        let scan: @Sendable () throws -> Void = {
+            let finite = RawTensor.allFinite(toScan.map(\.tensor))
+            let bad = zip(toScan, finite).filter { !$1 }.map { $0.0.label }
+            guard bad.isEmpty else { var e = WeightCheckError(); e.nonFinite = bad; throw e }
+        }
+        guard problems.isEmpty else {
+            do { try scan() } catch let e as WeightCheckError { problems.nonFinite += e.nonFinite }
+            throw problems
+        }
+        return (resolved, scan)
     }
 }

@@ -8,14 +8,35 @@ extension Converter {
     /// - Throws: `WeightCheckError` with every missing, unused, mismatched or non-finite tensor.
     public static func streamingEntries(_ checkpoint: SourceCheckpoint, _ mapping: WeightMapping, storage: DType,
                                         allowNonFinite: Bool = false) throws -> [EffwWriter.Entry] {
-        try resolve(checkpoint, mapping, allowNonFinite: allowNonFinite).map { name, shape, resolved in
+        try checkpoint.runPendingCheck()
+        let plan = try streamingPlan(checkpoint, mapping, storage: storage, allowNonFinite: allowNonFinite)
+        try plan.scan()
+        return plan.entries
+    }
+
+    /// `streamingEntries` with the NaN/Inf scan (it reads every byte) handed back instead of run:
+    /// start it as a `ConcurrentCheck` and pass it to `EffwWriter.write(..., alongside:)` so it
+    /// runs while the bytes are written and the file is committed only if it passes. The
+    /// source's own deferred check (`SourceCheckpoint.pendingCheck`) is the caller's to run
+    /// the same way.
+    /// - Throws: `WeightCheckError` for names and shapes (with the scan's findings when there are
+    ///   such problems anyway).
+    public static func streamingPlan(_ checkpoint: SourceCheckpoint, _ mapping: WeightMapping, storage: DType,
+                                     allowNonFinite: Bool = false) throws -> (entries: [EffwWriter.Entry], scan: @Sendable () throws -> Void) {
+        let (resolved, scan) = try resolveDeferringScan(checkpoint, mapping, allowNonFinite: allowNonFinite)
+        let entries = resolved.map { name, shape, resolved in
             if case let .source(raw, transform, _) = resolved, raw.dtype == storage, transform.keepsLayout,
                let bytes = raw.contiguousBytes {
-                // Zero copy: the stored bytes are the output bytes.
-                return EffwWriter.Entry(name: name, dtype: storage, shape: shape) { body in try body(bytes) }
+                // Zero copy: the stored bytes are the output bytes, and for a whole zip entry its
+                // CRC-32 is the output's (checked on read, or by the source's pending check,
+                // which must pass before the output is committed).
+                return EffwWriter.Entry(name: name, dtype: storage, shape: shape, crc32: raw.contiguousCRC32) { body in
+                    try body(bytes)
+                }
             }
             return entry(name: name, storage: storage, shape: shape) { try resolved.tensor() }
         }
+        return (entries, scan)
     }
 
     /// An entry that materialises its tensor on demand (once per writer pass).

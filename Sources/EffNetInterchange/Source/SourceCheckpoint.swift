@@ -36,6 +36,9 @@ public struct SourceCheckpoint: @unchecked Sendable {
     public var selfMapping: SelfMapping?
     /// Set by readers whose format can run itself (ONNX): the independent reference.
     public var reference: ReferenceModel?
+    /// Data checks the reader left for later (`SourceReader.Options.deferDataChecks`): they must
+    /// pass before anything built from the tensors' bytes is trusted or committed.
+    public var pendingCheck: (@Sendable () throws -> Void)?
 
     public init(path: String, format: SourceFormat, tensors: [SourceTensor],
                 skipped: [(name: String, reason: String)] = [], notes: [String: String] = [:]) {
@@ -43,6 +46,10 @@ public struct SourceCheckpoint: @unchecked Sendable {
     }
 
     public func tensor(_ name: String) -> SourceTensor? { tensors.first { $0.name == name } }
+
+    /// Runs the deferred data checks now (does nothing when there are none).
+    /// - Throws: the reader's integrity error, e.g. `ZipError.crcMismatch`.
+    public func runPendingCheck() throws { try pendingCheck?() }
 
     public var names: [String] { tensors.map(\.name) }
 }

@@ -18,6 +18,7 @@ import ZipArchive
 //   opaque_classes      classes outside the allowlist found in the file (never executed)
 //   legacy_sys_info     the legacy header's sys_info (little_endian, type sizes)
 //   torch_summary       a few lines for effnet-inspect (container, wrapper, prefix, tensor counts)
+//   crc32               set when a zip records no CRC-32s (torch's set_crc32_options(False))
 extension SourceReader {
     /// Note keys the PyTorch reader sets.
     public enum TorchNotes {
@@ -31,6 +32,7 @@ extension SourceReader {
         public static let opaqueClasses = "opaque_classes"
         public static let legacySysInfo = "legacy_sys_info"
         public static let summary = "torch_summary"
+        public static let crc32 = "crc32"
     }
 
     /// Options for PyTorch sources (which wrapper key to follow, CRC checking).
@@ -44,7 +46,8 @@ extension SourceReader {
         if archive.entry(named: "model.weights.h5") != nil, archive.entry(named: "config.json") != nil {
             return try readKerasArchive(file)
         }
-        return checkpoint(try TorchCheckpoint(archive: archive, options: .init(wrapperKey: options.checkpointKey)), format: .torchZip)
+        let torchOptions = TorchReadOptions(wrapperKey: options.checkpointKey, deferStorageCRC: options.deferDataChecks)
+        return checkpoint(try TorchCheckpoint(archive: archive, options: torchOptions), format: .torchZip)
     }
 
     /// A legacy (torch < 1.6) torch.save file.
@@ -71,8 +74,10 @@ extension SourceReader {
         }
         var notes = ckpt.notes
         notes[TorchNotes.summary] = ckpt.headerSummary
-        return SourceCheckpoint(path: ckpt.path, format: format,
-                                tensors: ckpt.tensors.map { SourceTensor(name: $0.name, raw: $0.raw) },
-                                skipped: skipped, notes: notes)
+        var source = SourceCheckpoint(path: ckpt.path, format: format,
+                                      tensors: ckpt.tensors.map { SourceTensor(name: $0.name, raw: $0.raw) },
+                                      skipped: skipped, notes: notes)
+        source.pendingCheck = ckpt.pendingStorageCheck
+        return source
     }
 }

@@ -8,7 +8,13 @@ public enum SourceReader {
         /// PyTorch: follow this top-level checkpoint key (e.g. "state_dict_ema") instead of the
         /// default preference state_dict, model, state_dict_ema, model_ema, module.
         public var checkpointKey: String?
-        public init(checkpointKey: String? = nil) { self.checkpointKey = checkpointKey }
+        /// Leave the bulk data checks (the CRC-32s of a torch zip's storages) in the checkpoint's
+        /// `pendingCheck` instead of running them on read, so they can run alongside writing.
+        public var deferDataChecks: Bool
+        public init(checkpointKey: String? = nil, deferDataChecks: Bool = false) {
+            self.checkpointKey = checkpointKey
+            self.deferDataChecks = deferDataChecks
+        }
     }
 
     /// - Throws: the format reader's typed errors (each names the file and the place), or
@@ -31,7 +37,7 @@ public enum SourceReader {
         let st = try EffwFile(path: file.path, verifyChecksums: true)
         let tensors = try st.entries.map { SourceTensor(name: $0.name, raw: try st.rawTensor($0.name)) }
         let kind: SourceFormat = st.isEffw ? .effw : .torchZip
-        var notes: [String: String] = ["container": st.isEffw ? "effw" : "safetensors"]
+        let notes: [String: String] = ["container": st.isEffw ? "effw" : "safetensors"]
         var checkpoint = SourceCheckpoint(path: file.path, format: kind, tensors: tensors, notes: notes)
         if st.isEffw {
             // An .effw already uses canonical names: re-encoding (e.g. --dtype f16) maps 1:1.

@@ -55,7 +55,8 @@ final class ZipStorageSource: StorageSource {
         let entries = try keys.map(entry)
         if deferCRC {
             let archive = self.archive
-            pendingCheck = { try archive.verifyStoredCRCs(entries) }
+            // One thread: the check runs beside the converter's writer, which needs the other core.
+            pendingCheck = { try archive.verifyStoredCRCs(entries, parallel: false) }
         } else {
             try archive.verifyStoredCRCs(entries)
         }

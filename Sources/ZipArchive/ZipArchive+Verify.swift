@@ -12,10 +12,13 @@ extension ZipArchive {
     /// with zlib's `crc32_combine`. Reading a checkpoint's storages this way costs about
     /// 1/cores of a sequential pass. Deflated entries are skipped here (inflating them in
     /// `data(for:)` checks their CRC anyway).
-    /// - Parameter chunkSize: bytes per unit of work (tests use small ones).
-    /// - Throws: `ZipError.crcMismatch` naming the first entry (in the given order) that fails.
     /// Does nothing when the archive records no CRC-32s (`recordsCRC32`).
-    public func verifyStoredCRCs(_ entries: [ZipEntry], chunkSize: Int = crcChunk) throws {
+    /// - Parameters:
+    ///   - chunkSize: bytes per unit of work (tests use small ones).
+    ///   - parallel: false keeps the work on the calling thread, for a check that runs beside
+    ///     other work (the converter's writer) and should not take its core.
+    /// - Throws: `ZipError.crcMismatch` naming the first entry (in the given order) that fails.
+    public func verifyStoredCRCs(_ entries: [ZipEntry], chunkSize: Int = crcChunk, parallel: Bool = true) throws {
         guard recordsCRC32 else { return }
         let chunkSize = max(1, chunkSize)
         let stored = entries.filter { $0.method == .stored && $0.compressedSize > 0 }
@@ -39,8 +42,8 @@ extension ZipArchive {
             let start = stored[c.entry].dataOffset + c.start
             out[k] = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[start ..< start + c.count]))
         }
-        if chunks.count == 1 {
-            work(0)
+        if chunks.count == 1 || !parallel {
+            for k in chunks.indices { work(k) }
         } else {
             DispatchQueue.concurrentPerform(iterations: chunks.count) { work($0) }
         }

@@ -97,8 +97,9 @@ extension Converter {
         }
         // The NaN/Inf scan reads every byte: done once, on all cores.
         let toScan = scans
+        // One thread: the deferred scan runs beside the writer (`resolve` runs it at once).
         let scan: @Sendable () throws -> Void = {
-            let finite = RawTensor.allFinite(toScan.map(\.tensor))
+            let finite = RawTensor.allFinite(toScan.map(\.tensor), parallel: false)
             let bad = zip(toScan, finite).filter { !$1 }.map { $0.0.label }
             guard bad.isEmpty else { var e = WeightCheckError(); e.nonFinite = bad; throw e }
         }

@@ -229,6 +229,14 @@ def build_keras3_fixtures(rng):
                   "classifier_activation=None (logits)")
     m.save(os.path.join(OUT, files[0]))
     check_same(files[0], np.asarray(keras.saving.load_model(os.path.join(OUT, files[0]))(x)), y)
+    # The same weights without a config: nothing in the file says 66x66 (effnet-convert
+    # --image-size 66). Written from the reloaded model, as session 2 first made it.
+    p = os.path.join(OUT, "k3_legacy_odd.weights.h5")
+    keras.saving.load_model(os.path.join(OUT, files[0])).save_weights(p)
+    manifest["k3_legacy_odd"]["files"].append("k3_legacy_odd.weights.h5")
+    m2 = keras.saving.load_model(os.path.join(OUT, files[0]))
+    m2.load_weights(p)
+    check_same("k3_legacy_odd.weights.h5", np.asarray(m2(x)), y)
 
     # 5. The split-attribute layout: Keras's own writer splits lists over 64 KB into
     #    layer_names0, layer_names1, ...

@@ -50,6 +50,10 @@ struct EffnetConvert: ParsableCommand {
             help: "PyTorch: the checkpoint entry holding the weights (e.g. state_dict_ema); default: state_dict, model, state_dict_ema, model_ema, module, in that order.")
     var checkpointKey: String?
 
+    @Option(name: .customLong("image-size"),
+            help: "Keras files: the input size the model was built for, N or HxW (a weights-only file does not record it; it fixes the SAME padding).")
+    var imageSize: String?
+
     @Flag(help: "Print only errors.")
     var quiet = false
 
@@ -64,6 +68,9 @@ struct EffnetConvert: ParsableCommand {
             throw ValidationError("unknown --dtype '\(dtype)'; use f32, f16, bf16 or source")
         }
         guard tolerance.isFinite, tolerance >= 0 else { throw ValidationError("--tolerance must be a non-negative number") }
+        if let imageSize, Self.parseImageSize(imageSize) == nil {
+            throw ValidationError("--image-size '\(imageSize)' is not N or HxW with sizes from 1 to 65536")
+        }
     }
 
     func run() throws {
@@ -76,6 +83,7 @@ struct EffnetConvert: ParsableCommand {
         options.overwrite = force
         options.allowNonFinite = allowNonFinite
         options.storage = Converter.StoragePolicy(rawValue: dtype) ?? .f32
+        options.imageSize = imageSize.flatMap(Self.parseImageSize)
         let report: ConversionReport
         do {
             report = try Converter.convert(source: source, destination: destination, options: options)
@@ -87,6 +95,16 @@ struct EffnetConvert: ParsableCommand {
             CommandRunner.writeError("\(source): verification failed: relative error \(v.comparison.relativeError) exceeds the tolerance \(v.tolerance)\(v.firstDivergence.map { "; first divergence at \($0)" } ?? ""); nothing written")
             throw ExitCode(1)
         }
+    }
+}
+
+extension EffnetConvert {
+    /// "224" -> [224, 224]; "240x320" -> [240, 320]; nil for anything else.
+    static func parseImageSize(_ text: String) -> [Int]? {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 1 || parts.count == 2, parts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 65536 }) else { return nil }
+        let sizes = parts.compactMap { $0 }
+        return sizes.count == 1 ? [sizes[0], sizes[0]] : sizes
     }
 }
 

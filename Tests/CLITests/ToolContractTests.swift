@@ -43,6 +43,10 @@ final class ToolContractTests: XCTestCase {
         assertError(try ToolRunner.run("effnet-convert", [modelPath]), mentions: "Missing expected argument")
         assertError(try ToolRunner.run("effnet-convert", [modelPath, path("o.effw"), "--family", "resnet"]), mentions: "unknown --family 'resnet'")
         assertError(try ToolRunner.run("effnet-convert", [modelPath, path("o.effw"), "--check-input", "x.npy"]), mentions: "go together")
+        for bad in ["0", "66x", "x66", "12x34x56", "big"] {
+            assertError(try ToolRunner.run("effnet-convert", [modelPath, path("o.effw"), "--image-size", bad]), mentions: "--image-size '\(bad)'")
+        }
+        assertError(try ToolRunner.run("effnet-convert", [modelPath, path("o.effw"), "--image-size", "224"]), mentions: "applies to Keras files")
         assertError(try ToolRunner.run("effnet-predict", [modelPath]), mentions: "give --input")
         assertError(try ToolRunner.run("effnet-inspect", []), mentions: "Missing expected argument")
     }

@@ -82,6 +82,35 @@ final class KerasEndToEndTests: XCTestCase {
         try check("tfk_plain_weights.h5", model: "tfk_plain", softmax: true, padding: .sameStatic(224))
     }
 
+    /// A weights-only file of a model built for 66x66 (odd maps at four stride-2 convs) does not
+    /// record that size: the default (Keras' even rule) pads wrongly; `imageSize`
+    /// (effnet-convert --image-size 66) gives the right padding. (Nor does the file record that
+    /// this model ends in logits, not keras.applications' softmax: compared in log-softmax space.)
+    func testWeightsOnlyFileBuiltForAnOddSizeNeedsItsImageSize() throws {
+        let checkpoint = try KerasFixtures.read("k3_legacy_odd.weights.h5")
+        let input = try NPY.readTensor(path: KerasFixtures.path("k3_legacy_odd_input.npy"))
+        let reference = KerasFixtures.logSoftmax(try NPY.readTensor(path: KerasFixtures.path("k3_legacy_odd_output.npy")))
+        func error(_ mapping: WeightMapping) throws -> Float {
+            var m = mapping
+            m.config.finalSoftmax = false
+            let output = try Converter.buildModel(checkpoint, m)(input)
+            return Comparison(actual: KerasFixtures.logSoftmax(output), reference: reference).relativeError
+        }
+        let guessed = try XCTUnwrap(Converter.candidateMappings(checkpoint, family: nil).first)
+        XCTAssertEqual(guessed.config.padding, .sameStatic(224))
+        XCTAssertGreaterThan(try error(guessed), 1e-3)
+        let given = try XCTUnwrap(Converter.candidateMappings(checkpoint, family: nil, imageSize: [66, 66]).first)
+        XCTAssertEqual(given.config.padding, .sameStatic(66))
+        XCTAssertLessThan(try error(given), Self.tolerance)
+    }
+
+    func testImageSizeIsRefusedForNonKerasFiles() throws {
+        let checkpoint = try SourceReader.read(path: TorchFixtures.path("torchvision", "weights.pth"))
+        XCTAssertThrowsError(try Converter.candidateMappings(checkpoint, family: nil, imageSize: [224, 224])) { error in
+            guard case .unsupported? = error as? MappingError else { return XCTFail("\(error)") }
+        }
+    }
+
     // MARK: The fixtures can tell the conventions apart
 
     /// The log-probability error of `file` mapped with `change` applied to the config.

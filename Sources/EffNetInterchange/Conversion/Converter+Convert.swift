@@ -26,7 +26,7 @@ extension Converter {
     private static func convert(_ checkpoint: SourceCheckpoint, sourceCheck: ConcurrentCheck?, source: String,
                                 destination: String, options: Options) throws -> ConversionReport {
         let referencePair = try loadReferencePair(options)
-        let candidates = try candidateMappings(checkpoint, family: options.family)
+        let candidates = try candidateMappings(checkpoint, family: options.family, imageSize: options.imageSize)
         let canVerify = referencePair != nil || checkpoint.reference != nil
         guard canVerify || candidates.count == 1 else {
             let names = candidates.map(\.family)

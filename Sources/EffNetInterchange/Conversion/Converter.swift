@@ -14,6 +14,11 @@ public enum Converter {
         public var allowNonFinite = false
         /// Storage type of the written .effw.
         public var storage: StoragePolicy = .f32
+        /// Keras files only: the [height, width] the model was built for. A weights-only file
+        /// does not record it, and it fixes the static SAME padding of every stride-2 conv
+        /// (`KerasFamily.mapping(for:imageSize:)`); without it the variant's default size is
+        /// assumed, or Keras' even-size rule.
+        public var imageSize: [Int]?
         public init() {}
     }
 
@@ -41,7 +46,17 @@ public enum Converter {
 
     /// Chooses the mapping: the source's own (ONNX), the requested family, or detection.
     /// - Throws: `MappingError.unknownFamily` / `.ambiguousFamily`.
-    public static func candidateMappings(_ checkpoint: SourceCheckpoint, family: FamilyName?) throws -> [WeightMapping] {
+    public static func candidateMappings(_ checkpoint: SourceCheckpoint, family: FamilyName?,
+                                         imageSize: [Int]? = nil) throws -> [WeightMapping] {
+        if let imageSize {
+            let keras: Set<SourceFormat> = [.kerasH5, .kerasWeightsH5, .kerasArchive]
+            guard keras.contains(checkpoint.format), family == nil || family == .keras else {
+                throw MappingError.unsupported(
+                    path: checkpoint.path,
+                    detail: "an image size applies to Keras files (it fixes their SAME padding); this is \(checkpoint.format.rawValue)")
+            }
+            return [try KerasFamily.mapping(for: checkpoint, imageSize: imageSize)]
+        }
         if let own = checkpoint.selfMapping { return [try own()] }
         if let family {
             guard let f = FamilyRegistry.family(named: family) else {

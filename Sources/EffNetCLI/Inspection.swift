@@ -32,6 +32,9 @@ public struct Inspection: Encodable {
     public var provenance: Provenance?
     public var detectedFamilies: [String]?
     public var mapping: [String: String]?
+    /// What the mapping decided and from what (padding from the config or assumed, epsilon,
+    /// preprocessing ...): the conventions a weights-only file leaves open are named here.
+    public var decisions: [String]?
     public var mappingProblem: String?
 
     /// Inspects any supported file.
@@ -65,6 +68,7 @@ public struct Inspection: Encodable {
                 var map: [String: String] = [:]
                 for a in m.assignments { map[a.source] = a.transform == .identity ? a.canonical : "\(a.canonical) [\(a.transform)]" }
                 r.mapping = map
+                if !m.notes.isEmpty { r.decisions = m.notes }
                 if candidates.count > 1 {
                     r.mappingProblem = "names fit \(candidates.map(\.family).joined(separator: " and ")); convert with --family or a reference pair"
                 }
@@ -113,6 +117,7 @@ public struct Inspection: Encodable {
             lines.append("model:       \(c.name): input \(c.inputChannels) ch, stem \(c.stem.outChannels), \(c.blocks.count) blocks, head \(c.headChannels), \(c.numClasses) classes")
             lines.append("conventions: BN eps \(c.bnEpsilon)\(c.batchNormFolded ? " (folded)" : ""), padding \(c.padding.mode.rawValue)\(c.padding.imageSize.map { " \($0)" } ?? ""), \(c.activation.rawValue)\(c.inputTransform != nil ? ", input transform" : "")\(c.finalSoftmax ? ", softmax output" : ", logits output")")
         }
+        for d in decisions ?? [] { lines.append("decided:     \(d)") }
         if let stages {
             lines.append("stages:      stage blocks expand kernel stride  in -> out  SE")
             for s in stages {

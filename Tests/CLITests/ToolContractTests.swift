@@ -114,6 +114,15 @@ final class ToolContractTests: XCTestCase {
 
     // MARK: effnet-inspect
 
+    /// A Keras weights-only file leaves the input size open: inspect says what it assumed.
+    func testInspectNamesTheConventionsItHadToAssume() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/keras/k3_legacy_odd.weights.h5").path
+        let r = try ToolRunner.run("effnet-inspect", [file])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("decided:     padding: Keras' even-size rule"), r.stdout)
+    }
+
     func testInspectEffwTextAndJSON() throws {
         let text = try ToolRunner.run("effnet-inspect", [modelPath])
         XCTAssertEqual(text.status, 0, text.stderr)

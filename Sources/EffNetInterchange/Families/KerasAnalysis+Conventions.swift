@@ -76,11 +76,11 @@ extension KerasAnalysis {
         } else if let n = matchedVariant {
             let r = EfficientNetConfig.compoundScaling[n].resolution
             size = [r, r]
-            decisions.append("padding: static SAME for \(r)x\(r), efficientnet_b\(n)'s default input size (the file has no model config; pass the build-time size if it was another)")
+            decisions.append("padding: static SAME for \(r)x\(r), efficientnet_b\(n)'s default input size (the file has no model config; if it was built for another size, give it: effnet-convert --image-size)")
         } else {
             let even = Array(repeating: true, count: strided.count)
             size = [Self.representativeSize(even), Self.representativeSize(even)]
-            decisions.append("padding: Keras' even-size rule at every stride-2 conv (static SAME for \(size[0])x\(size[1])): the file has no model config; right for models built for sizes that halve evenly or for None")
+            decisions.append("padding: Keras' even-size rule at every stride-2 conv (static SAME for \(size[0])x\(size[1])): the file has no model config; right for models built for sizes that halve evenly or for None, else give the size: effnet-convert --image-size")
         }
         cfg.padding = dynamic ? .sameDynamic : .init(mode: .sameStatic, imageSize: size)
         cfg.imagePreprocessing = .raw(size: size[0])

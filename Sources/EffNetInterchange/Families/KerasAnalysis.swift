@@ -183,6 +183,8 @@ struct KerasAnalysis {
             }
         }
         mapping = WeightMapping(family: FamilyName.keras.rawValue, config: cfg, assignments: assignments, skipped: skipped)
+        // Reports and effnet-inspect show these: what a weights-only file left open is visible.
+        mapping.notes = decisions
     }
 
     /// "block12b_dwconv" -> ("block12b", 12, "b").

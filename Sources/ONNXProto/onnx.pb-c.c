@@ -1114,8 +1114,8 @@ static const ProtobufCFieldDescriptor onnx__string_string_entry_proto__field_des
     "key",
     1,
     PROTOBUF_C_LABEL_OPTIONAL,
-    PROTOBUF_C_TYPE_STRING,
-    0,   /* quantifier_offset */
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Onnx__StringStringEntryProto, has_key),
     offsetof(Onnx__StringStringEntryProto, key),
     NULL,
     NULL,
@@ -1126,8 +1126,8 @@ static const ProtobufCFieldDescriptor onnx__string_string_entry_proto__field_des
     "value",
     2,
     PROTOBUF_C_LABEL_OPTIONAL,
-    PROTOBUF_C_TYPE_STRING,
-    0,   /* quantifier_offset */
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Onnx__StringStringEntryProto, has_value),
     offsetof(Onnx__StringStringEntryProto, value),
     NULL,
     NULL,

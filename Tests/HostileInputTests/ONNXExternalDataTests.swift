@@ -53,11 +53,12 @@ final class ONNXExternalDataTests: HostileTestCase {
 
     /// "weights.bin\0../../etc/hostname": a C string ends at the NUL, so a reader that passes it
     /// on reads weights.bin, a different file than the one named (inside the folder: not an
-    /// escape). Known gap: protobuf-c hands string fields over as C strings, so the NUL and what
-    /// follows never reach Swift; declaring StringStringEntryProto.value as `bytes` in
-    /// Schemas/onnx.proto (wire-compatible) would expose it.
+    /// escape, but not the file named either). Schemas/onnx.proto declares the entry's key and
+    /// value as `bytes`, so protobuf-c hands over all of it with its length and the reader
+    /// refuses it, naming the tensor, the key and the offset of the NUL (shown as \0).
     func testLocationWithNULIsRefused() throws {
-        throw XCTSkip("known gap: protobuf-c truncates string fields at NUL (see the comment above)")
+        try assertRefused(try stage("escape_nul"),
+                          mentions: ["'w'", "weights.bin\\0../../etc/hostname", "'location'", "NUL byte at offset 11"])
     }
 
     func testLyingOffsetsLengthsAndMissingFiles() throws {

@@ -23,18 +23,41 @@ final class ExternalDataResolver {
 
     /// The bytes of one tensor: `expectedBytes` from `offset` (default 0) of `location`; a stated
     /// `length` must equal `expectedBytes`.
-    /// - Throws: `ONNXError.externalData` naming the tensor, the location and what is wrong.
-    func view(tensor: String, entries: [(key: String, value: String)], expectedBytes: Int) throws -> (storage: ByteStorage, path: String, offset: Int) {
+    ///
+    /// `entries` are the raw bytes of each StringStringEntryProto (declared `bytes` in
+    /// Schemas/onnx.proto so that protobuf-c cannot cut them at a NUL). Every key and value must
+    /// be UTF-8 without NUL or other control characters, and no key may appear twice: a reader
+    /// that stops at the NUL ("weights.bin\0../../x" -> weights.bin) or keeps the first of two
+    /// locations would read a different file than another reader of the same model.
+    /// - Throws: `ONNXError.externalData` naming the tensor, the location (or the key) and what
+    ///   is wrong.
+    func view(tensor: String, entries: [(key: [UInt8], value: [UInt8])], expectedBytes: Int) throws -> (storage: ByteStorage, path: String, offset: Int) {
         func fail(_ location: String, _ detail: String) -> ONNXError {
             .externalData(path: modelPath, tensor: tensor, location: location, detail: detail)
         }
+        // The location's own bytes (escaped) name it in every message about the entries.
+        let shownLocation = entries.last(where: { $0.key == Array("location".utf8) }).map { Self.printable($0.value) } ?? "?"
+        var text: [(key: String, value: String)] = []
+        for (index, entry) in entries.enumerated() {
+            guard let key = Self.text(entry.key) else {
+                throw fail(shownLocation, "external_data entry #\(index): key '\(Self.printable(entry.key))' \(Self.problem(entry.key)); refused")
+            }
+            guard let value = Self.text(entry.value) else {
+                let shown = key == "location" ? "" : " = '\(Self.printable(entry.value))'"
+                throw fail(shownLocation, "external_data entry '\(key)'\(shown): the value \(Self.problem(entry.value)); refused")
+            }
+            guard !text.contains(where: { $0.key == key }) else {
+                throw fail(shownLocation, "external_data entry '\(key)' appears twice; refused")
+            }
+            text.append((key, value))
+        }
         var location: String?, offset = 0, length: Int?
-        for (key, value) in entries {
+        for (key, value) in text {
             switch key {
             case "location": location = value
             case "offset", "length":
                 guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let v = Int(value) else {
-                    throw fail(location ?? "?", "\(key) '\(value)' is not a non-negative integer")
+                    throw fail(location ?? shownLocation, "\(key) '\(value)' is not a non-negative integer")
                 }
                 if key == "offset" { offset = v } else { length = v }
             default: continue  // checksum and unknown keys are informational
@@ -58,13 +81,46 @@ final class ExternalDataResolver {
         return (try file.storage(offset ..< end), path, offset)
     }
 
+    /// `bytes` as a String when they are valid UTF-8 free of NUL and other control characters
+    /// (U+0000-U+001F, U+007F); nil otherwise.
+    static func text(_ bytes: [UInt8]) -> String? {
+        guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x7f }) else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// Why `text(bytes)` is nil, with the byte offset.
+    static func problem(_ bytes: [UInt8]) -> String {
+        if let i = bytes.firstIndex(of: 0) { return "holds a NUL byte at offset \(i)" }
+        if let i = bytes.firstIndex(where: { $0 < 0x20 || $0 == 0x7f }) {
+            return "holds control character 0x\(String(bytes[i], radix: 16)) at offset \(i)"
+        }
+        return "is not valid UTF-8"
+    }
+
+    /// `bytes` for one line of an error message: printable ASCII as is, a backslash doubled,
+    /// NUL as \0 and any other byte outside 0x20-0x7e as \xNN (so invalid UTF-8 and line breaks
+    /// stay visible and the message stays on one line); cut after 200 bytes.
+    static func printable(_ bytes: [UInt8]) -> String {
+        var out = ""
+        for b in bytes.prefix(200) {
+            switch b {
+            case 0: out += "\\0"
+            case 0x5c: out += "\\\\"
+            case 0x20 ... 0x7e: out.unicodeScalars.append(Unicode.Scalar(b))
+            default: out += "\\x" + (b < 16 ? "0" : "") + String(b, radix: 16)
+            }
+        }
+        return bytes.count > 200 ? out + "... (\(bytes.count) bytes)" : out
+    }
+
     /// The real path of `location` inside the model's folder.
     private func resolve(_ location: String, tensor: String) throws -> String {
         func fail(_ detail: String) -> ONNXError {
             .externalData(path: modelPath, tensor: tensor, location: location, detail: detail)
         }
         // A NUL ends the C string the file system sees: "a.bin\0../../x" would open a.bin while
-        // naming something else. Refuse control characters outright.
+        // naming something else. view(...) already refused them in the entry's bytes; kept here
+        // so that no other caller can pass one through.
         guard !location.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
             throw fail("a location with NUL or control characters is refused")
         }

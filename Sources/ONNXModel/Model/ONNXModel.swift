@@ -28,6 +28,7 @@ public final class ONNXModel: @unchecked Sendable {
     public let docString: String
     /// (domain, version); the default domain is "".
     public let opsetImports: [(domain: String, version: Int64)]
+    /// metadata_props as read (invalid UTF-8 replaced by U+FFFD; a NUL is kept, not a terminator).
     public let metadata: [(key: String, value: String)]
     public let graph: ONNXGraph
     public let functions: [ONNXFunction]

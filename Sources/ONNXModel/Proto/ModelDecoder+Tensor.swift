@@ -34,7 +34,7 @@ extension ModelDecoder {
 
         if isExternal {
             let entries = Self.messages(p.n_external_data, p.external_data).map {
-                (key: Self.string($0.pointee.key), value: Self.string($0.pointee.value))
+                (key: Self.bytes($0.pointee.key), value: Self.bytes($0.pointee.value))
             }
             let view = try external.view(tensor: label, entries: entries, expectedBytes: byteCount)
             let raw = try RawTensor(dtype: dtype, shape: dims, storage: view.storage)

@@ -31,7 +31,10 @@ struct ModelDecoder {
             (domain: Self.string($0.pointee.domain), version: $0.pointee.has_version != 0 ? $0.pointee.version : 0)
         }
         let metadata = Self.messages(p.n_metadata_props, p.metadata_props).map {
-            (key: Self.string($0.pointee.key), value: Self.string($0.pointee.value))
+            // `bytes` in the schema (see StringStringEntryProto); informational only, so decoded
+            // leniently (invalid UTF-8 becomes U+FFFD, as String(cString:) did before).
+            (key: String(decoding: Self.bytes($0.pointee.key), as: UTF8.self),
+             value: String(decoding: Self.bytes($0.pointee.value), as: UTF8.self))
         }
         let functions = try Self.messages(p.n_functions, p.functions).map { try function($0) }
         return Decoded(irVersion: p.has_ir_version != 0 ? p.ir_version : 0,

@@ -164,15 +164,23 @@ struct  Onnx__ModelProto
     , 0, 0, 0,NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0,NULL, 0,NULL }
 
 
+/*
+ * The spec says `string`; declared `bytes` here (same field numbers and wire type 2, so every
+ * file parses the same) because protobuf-c hands `string` fields over as NUL-terminated C
+ * strings: "weights.bin\0../../x" would reach Swift as "weights.bin". As `bytes` the entry
+ * arrives whole, with its length, and Sources/ONNXModel refuses NULs and invalid UTF-8.
+ */
 struct  Onnx__StringStringEntryProto
 {
   ProtobufCMessage base;
-  char *key;
-  char *value;
+  protobuf_c_boolean has_key;
+  ProtobufCBinaryData key;
+  protobuf_c_boolean has_value;
+  ProtobufCBinaryData value;
 };
 #define ONNX__STRING_STRING_ENTRY_PROTO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&onnx__string_string_entry_proto__descriptor) \
-    , NULL, NULL }
+    , 0, {0,NULL}, 0, {0,NULL} }
 
 
 struct  Onnx__GraphProto

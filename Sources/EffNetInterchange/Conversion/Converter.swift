@@ -58,6 +58,13 @@ public enum Converter {
             return [try KerasFamily.mapping(for: checkpoint, imageSize: imageSize)]
         }
         if let own = checkpoint.selfMapping { return [try own()] }
+        // A wrapper's attribute prefix on every name ("model."): map the names without it.
+        if FamilyRegistry.detect(checkpoint).isEmpty, let prefix = checkpoint.sharedNamePrefix {
+            let inner = checkpoint.removingNamePrefix(prefix)
+            if !FamilyRegistry.detect(inner).isEmpty {
+                return try candidateMappings(inner, family: family).map { $0.prefixingSources(prefix) }
+            }
+        }
         if let family {
             guard let f = FamilyRegistry.family(named: family) else {
                 throw MappingError.unsupported(path: checkpoint.path, detail: "family '\(family.rawValue)' does not apply to this file")

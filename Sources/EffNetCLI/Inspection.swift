@@ -58,7 +58,13 @@ public struct Inspection: Encodable {
         r.notes = checkpoint.notes
         for s in checkpoint.skipped { r.skipped[s.name] = s.reason }
         if checkpoint.selfMapping == nil {
-            r.detectedFamilies = FamilyRegistry.detect(checkpoint).map { "\($0.family.rawValue) (score \($0.score)): \($0.variant)" }
+            var found = FamilyRegistry.detect(checkpoint).map { "\($0.family.rawValue) (score \($0.score)): \($0.variant)" }
+            if found.isEmpty, let prefix = checkpoint.sharedNamePrefix {
+                // As the converter does: names under one wrapper attribute, matched without it.
+                found = FamilyRegistry.detect(checkpoint.removingNamePrefix(prefix))
+                    .map { "\($0.family.rawValue) (score \($0.score), names without '\(prefix)'): \($0.variant)" }
+            }
+            r.detectedFamilies = found
         }
         do {
             let candidates = try Converter.candidateMappings(checkpoint, family: nil)

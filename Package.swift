@@ -30,7 +30,9 @@ let package = Package(
         .target(name: "ONNXProto", dependencies: ["CProtobufC"]),
 
         // MARK: The library users import: tensors, Config, module tree, forward pass, .effw, .npy
-        .target(name: "EffNet", dependencies: ["CZlib", "CFileSupport"]),
+        .target(name: "EffNet", dependencies: ["CZlib", "CFileSupport", "CEffNetKernels"]),
+        // The fast forward pass's inner loops, compiled per CPU level and chosen at run time.
+        .target(name: "CEffNetKernels"),
         // sync_file_range for the .effw writer's write-behind (not exported by Swift's Glibc).
         .target(name: "CFileSupport"),
 

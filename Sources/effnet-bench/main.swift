@@ -108,7 +108,8 @@ func bench(_ model: EfficientNet, _ c: Case, _ o: Options, extra: [String: Any] 
     let t = try time({ _ = try model(x) }, o)
     let engine = o.kernels == .reference ? "swift-reference" : o.gemm == "openblas" ? "swift-openblas" : "swift"
     var d: [String: Any] = ["engine": engine, "model": c.model, "size": c.size,
-                            "batch": c.batch, "threads": c.threads, "median_ms": t.median, "min_ms": t.min, "cpu_ms": t.cpu, "runs": t.runs]
+                            "batch": c.batch, "threads": c.threads, "median_ms": t.median, "min_ms": t.min, "cpu_ms": t.cpu, "runs": t.runs,
+                            "kernels": FastKernels.level]
     d.merge(extra) { a, _ in a }
     print(json(d))
     fflush(nil)

@@ -13,6 +13,9 @@
 #   DEFAULT_BUILD=0    skip the second Swift build: the default one, `swift build -c release`
 #                      without -Xswiftc flags (what users and dependent packages get), timed as
 #                      the "swift-portable" column (on by default; PORTABLE=0/1 is the old name)
+#   BENCH_SCRATCH_NATIVE, BENCH_SCRATCH_DEFAULT
+#                      SwiftPM scratch folders of the two builds (default .build-bench-native,
+#                      .build-bench-portable)
 #   OPENBLAS=1         also time the Swift pass with its 1x1 convolutions through Debian's
 #                      OpenBLAS (libopenblas-dev; OPENBLAS_CORETYPE defaults to SkylakeX, since
 #                      OpenBLAS 0.3.21 does not know this CPU and falls back to SSE3 kernels)
@@ -43,10 +46,10 @@ build() { # scratch-path, flags...
   echo "$scratch/release/effnet-bench"
 }
 
-BENCH=$(build .build-bench-native "${NATIVE_FLAGS[@]}")
+BENCH=$(build "${BENCH_SCRATCH_NATIVE:-.build-bench-native}" "${NATIVE_FLAGS[@]}")
 [ -x "$BENCH" ] || { echo "build failed" >&2; exit 1; }
 if [ "${DEFAULT_BUILD:-${PORTABLE:-1}}" = 1 ]; then
-  BENCH_PORTABLE=$(build .build-bench-portable)
+  BENCH_PORTABLE=$(build "${BENCH_SCRATCH_DEFAULT:-.build-bench-portable}")
   [ -x "$BENCH_PORTABLE" ] || { echo "default build failed" >&2; exit 1; }
 fi
 

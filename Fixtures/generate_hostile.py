@@ -568,6 +568,15 @@ FUZZ_FINDINGS = {
         kind="hdf5-crash",
         expect="found by scripts/fuzz.sh keras (from tfk_plain_weights.h5, minimized by libFuzzer): libhdf5 1.10.8 "
                "segfaults in H5HG_read reading a vlen attribute; contained: exit 2"),
+    "hdf5/crash_fuzz_hdf5_h5mm_xfree.h5": dict(
+        kind="hdf5-crash",
+        expect='found by scripts/fuzz.sh hdf5 (2026-11-29 run): libhdf5 1.10.8 frees a wild pointer in H5MM_xfree while the hdf5 target walks every attribute (SEGV under ASan); the tools stop earlier with an HDF5 error; either way exit 2'),
+    "hdf5/crash_fuzz_hdf5_attr_overflow.h5": dict(
+        kind="hdf5-crash",
+        expect='found by scripts/fuzz.sh hdf5 (2026-11-29 run): heap-buffer-overflow (memcpy) in libhdf5 1.10.8 decoding an attribute message (H5O__msg_iterate_real / H5A__compact_build_table), seen under ASan; the tools give an HDF5 error; exit 2'),
+    "hdf5/hang_fuzz_hdf5_h5c_protect.h5": dict(
+        kind="hdf5-hang",
+        expect='found by scripts/fuzz.sh hdf5 (2026-11-29 run): libhdf5 1.10.8 never returns (looping under H5C_protect); contained: killed after 8 s, exit 2'),
 }
 
 

@@ -19,7 +19,7 @@ def main():
         if key not in cases:
             cases.append(key)
         by[(r["engine"], key)] = r
-    engines = [e for e in ("swift", "swift-portable", "swift-openblas", "onnxruntime", "pytorch")
+    engines = [e for e in ("swift", "swift-default", "swift-openblas", "onnxruntime", "pytorch")
                if any((e, c) in by for c in cases)]
     print()
     print(open(os.path.join(out, "machine.txt")).read().strip())

@@ -12,7 +12,7 @@
 #   BENCH_MIN_RUNS     minimum runs per case and engine (default 20)
 #   DEFAULT_BUILD=0    skip the second Swift build: the default one, `swift build -c release`
 #                      without -Xswiftc flags (what users and dependent packages get), timed as
-#                      the "swift-portable" column (on by default; PORTABLE=0/1 is the old name)
+#                      the "swift-default" column (on by default; PORTABLE=0/1 is the old name)
 #   BENCH_SCRATCH_NATIVE, BENCH_SCRATCH_DEFAULT
 #                      SwiftPM scratch folders of the two builds (default .build-bench-native,
 #                      .build-bench-portable)
@@ -35,7 +35,7 @@ CASES=("$@")
 # The inner loops (GEMM tiles, depthwise rows) are C in Sources/CEffNetKernels, compiled for
 # AVX-512, AVX2+FMA and the baseline, and chosen at run time, so the default build runs them at
 # full speed; these flags only speed up the Swift around them (-DEFFNET_FMA: fused multiply-adds
-# in VectorMath.swift). The "swift" column is this build, "swift-portable" the default build.
+# in VectorMath.swift). The "swift" column is this build, "swift-default" the default build.
 NATIVE_FLAGS=(-Xswiftc -target-cpu -Xswiftc native -Xswiftc -DEFFNET_FMA)
 
 build() { # scratch-path, flags...
@@ -81,7 +81,7 @@ for c in "${CASES[@]}"; do
   if [ -n "${BENCH_PORTABLE:-}" ]; then
     echo "== $c: swift (default build, no -Xswiftc flags)" >&2
     "$BENCH_PORTABLE" --min-seconds "$MIN_SECONDS" --min-runs "$MIN_RUNS" run "$CACHE" "$c" \
-      | sed 's/"engine":"swift"/"engine":"swift-portable"/' | tee -a "$OUT/swift.jsonl" >&2
+      | sed 's/"engine":"swift"/"engine":"swift-default"/' | tee -a "$OUT/swift.jsonl" >&2
   fi
   if [ "${OPENBLAS:-0}" = 1 ]; then
     echo "== $c: swift, 1x1 convolutions through OpenBLAS (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX})" >&2

@@ -18,6 +18,9 @@ final class WrapperPrefixTests: XCTestCase {
             let wrapped = prefixed(original, "model.")
             XCTAssertEqual(wrapped.sharedNamePrefix, "model.")
             XCTAssertNil(original.sharedNamePrefix, folder)
+            // Named explicitly (--family), too.
+            XCTAssertEqual(try Converter.candidateMappings(wrapped, family: family).first?.assignments.count,
+                           try Converter.candidateMappings(original, family: family).first?.assignments.count, folder)
             let mappings = try Converter.candidateMappings(wrapped, family: nil)
             let mapping = try XCTUnwrap(mappings.first, folder)
             XCTAssertEqual(mapping.family, family.rawValue, folder)

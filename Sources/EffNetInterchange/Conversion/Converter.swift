@@ -58,20 +58,27 @@ public enum Converter {
             return [try KerasFamily.mapping(for: checkpoint, imageSize: imageSize)]
         }
         if let own = checkpoint.selfMapping { return [try own()] }
-        // A wrapper's attribute prefix on every name ("model."): map the names without it.
-        if FamilyRegistry.detect(checkpoint).isEmpty, let prefix = checkpoint.sharedNamePrefix {
+        // A wrapper's attribute prefix on every name ("model."): when the names fit no family
+        // with it and one without, map them without it.
+        func withoutSharedPrefix() throws -> [WeightMapping]? {
+            guard let prefix = checkpoint.sharedNamePrefix else { return nil }
             let inner = checkpoint.removingNamePrefix(prefix)
-            if !FamilyRegistry.detect(inner).isEmpty {
-                return try candidateMappings(inner, family: family).map { $0.prefixingSources(prefix) }
-            }
+            guard !FamilyRegistry.detect(inner).isEmpty else { return nil }
+            return try candidateMappings(inner, family: family).map { $0.prefixingSources(prefix) }
         }
         if let family {
             guard let f = FamilyRegistry.family(named: family) else {
                 throw MappingError.unsupported(path: checkpoint.path, detail: "family '\(family.rawValue)' does not apply to this file")
             }
-            return [try f.mapping(for: checkpoint)]
+            do {
+                return [try f.mapping(for: checkpoint)]
+            } catch {
+                if let m = try? withoutSharedPrefix() { return m }
+                throw error
+            }
         }
         let found = FamilyRegistry.detect(checkpoint)
+        if found.isEmpty, let m = try withoutSharedPrefix() { return m }
         guard let best = found.first else {
             let sample = checkpoint.names.prefix(4).joined(separator: ", ")
             throw MappingError.unknownFamily(path: checkpoint.path, detail: "no family recognises names such as \(sample)")

@@ -25,20 +25,25 @@ final class StreamingConversionTests: XCTestCase {
         return o
     }
 
-    /// The written CRC-32s are the zip entries' own (reused, not recomputed), and they are right:
-    /// the reader recomputes every one on load.
-    func testZeroCopyTensorsKeepTheZipCRCAndLoadVerified() throws {
+    /// Whole-storage tensors hand the zip entry's CRC-32 to the writer (so it is not computed
+    /// again), and what is written with it is right: the reader recomputes every CRC on load.
+    func testZeroCopyTensorsCarryTheZipCRCAndLoadVerified() throws {
         let source = TorchFixtures.path("torchvision", TorchFixtures.Format.zip.rawValue)
+        let checkpoint = try SourceReader.read(path: source, options: .init(deferDataChecks: true))
+        try checkpoint.runPendingCheck()
+        let mapping = try XCTUnwrap(Converter.candidateMappings(checkpoint, family: .torchvision).first)
+        let plan = try Converter.streamingPlan(checkpoint, mapping, storage: .f32)
+        let archive = try ZipArchive(path: source)
+        let storageCRCs = Set(archive.entries.filter { $0.name.contains("/data/") }.map(\.crc32))
+        // Every tensor of this state dict is a whole f32 storage: every entry carries its CRC.
+        XCTAssertEqual(plan.entries.filter { $0.crc32 != nil }.count, plan.entries.count)
+        for e in plan.entries { XCTAssertTrue(storageCRCs.contains(try XCTUnwrap(e.crc32)), e.name) }
+
         let dest = folder.appendingPathComponent("out.effw").path
         let report = try Converter.convert(source: source, destination: dest, options: options(.torchvision))
         XCTAssertTrue(report.written)
         let effw = try EffwFile(path: dest, verifyChecksums: true)
-        let crcs = try XCTUnwrap(effw.metadata[EffwKeys.crc32])
-        let archive = try ZipArchive(path: source)
-        let storageCRCs = Set(archive.entries.filter { $0.name.contains("/data/") }.map { CRC32.hex($0.crc32) })
-        let written = crcs.split(separator: "\"").map(String.init).filter { $0.count == 8 && $0.allSatisfy(\.isHexDigit) }
-        XCTAssertEqual(written.count, effw.entries.count)
-        XCTAssertTrue(written.contains { storageCRCs.contains($0) }, "no CRC came from the zip")
+        XCTAssertEqual(effw.entries.count, plan.entries.count)
         _ = try EfficientNet(contentsOf: URL(fileURLWithPath: dest))
     }
 

@@ -26,7 +26,7 @@ extension Converter {
     /// - Throws: `WeightCheckError`; `ConfigError` for an inconsistent config.
     public static func resolve(_ checkpoint: SourceCheckpoint, _ mapping: WeightMapping,
                                allowNonFinite: Bool = false) throws -> [(name: String, shape: [Int], tensor: ResolvedTensor)] {
-        let (resolved, scan) = try resolveDeferringScan(checkpoint, mapping, allowNonFinite: allowNonFinite)
+        let (resolved, scan) = try resolveDeferringScan(checkpoint, mapping, allowNonFinite: allowNonFinite, parallelScan: true)
         try scan()
         return resolved
     }
@@ -34,9 +34,12 @@ extension Converter {
     /// `resolve`, with the NaN/Inf scan (which reads every byte) handed back to run later, e.g.
     /// while the output is written. When the names and shapes already have problems, the scan
     /// runs at once so that the error lists everything.
+    /// - Parameter parallelScan: scan on all cores (when nothing else runs) rather than on the
+    ///   calling thread (when the scan runs beside the writer, which needs the other core).
     /// - Returns: the canonical tensors, and the scan (throws `WeightCheckError` with
     ///   `nonFinite` filled).
-    public static func resolveDeferringScan(_ checkpoint: SourceCheckpoint, _ mapping: WeightMapping, allowNonFinite: Bool = false)
+    public static func resolveDeferringScan(_ checkpoint: SourceCheckpoint, _ mapping: WeightMapping, allowNonFinite: Bool = false,
+                                            parallelScan: Bool = false)
         throws -> (resolved: [(name: String, shape: [Int], tensor: ResolvedTensor)], scan: @Sendable () throws -> Void) {
         try mapping.config.validate()
         var problems = WeightCheckError()
@@ -97,9 +100,8 @@ extension Converter {
         }
         // The NaN/Inf scan reads every byte: done once, on all cores.
         let toScan = scans
-        // One thread: the deferred scan runs beside the writer (`resolve` runs it at once).
         let scan: @Sendable () throws -> Void = {
-            let finite = RawTensor.allFinite(toScan.map(\.tensor), parallel: false)
+            let finite = RawTensor.allFinite(toScan.map(\.tensor), parallel: parallelScan)
             let bad = zip(toScan, finite).filter { !$1 }.map { $0.0.label }
             guard bad.isEmpty else { var e = WeightCheckError(); e.nonFinite = bad; throw e }
         }

@@ -22,6 +22,9 @@ let package = Package(
     targets: [
         // MARK: C libraries from Debian (see scripts/install-deps.sh)
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // CRC-32 only: libdeflate's PCLMUL/AVX code checksums ~3x faster than zlib's (6.0 vs 2.2 GB/s
+        // here), and checksumming every byte is what a conversion and an .effw load mostly do.
+        .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
@@ -30,7 +33,7 @@ let package = Package(
         .target(name: "ONNXProto", dependencies: ["CProtobufC"]),
 
         // MARK: The library users import: tensors, Config, module tree, forward pass, .effw, .npy
-        .target(name: "EffNet", dependencies: ["CZlib", "CFileSupport", "CEffNetKernels"]),
+        .target(name: "EffNet", dependencies: ["CLibdeflate", "CFileSupport", "CEffNetKernels"]),
         // The fast forward pass's inner loops, compiled per CPU level and chosen at run time.
         .target(name: "CEffNetKernels"),
         // sync_file_range for the .effw writer's write-behind (not exported by Swift's Glibc).
@@ -68,7 +71,7 @@ let package = Package(
         .executableTarget(name: "effnet-bench", dependencies: ["EffNet"]),
 
         // MARK: Tests
-        .testTarget(name: "EffNetTests", dependencies: ["EffNet"]),
+        .testTarget(name: "EffNetTests", dependencies: ["EffNet", "CZlib"]),  // zlib: the CRC-32 oracle
         .testTarget(name: "ZipArchiveTests", dependencies: ["ZipArchive"]),
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive"]),
         .testTarget(name: "KerasHDF5Tests", dependencies: ["KerasHDF5"]),

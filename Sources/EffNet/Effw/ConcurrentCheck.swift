@@ -5,13 +5,19 @@ import Foundation
 /// every byte (CRC-32s, the NaN/Inf scan) and can overlap with other work. The converter starts
 /// the source's CRC check right after reading, lets it run while it maps names and writes, and
 /// commits the output only after `wait()` returns (see `EffwWriter.write(..., alongside:)`).
+///
+/// All checks share one serial background thread: started together they run one after the
+/// other. On a two-core machine the writer keeps a core to itself instead of three threads
+/// sharing two (measured: a second check thread slowed mapping and writing more than it saved).
 public final class ConcurrentCheck: @unchecked Sendable {
+    private static let queue = DispatchQueue(label: "effnet.concurrent-check", qos: .userInitiated)
+
     private let done = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var failure: Error?
 
     public init(_ check: @escaping @Sendable () throws -> Void) {
-        DispatchQueue.global(qos: .userInitiated).async { [self] in
+        Self.queue.async { [self] in
             var error: Error?
             do { try check() } catch let e { error = e }
             lock.lock(); failure = error; lock.unlock()

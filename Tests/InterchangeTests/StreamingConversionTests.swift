@@ -92,4 +92,13 @@ final class StreamingConversionTests: XCTestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix(".effnet-tmp") }
         XCTAssertEqual(leftovers, [])
     }
+
+    /// The provenance time stamp is formatted by hand; Foundation's ISO8601DateFormatter says
+    /// what it must look like.
+    func testTimestampMatchesISO8601DateFormatter() {
+        let formatter = ISO8601DateFormatter()
+        for seconds in [0, 59, 951_782_400 /* 2000-02-29 */, 1_798_505_999, 4_102_444_800 /* 2100-01-01 */, Int(time(nil))] {
+            XCTAssertEqual(Converter.utcTimestamp(seconds), formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds))))
+        }
+    }
 }

@@ -105,8 +105,21 @@ extension Converter {
     static func provenance(source: String, checkpoint: SourceCheckpoint, mapping: WeightMapping,
                            verification: Provenance.Verification?) -> Provenance {
         Provenance(sourceFile: (source as NSString).lastPathComponent, sourceFormat: checkpoint.format.rawValue,
-                   family: mapping.family, createdAt: ISO8601DateFormatter().string(from: Date()),
+                   family: mapping.family, createdAt: utcTimestamp(),
                    verification: verification)
+    }
+
+    /// `seconds` since the epoch (default: now) as ISO 8601 UTC, "2026-11-29T11:40:05Z", the
+    /// form ISO8601DateFormatter gives. Formatted by hand: creating that formatter (ICU behind
+    /// Foundation) cost ~1.7 ms of a ~90 ms conversion.
+    public static func utcTimestamp(_ seconds: Int = Int(time(nil))) -> String {
+        var t = time_t(seconds)
+        var parts = tm()
+        guard gmtime_r(&t, &parts) != nil else { return "1970-01-01T00:00:00Z" }
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let year = String(parts.tm_year + 1900)
+        return "\(String(repeating: "0", count: max(0, 4 - year.count)))\(year)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))"
+            + "T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
     static func storageType(_ policy: StoragePolicy, checkpoint: SourceCheckpoint, mapping: WeightMapping) -> DType {

@@ -76,7 +76,7 @@ extension Converter {
         problems.unused += mapping.synthesized.keys.filter { !expectedNames.contains($0) }.sorted()
 
         var resolved: [(name: String, shape: [Int], tensor: ResolvedTensor)] = []
-        var scans: [(label: String, tensor: RawTensor)] = []
+        var scans: [(name: String, source: String, tensor: RawTensor)] = []
         let mentioned = Set(mapping.assignments.filter { byName[$0.source] == nil }.map(\.canonical))
         for (name, shape) in expected {
             if let t = mapping.synthesized[name] {
@@ -95,14 +95,14 @@ extension Converter {
                 problems.mismatched.append(.init(name: "\(name) <- \(a.source)\(how)", expected: shape, actual: out ?? src.shape))
                 continue
             }
-            if !allowNonFinite { scans.append(("\(name) <- \(a.source)", src.raw)) }
+            if !allowNonFinite { scans.append((name, a.source, src.raw)) }
             resolved.append((name, shape, .source(src.raw, a.transform, sourceName: a.source)))
         }
         // The NaN/Inf scan reads every byte: done once, on all cores.
         let toScan = scans
         let scan: @Sendable () throws -> Void = {
             let finite = RawTensor.allFinite(toScan.map(\.tensor), parallel: parallelScan)
-            let bad = zip(toScan, finite).filter { !$1 }.map { $0.0.label }
+            let bad = zip(toScan, finite).filter { !$1 }.map { "\($0.0.name) <- \($0.0.source)" }
             guard bad.isEmpty else { var e = WeightCheckError(); e.nonFinite = bad; throw e }
         }
         guard problems.isEmpty else {

@@ -32,9 +32,11 @@ struct TorchNames {
     func indices(after prefix: String, next: ((Substring) -> Bool)? = nil) -> [Int] {
         var found = Set<Int>()
         for n in names where n.hasPrefix(prefix) {
-            let comps = n.dropFirst(prefix.count).split(separator: ".", omittingEmptySubsequences: false)
-            guard comps.count >= 2, let i = Self.index(comps[0]) else { continue }
-            if let next, !next(comps[1]) { continue }
+            guard let (i, rest) = Self.leadingIndex(n.utf8.dropFirst(prefix.utf8.count)) else { continue }
+            if let next {
+                let component = rest.firstIndex(of: UInt8(ascii: ".")).map { rest[..<$0] } ?? rest
+                if !next(Substring(component)) { continue }
+            }
             found.insert(i)
         }
         return found.sorted()
@@ -42,14 +44,23 @@ struct TorchNames {
 
     /// Distinct (S, I) for names "<prefix>S.I.<infix><rest>", sorted.
     func indexPairs(after prefix: String, infix: String = "") -> [(Int, Int)] {
-        var found = Set<[Int]>()
+        struct Pair: Hashable { var s: Int, i: Int }
+        var found = Set<Pair>()
         for n in names where n.hasPrefix(prefix) {
-            let comps = n.dropFirst(prefix.count).split(separator: ".", omittingEmptySubsequences: false)
-            guard comps.count >= 3, let s = Self.index(comps[0]), let i = Self.index(comps[1]) else { continue }
-            if !infix.isEmpty, !comps[2...].joined(separator: ".").hasPrefix(infix) { continue }
-            found.insert([s, i])
+            guard let (s, afterS) = Self.leadingIndex(n.utf8.dropFirst(prefix.utf8.count)),
+                  let (i, rest) = Self.leadingIndex(afterS) else { continue }
+            if !infix.isEmpty, !rest.starts(with: infix.utf8) { continue }
+            found.insert(Pair(s: s, i: i))
         }
-        return found.sorted { $0[0] != $1[0] ? $0[0] < $1[0] : $0[1] < $1[1] }.map { ($0[0], $0[1]) }
+        return found.sorted { $0.s != $1.s ? $0.s < $1.s : $0.i < $1.i }.map { ($0.s, $0.i) }
+    }
+
+    /// "N.<rest>" -> (N, rest): a module index and what follows its dot. Works on UTF-8 bytes
+    /// (splitting every name into Substrings cost ~3 ms per B4 state dict).
+    static func leadingIndex(_ text: Substring.UTF8View) -> (Int, Substring.UTF8View)? {
+        guard let dot = text.firstIndex(of: UInt8(ascii: ".")),
+              let i = index(Substring(text[..<dot])) else { return nil }
+        return (i, text[text.index(after: dot)...])
     }
 
     /// The linear classifier inside a container: `<container>.weight` when the container is the
@@ -64,8 +75,13 @@ struct TorchNames {
 
     /// A module index as written in a name: decimal digits only, bounded.
     static func index(_ s: Substring) -> Int? {
-        guard !s.isEmpty, s.count <= 6, s.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        return Int(s)
+        guard !s.isEmpty, s.utf8.count <= 6 else { return nil }
+        var v = 0
+        for b in s.utf8 {
+            guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
+            v = v * 10 + Int(b - UInt8(ascii: "0"))
+        }
+        return v
     }
 }
 

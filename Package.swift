@@ -25,7 +25,9 @@ let package = Package(
         // CRC-32 only: libdeflate's PCLMUL/AVX code checksums ~3x faster than zlib's (6.0 vs 2.2 GB/s
         // here), and checksumming every byte is what a conversion and an .effw load mostly do.
         .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
-        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        // libhdf5 is dlopened on the first HDF5 read, not linked (Sources/CHDF5/include/CHDF5.h):
+        // its ~35 dependencies cost every tool ~7 ms of start-up. Needs the headers (libhdf5-dev).
+        .target(name: "CHDF5"),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),

@@ -34,25 +34,25 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
     init(file: HDF5File, parentID: hid_t, name: String, path: String) throws {
         self.file = file
         self.path = path
-        let did = try HDF5Library.call("H5Dopen2", file: file.name, object: path) { H5Dopen2(parentID, name, hid_t(H5P_DEFAULT)) }
+        let did = try HDF5Library.call("H5Dopen2", file: file.name, object: path) { effnet_H5Dopen2(parentID, name, hid_t(H5P_DEFAULT)) }
         // deinit does not run for a half-initialised object: close `did` here if a check throws.
         var opened = false
-        defer { if !opened { HDF5Library.quietly { _ = H5Dclose(did) } } }
+        defer { if !opened { HDF5Library.quietly { _ = effnet_H5Dclose(did) } } }
         // Raw data kept in other files (external storage, virtual datasets) would make libhdf5
         // open whatever path the file names: refuse before any read.
-        let dcpl = HDF5ScopedID(try HDF5Library.call("H5Dget_create_plist", file: file.name, object: path) { H5Dget_create_plist(did) }, close: H5Pclose)
-        if H5Pget_external_count(dcpl.id) > 0 {
+        let dcpl = HDF5ScopedID(try HDF5Library.call("H5Dget_create_plist", file: file.name, object: path) { effnet_H5Dget_create_plist(did) }, close: effnet_H5Pclose)
+        if effnet_H5Pget_external_count(dcpl.id) > 0 {
             throw HDF5Error.unsupportedType(file: file.name, object: path, detail: "raw data stored in external files is refused (it would read other files)")
         }
-        if H5Pget_layout(dcpl.id) == H5D_VIRTUAL {
+        if effnet_H5Pget_layout(dcpl.id) == H5D_VIRTUAL {
             throw HDF5Error.unsupportedType(file: file.name, object: path, detail: "virtual datasets are refused (they read other files)")
         }
-        let space = HDF5ScopedID(try HDF5Library.call("H5Dget_space", file: file.name, object: path) { H5Dget_space(did) }, close: H5Sclose)
-        let type = HDF5ScopedID(try HDF5Library.call("H5Dget_type", file: file.name, object: path) { H5Dget_type(did) }, close: H5Tclose)
-        let size = H5Tget_size(type.id)
-        switch H5Tget_class(type.id) {
+        let space = HDF5ScopedID(try HDF5Library.call("H5Dget_space", file: file.name, object: path) { effnet_H5Dget_space(did) }, close: effnet_H5Sclose)
+        let type = HDF5ScopedID(try HDF5Library.call("H5Dget_type", file: file.name, object: path) { effnet_H5Dget_type(did) }, close: effnet_H5Tclose)
+        let size = effnet_H5Tget_size(type.id)
+        switch effnet_H5Tget_class(type.id) {
         case H5T_FLOAT: elementType = .float(bytes: size)
-        case H5T_INTEGER: elementType = .integer(bytes: size, signed: H5Tget_sign(type.id) != H5T_SGN_NONE)
+        case H5T_INTEGER: elementType = .integer(bytes: size, signed: effnet_H5Tget_sign(type.id) != H5T_SGN_NONE)
         case H5T_STRING: elementType = .string
         case let c: elementType = .other("datatype class \(c.rawValue), \(size) bytes")
         }
@@ -66,7 +66,7 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
 
     deinit {
         let id = self.id
-        HDF5Library.quietly { _ = H5Dclose(id) }
+        HDF5Library.quietly { _ = effnet_H5Dclose(id) }
     }
 
     /// Number of elements (1 for a scalar).
@@ -94,7 +94,7 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
         let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
         do {
             if bytes > 0 {
-                try call("H5Dread") { H5Dread(id, memType, effnet_h5s_all(), effnet_h5s_all(), hid_t(H5P_DEFAULT), memory.baseAddress) }
+                try call("H5Dread") { effnet_H5Dread(id, memType, effnet_h5s_all(), effnet_h5s_all(), hid_t(H5P_DEFAULT), memory.baseAddress) }
             }
         } catch {
             memory.deallocate()

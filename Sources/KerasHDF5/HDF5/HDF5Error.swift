@@ -15,6 +15,10 @@ public enum HDF5Error: Error, Equatable, CustomStringConvertible {
     /// Contents that libhdf5 accepted but that make no sense (a negative extent, an overflowing
     /// element count, a string that is not text).
     case malformed(file: String, object: String, detail: String)
+    /// libhdf5 could not be loaded (it is opened on the first HDF5 read, not linked). `detail` is
+    /// the loader's reason: the names tried and dlerror's text, a missing symbol, or a version
+    /// other than the headers' the package was built with.
+    case libraryUnavailable(file: String, detail: String)
 
     public var description: String {
         switch self {
@@ -33,6 +37,9 @@ public enum HDF5Error: Error, Equatable, CustomStringConvertible {
             return "\(file): '\(object)': \(what) of \(size) exceeds the limit of \(limit)"
         case let .malformed(file, object, detail):
             return "\(file): '\(object)': \(detail)"
+        case let .libraryUnavailable(file, detail):
+            return "\(file): cannot load libhdf5 to read this file: \(detail); install libhdf5 (Debian: "
+                + "libhdf5-hl-100, which brings libhdf5-103-1) or set EFFNET_LIBHDF5_HL to the path of libhdf5_hl"
         }
     }
 
@@ -40,7 +47,8 @@ public enum HDF5Error: Error, Equatable, CustomStringConvertible {
     public var file: String {
         switch self {
         case let .library(f, _, _, _), let .notFound(f, _), let .wrongKind(f, _, _, _),
-             let .unsupportedType(f, _, _), let .tooLarge(f, _, _, _, _), let .malformed(f, _, _):
+             let .unsupportedType(f, _, _), let .tooLarge(f, _, _, _, _), let .malformed(f, _, _),
+             let .libraryUnavailable(f, _):
             return f
         }
     }

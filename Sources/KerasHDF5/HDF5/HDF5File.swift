@@ -20,16 +20,16 @@ public final class HDF5File: @unchecked Sendable {
         name = path
         image = nil
         let fapl = try HDF5Library.call("H5Pcreate(file access)", file: path, object: "/") {
-            H5Pcreate(effnet_h5p_file_access())
+            effnet_H5Pcreate(effnet_h5p_file_access())
         }
-        defer { HDF5Library.quietly { _ = H5Pclose(fapl) } }
+        defer { HDF5Library.quietly { _ = effnet_H5Pclose(fapl) } }
         // Read-only access needs no lock; locking fails on some network file systems.
-        try HDF5Library.call("H5Pset_file_locking", file: path, object: "/") { H5Pset_file_locking(fapl, false, true) }
+        try HDF5Library.call("H5Pset_file_locking", file: path, object: "/") { effnet_H5Pset_file_locking(fapl, false, true) }
         let fid = try HDF5Library.call("H5Fopen", file: path, object: "/") {
-            H5Fopen(path, effnet_h5f_acc_rdonly(), fapl)
+            effnet_H5Fopen(path, effnet_h5f_acc_rdonly(), fapl)
         }
         var size: hsize_t = 0
-        _ = try? HDF5Library.call("H5Fget_filesize", file: path, object: "/") { H5Fget_filesize(fid, &size) }
+        _ = try? HDF5Library.call("H5Fget_filesize", file: path, object: "/") { effnet_H5Fget_filesize(fid, &size) }
         byteCount = Int(clamping: size)
         id = fid
     }
@@ -50,13 +50,13 @@ public final class HDF5File: @unchecked Sendable {
         let flags = effnet_h5lt_file_image_dont_copy() | effnet_h5lt_file_image_dont_release()
         id = try HDF5Library.call("H5LTopen_file_image", file: name, object: "/") {
             // Read-only open: libhdf5 never writes through this pointer.
-            H5LTopen_file_image(UnsafeMutableRawPointer(mutating: base), image.bytes.count, flags)
+            effnet_H5LTopen_file_image(UnsafeMutableRawPointer(mutating: base), image.bytes.count, flags)
         }
     }
 
     deinit {
         let id = self.id
-        HDF5Library.quietly { _ = H5Fclose(id) }
+        HDF5Library.quietly { _ = effnet_H5Fclose(id) }
     }
 
     /// The root group "/".

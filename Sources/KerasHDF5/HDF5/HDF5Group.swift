@@ -13,32 +13,32 @@ public final class HDF5Group: HDF5Object, @unchecked Sendable {
     init(file: HDF5File, parentID: hid_t, name: String, path: String) throws {
         self.file = file
         self.path = path
-        id = try HDF5Library.call("H5Gopen2", file: file.name, object: path) { H5Gopen2(parentID, name, hid_t(H5P_DEFAULT)) }
+        id = try HDF5Library.call("H5Gopen2", file: file.name, object: path) { effnet_H5Gopen2(parentID, name, hid_t(H5P_DEFAULT)) }
     }
 
     deinit {
         let id = self.id
-        HDF5Library.quietly { _ = H5Gclose(id) }
+        HDF5Library.quietly { _ = effnet_H5Gclose(id) }
     }
 
     /// Names of the links in this group, in name order.
     /// - Throws: `HDF5Error.library`, or `.tooLarge` past `HDF5Limits.links` links.
     public func childNames() throws -> [String] {
         var info = H5G_info_t()
-        try call("H5Gget_info") { H5Gget_info(id, &info) }
+        try call("H5Gget_info") { effnet_H5Gget_info(id, &info) }
         guard info.nlinks <= hsize_t(HDF5Limits.links) else {
             throw HDF5Error.tooLarge(file: file.name, object: path, what: "link count", size: Int(clamping: info.nlinks), limit: HDF5Limits.links)
         }
         return try (0 ..< Int(info.nlinks)).map { i in
             let n = try call("H5Lget_name_by_idx") {
-                H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(i), nil, 0, hid_t(H5P_DEFAULT))
+                effnet_H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(i), nil, 0, hid_t(H5P_DEFAULT))
             }
             guard n < HDF5Limits.attributeBytes else {
                 throw HDF5Error.tooLarge(file: file.name, object: path, what: "link name length", size: n, limit: HDF5Limits.attributeBytes)
             }
             var buffer = [CChar](repeating: 0, count: n + 1)
             try call("H5Lget_name_by_idx") {
-                H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(i), &buffer, n + 1, hid_t(H5P_DEFAULT))
+                effnet_H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(i), &buffer, n + 1, hid_t(H5P_DEFAULT))
             }
             return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
@@ -57,13 +57,13 @@ public final class HDF5Group: HDF5Object, @unchecked Sendable {
         for component in components {
             prefix = prefix.isEmpty ? String(component) : prefix + "/" + component
             let step = prefix
-            guard try call("H5Lexists", at: childPath(step), { H5Lexists(id, step, hid_t(H5P_DEFAULT)) }) > 0 else { return nil }
+            guard try call("H5Lexists", at: childPath(step), { effnet_H5Lexists(id, step, hid_t(H5P_DEFAULT)) }) > 0 else { return nil }
             guard try call("H5Lget_info", at: childPath(step), { effnet_h5l_is_hard(id, step) }) > 0 else {
                 throw HDF5Error.unsupportedType(file: file.name, object: childPath(step), detail: "soft or external link")
             }
         }
-        let object = HDF5ScopedID(try call("H5Oopen", at: childPath(name)) { H5Oopen(id, name, hid_t(H5P_DEFAULT)) }, close: H5Oclose)
-        switch H5Iget_type(object.id) {
+        let object = HDF5ScopedID(try call("H5Oopen", at: childPath(name)) { effnet_H5Oopen(id, name, hid_t(H5P_DEFAULT)) }, close: effnet_H5Oclose)
+        switch effnet_H5Iget_type(object.id) {
         case H5I_GROUP: return .group
         case H5I_DATASET: return .dataset
         case H5I_DATATYPE: return .namedDatatype

@@ -11,38 +11,62 @@ import Foundation
 ///   nothing next to file I/O.
 /// - It turns a negative status or identifier into `HDF5Error.library`, carrying libhdf5's error
 ///   stack (walked with `H5Ewalk2`), the file and the object path.
+/// - It loads libhdf5 (dlopen, once per process) before the first call: the tools do not link it,
+///   so a PyTorch or ONNX conversion never pays for loading it and its ~35 dependencies
+///   (Sources/CHDF5/include/CHDF5.h). Every libhdf5 function is reached through an `effnet_H5*`
+///   wrapper, which returns a failure value rather than calling into an unloaded library.
 enum HDF5Library {
     private static let lock = LockBox()
 
-    /// Runs one libhdf5 call and checks its result.
-    /// - Throws: `HDF5Error.library` when the call returns a negative value.
+    /// nil once libhdf5 is loaded and usable; otherwise the loader's one-line reason (what it
+    /// tried, dlerror's text, a missing symbol or a version mismatch). Computed once, thread-safely
+    /// (a static `let`), so every later call costs one load of a constant.
+    private static let loadFailure: String? = {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard effnet_hdf5_load(&buffer, buffer.count) != 0 else { return nil }
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return text.isEmpty ? "unknown loader failure" : text
+    }()
+
+    /// Loads libhdf5 if that has not happened yet.
+    /// - Throws: `HDF5Error.libraryUnavailable` naming `file` when it cannot be loaded.
+    static func ensureLoaded(file: String) throws {
+        if let detail = loadFailure { throw HDF5Error.libraryUnavailable(file: file, detail: detail) }
+    }
+
+    /// Runs one libhdf5 call and checks its result, loading libhdf5 first if needed.
+    /// - Throws: `HDF5Error.libraryUnavailable` when libhdf5 cannot be loaded, `HDF5Error.library`
+    ///   when the call returns a negative value.
     @discardableResult
     static func call<T: BinaryInteger>(_ operation: String, file: String, object: String, _ body: () -> T) throws -> T {
+        try ensureLoaded(file: file)
         lock.lock.lock()
         defer { lock.lock.unlock() }
         prepareThread()
         let result = body()
         if result < 0 {
             let stack = errorStack()
-            H5Eclear2(effnet_h5e_default())
+            effnet_H5Eclear2(effnet_h5e_default())
             throw HDF5Error.library(file: file, object: object, operation: operation, stack: stack)
         }
         return result
     }
 
     /// Runs `body` holding the lock, with error printing off, ignoring failures: for closing
-    /// handles in `deinit`, where nothing can be reported.
+    /// handles in `deinit`, where nothing can be reported. Does nothing when libhdf5 is not
+    /// loaded (then no handle can exist).
     static func quietly(_ body: () -> Void) {
+        guard loadFailure == nil else { return }
         lock.lock.lock()
         defer { lock.lock.unlock() }
         prepareThread()
         body()
-        H5Eclear2(effnet_h5e_default())
+        effnet_H5Eclear2(effnet_h5e_default())
     }
 
     private static func prepareThread() {
-        H5Eset_auto2(effnet_h5e_default(), nil, nil)
-        H5Eclear2(effnet_h5e_default())
+        effnet_H5Eset_auto2(effnet_h5e_default(), nil, nil)
+        effnet_H5Eclear2(effnet_h5e_default())
     }
 
     /// libhdf5's error stack on this thread, innermost first: "function: description (major: minor)".
@@ -63,7 +87,7 @@ enum HDF5Library {
             return 0
         }
         let context = Unmanaged.passUnretained(collector).toOpaque()
-        _ = H5Ewalk2(effnet_h5e_default(), H5E_WALK_UPWARD, walker, context)
+        _ = effnet_H5Ewalk2(effnet_h5e_default(), H5E_WALK_UPWARD, walker, context)
         return collector.entries.map { entry in
             let major = message(entry.major), minor = message(entry.minor)
             var line = "\(entry.function): \(entry.description)"
@@ -75,7 +99,7 @@ enum HDF5Library {
     private static func message(_ id: hid_t) -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         var type = H5E_MAJOR
-        let n = H5Eget_msg(id, &type, &buffer, buffer.count)
+        let n = effnet_H5Eget_msg(id, &type, &buffer, buffer.count)
         guard n > 0 else { return "" }
         return String(decoding: buffer.prefix(min(Int(n), buffer.count - 1)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

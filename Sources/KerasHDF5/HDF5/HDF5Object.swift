@@ -58,19 +58,19 @@ extension HDF5Object {
     /// The extent of a dataspace: [] for a scalar, nil for a null dataspace.
     /// - Throws: `HDF5Error` when libhdf5 fails or the extent is unusable.
     func extent(of space: hid_t, object: String) throws -> [Int]? {
-        let type = H5Sget_simple_extent_type(space)
+        let type = effnet_H5Sget_simple_extent_type(space)
         switch type {
         case H5S_SCALAR: return []
         case H5S_NULL: return nil
         case H5S_SIMPLE: break
         default: throw HDF5Error.unsupportedType(file: file.name, object: object, detail: "dataspace class \(type.rawValue)")
         }
-        let rank = Int(try call("H5Sget_simple_extent_ndims", at: object) { H5Sget_simple_extent_ndims(space) })
+        let rank = Int(try call("H5Sget_simple_extent_ndims", at: object) { effnet_H5Sget_simple_extent_ndims(space) })
         guard rank <= HDF5Limits.rank else {
             throw HDF5Error.tooLarge(file: file.name, object: object, what: "rank", size: rank, limit: HDF5Limits.rank)
         }
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
-        try call("H5Sget_simple_extent_dims", at: object) { H5Sget_simple_extent_dims(space, &dims, nil) }
+        try call("H5Sget_simple_extent_dims", at: object) { effnet_H5Sget_simple_extent_dims(space, &dims, nil) }
         return try dims.prefix(rank).map { d in
             guard d <= hsize_t(Int.max) else {
                 throw HDF5Error.malformed(file: file.name, object: object, detail: "dimension \(d) does not fit in Int")

@@ -10,8 +10,9 @@
 #   PYTHON   python with torch + torchvision  (default /work/venvs/torch/bin/python)
 #   WORK     scratch folder                   (default /tmp/effnet-convert-bench)
 #   SCRATCH  SwiftPM scratch path             (default .build-bench)
-#   STATIC   1: build the tool with --static-swift-stdlib, as scripts/demo.sh does (default 1);
-#            0: the dynamic default (startup ~9 ms slower: Foundation's symbols bound at load)
+#   STATIC   1: build the tool with --static-swift-stdlib, the way to ship a Swift tool on Linux
+#            (default 1); 0: plain `swift build -c release`, as scripts/demo.sh builds it
+#            (start-up a few ms slower: the Swift runtime and Foundation are bound at load)
 # Exit status 0 when both limits hold, 1 otherwise.
 set -euo pipefail
 

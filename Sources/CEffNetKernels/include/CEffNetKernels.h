@@ -13,6 +13,7 @@
 // NHWC activations with the channel count rounded up to 16.
 
 #include <stdint.h>
+#include "effnet_pool.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -18,16 +18,19 @@ enum DepthwiseKernels {
     }
 
     /// Computes output rows `rows` of a contiguous input x ([h][w][cp]) into y ([oh][ow][cp]).
-    /// `pool` (cp Doubles) gets the sums of those rows added; `rowSum` is cp floats of scratch.
+    /// When `pools` ([oh][cp] Doubles) is given, row oy's channel sums are written to pools[oy];
+    /// `rowSum` is cp floats of scratch.
     static func run(activation: EfficientNetConfig.Activation?, shape sh: Shape, x: UnsafePointer<Float>,
                     weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>,
-                    rows: Range<Int>, pool: UnsafeMutablePointer<Double>?, rowSum: UnsafeMutablePointer<Float>) {
+                    rows: Range<Int>, pools: UnsafeMutablePointer<Double>?, rowSum: UnsafeMutablePointer<Float>) {
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: sh.k) { inputRows in
             for oy in rows {
                 let iy0 = oy * sh.stride - sh.padding.top
                 for ky in 0 ..< sh.k where iy0 + ky >= 0 && iy0 + ky < sh.h {
                     inputRows[ky] = x + (iy0 + ky) * sh.w * sh.cp
                 }
+                let pool = pools.map { $0 + oy * sh.cp }
+                pool?.initialize(repeating: 0, count: sh.cp)
                 row(activation: activation, shape: sh, oy: oy, inputRows: UnsafePointer(inputRows.baseAddress!),
                     weights: weights, bias: bias, y: y, pool: pool, rowSum: rowSum)
             }

@@ -6,8 +6,12 @@ extension EfficientNet {
     func fastForward(_ input: Tensor, options: InferenceOptions, observe: ((String, Tensor) -> Void)?) throws -> Tensor {
         try validateInput(shape: input.shape)
         let plan = inferenceState.plan(for: self)
+        // A lone image has its layers split over the threads, each of which holds only its share
+        // of an expanded activation in its cache: fuse only where that share is too big.
+        let splitThreads = input.shape[0] == 1 ? max(1, options.threads) : 1
+        let (fuseAbove, overflow) = options.fuseBlocksAboveBytes.multipliedReportingOverflow(by: splitThreads)
         let geometry = try InferenceGeometry(plan: plan, height: input.shape[2], width: input.shape[3],
-                                             fuseAbove: options.fuseBlocksAboveBytes)
+                                             fuseAbove: overflow ? Int.max : fuseAbove)
         let recorder = observe == nil ? nil : StageRecorder(plan: plan, geometry: geometry, batch: input.shape[0])
         let pass = FastForward(plan: plan, geometry: geometry, threads: max(1, options.threads))
         let logits = pass.run(input, state: inferenceState, recorder: recorder)

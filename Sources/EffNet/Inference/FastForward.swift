@@ -25,15 +25,15 @@ struct FastForward {
             // Whole rounds: one image per thread, each thread on its own workspace.
             while concurrentImages > 1 && n - next >= concurrentImages {
                 let first = next
-                Parallel.forEach(concurrentImages) { t in
+                Parallel.forEach(concurrentImages, threads: concurrentImages) { t, _ in
                     let i = first + t
-                    runImage(i, base + i * imageSize, workspaces[t], parts: 1, features.pointer + i * featureStride, recorder)
+                    runImage(i, base + i * imageSize, workspaces[t], threads: 1, features.pointer + i * featureStride, recorder)
                 }
                 next += concurrentImages
             }
             // The rest one by one, each layer split over the threads.
             while next < n {
-                runImage(next, base + next * imageSize, workspaces[0], parts: threads, features.pointer + next * featureStride, recorder)
+                runImage(next, base + next * imageSize, workspaces[0], threads: threads, features.pointer + next * featureStride, recorder)
                 next += 1
             }
         }
@@ -44,7 +44,7 @@ struct FastForward {
         let cls = plan.classifier
         let logits = FloatBuffer(count: n * cls.matrix.np)
         gemm(cls, b: cls.matrix.data.pointer, m: n, a: features, lda: plan.head.matrix.np,
-             c: logits.pointer, ldc: cls.matrix.np, residual: false, parts: threads)
+             c: logits.pointer, ldc: cls.matrix.np, residual: false, threads: threads)
         let classes = cls.matrix.n
         var out = [Float](repeating: 0, count: n * classes)
         for i in 0 ..< n { for j in 0 ..< classes { out[i * classes + j] = logits[i * cls.matrix.np + j] } }
@@ -53,17 +53,22 @@ struct FastForward {
         return t
     }
 
-    /// One image: stem, blocks, head, global average pool into `features`.
-    private func runImage(_ index: Int, _ image: UnsafePointer<Float>, _ ws: Workspace, parts: Int,
+    /// One image: stem, blocks, head, global average pool into `features`. `threads` > 1 splits
+    /// each large layer into parts (rows, or column panels for products with few rows); the
+    /// results do not depend on how, so any thread count gives the same floats.
+    private func runImage(_ index: Int, _ image: UnsafePointer<Float>, _ ws: Workspace, threads: Int,
                           _ features: UnsafeMutablePointer<Float>, _ recorder: StageRecorder?) {
         let g = geometry
-        // Stem
+        // Stem: the padded copy of the input, then the convolution, both by rows.
         let st = g.stem
-        StemKernels.pad(st, input: image, transform: plan.config.inputTransform, into: ws.stemScratch.pointer)
-        let stemParts = Parallel.parts(threads: parts, work: st.oh * st.ow * st.op * st.k * st.k * st.cin, units: st.oh)
-        Parallel.forEach(stemParts) { p in
+        let stemParts = Parallel.parts(threads: threads, work: st.oh * st.ow * st.op * st.k * st.k * st.cin, units: st.oh)
+        Parallel.forEach(stemParts, threads: threads) { p, _ in
+            StemKernels.pad(st, input: image, transform: plan.config.inputTransform, into: ws.stemScratch.pointer,
+                            rows: Parallel.slice(st.paddedHeight, p, of: stemParts))
+        }
+        Parallel.forEach(stemParts, threads: threads) { p, t in
             StemKernels.run(st, xp: ws.stemScratch.pointer, weights: plan.stem.product, y: ws.io[0].pointer,
-                            rows: Parallel.slice(st.oh, p, of: stemParts), patches: ws.patches(p))
+                            rows: Parallel.slice(st.oh, p, of: stemParts), patches: ws.patches(t))
         }
         recorder?.record(stage: 0, image: index, ws.io[0].pointer, cp: st.op)
 
@@ -72,44 +77,39 @@ struct FastForward {
             let d = g.depthwise[i]
             let x = ws.io[cur].pointer
             // Depthwise (after the expansion, fused with it where the blocks are large), with the SE
-            // average pool accumulated on the way.
-            let fused = g.fused[i]
-            let expandWork = fused ? d.h * d.w * (b.expand?.matrix.k ?? 0) * d.cp : 0
-            let dwParts = Parallel.parts(threads: parts, work: d.oh * d.ow * d.cp * d.k * d.k + expandWork, units: d.oh)
-            if b.se != nil { for p in 0 ..< dwParts { ws.pool(p).initialize(repeating: 0, count: d.cp) } }
-            if fused, let e = b.expand {
-                Parallel.forEach(dwParts) { p in
-                    expandDepthwise(b, e, d, x: x, ws: ws, part: p, rows: Parallel.slice(d.oh, p, of: dwParts))
+            // average pool's per-row sums written on the way.
+            let pools = b.se != nil ? ws.rowPools.pointer : nil
+            if g.fused[i], let e = b.expand {
+                // One part per thread: every part recomputes the k - 1 expanded rows above its first.
+                let work = d.oh * d.ow * d.cp * d.k * d.k + d.h * d.w * e.matrix.k * d.cp
+                let parts = Parallel.parts(threads: threads, work: work, units: d.oh, perThread: 1)
+                Parallel.forEach(parts, threads: threads) { p, t in
+                    expandDepthwise(b, e, d, x: x, ws: ws, thread: t, rows: Parallel.slice(d.oh, p, of: parts), pools: pools)
                 }
             } else {
                 var dwIn = UnsafePointer(x)
                 if let e = b.expand {
                     gemm(e, b: e.matrix.data.pointer, m: d.h * d.w, a: x, lda: roundUpToLanes(e.matrix.k),
-                         c: ws.expanded.pointer, ldc: e.matrix.np, residual: false, parts: parts)
+                         c: ws.expanded.pointer, ldc: e.matrix.np, residual: false, threads: threads)
                     dwIn = UnsafePointer(ws.expanded.pointer)
                 }
-                Parallel.forEach(dwParts) { p in
+                let parts = Parallel.parts(threads: threads, work: d.oh * d.ow * d.cp * d.k * d.k, units: d.oh)
+                Parallel.forEach(parts, threads: threads) { p, t in
                     DepthwiseKernels.run(activation: b.depthwise.activation, shape: d, x: dwIn,
                                          weights: b.depthwise.weights.pointer, bias: b.depthwise.bias.pointer,
-                                         y: ws.depthwise.pointer, rows: Parallel.slice(d.oh, p, of: dwParts),
-                                         pool: b.se != nil ? ws.pool(p) : nil, rowSum: ws.rowSum(p))
+                                         y: ws.depthwise.pointer, rows: Parallel.slice(d.oh, p, of: parts),
+                                         pools: pools, rowSum: ws.rowSum(t))
                 }
             }
-            var projectWeights = UnsafePointer(b.project.matrix.data.pointer)
+            var gate: UnsafePointer<Float>?
             if let se = b.se {
-                squeezeExcitation(se, b.depthwise, ws, pixels: d.oh * d.ow, pools: dwParts)
-                let pm = b.project.matrix
-                if d.oh * d.ow * d.cp <= pm.k * pm.np || b.project.plain != nil {
-                    scaleChannels(ws.depthwise.pointer, pixels: d.oh * d.ow, cp: d.cp, by: ws.gate.pointer)
-                } else {
-                    pm.writeRowScaled(by: ws.gate.pointer, to: ws.scaledWeights.pointer)
-                    projectWeights = UnsafePointer(ws.scaledWeights.pointer)
-                }
+                squeezeExcitation(se, b.depthwise, ws, rows: d.oh, pixels: d.oh * d.ow, threads: threads)
+                gate = UnsafePointer(ws.gate.pointer)
             }
             let residual = b.config.hasResidual
             let out = residual ? cur : 1 - cur
-            gemm(b.project, b: projectWeights, m: d.oh * d.ow, a: ws.depthwise.pointer, lda: d.cp,
-                 c: ws.io[out].pointer, ldc: b.project.matrix.np, residual: residual, parts: parts)
+            project(b.project, gate: gate, m: d.oh * d.ow, a: ws.depthwise.pointer, lda: d.cp,
+                    c: ws.io[out].pointer, residual: residual, ws: ws, threads: threads)
             cur = out
             recorder?.record(stage: i + 1, image: index, ws.io[cur].pointer, cp: b.project.matrix.np)
         }
@@ -117,18 +117,19 @@ struct FastForward {
         let hm = plan.head.matrix
         let pixels = g.headHeight * g.headWidth
         gemm(plan.head, b: hm.data.pointer, m: pixels, a: ws.io[cur].pointer, lda: roundUpToLanes(hm.k),
-             c: ws.head.pointer, ldc: hm.np, residual: false, parts: parts)
+             c: ws.head.pointer, ldc: hm.np, residual: false, threads: threads)
         recorder?.record(stage: plan.blocks.count + 1, image: index, ws.head.pointer, cp: hm.np)
-        averagePool(ws.head.pointer, pixels: pixels, cp: hm.np, into: features, scratch: ws.pool(0))
+        averagePool(ws.head.pointer, pixels: pixels, cp: hm.np, into: features, scratch: ws.rowPools.pointer)
     }
 
     /// Output rows `rows` of a block's depthwise convolution, its input computed on demand by the
     /// expansion, one row at a time, into this thread's ring of k rows (row iy in slot iy % k: by
     /// the time row iy + k is computed, no remaining output row needs row iy).
     private func expandDepthwise(_ b: InferencePlan.Block, _ e: InferencePlan.Pointwise, _ d: DepthwiseKernels.Shape,
-                                 x: UnsafePointer<Float>, ws: Workspace, part: Int, rows: Range<Int>) {
+                                 x: UnsafePointer<Float>, ws: Workspace, thread: Int, rows: Range<Int>,
+                                 pools: UnsafeMutablePointer<Double>?) {
         guard !rows.isEmpty else { return }
-        let ring = ws.ring(part), rowFloats = d.w * d.cp
+        let ring = ws.ring(thread), rowFloats = d.w * d.cp
         let lda = roundUpToLanes(e.matrix.k), tiles = GemmKernels.tileCount(m: d.w)
         var next = 0
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: d.k) { inputRows in
@@ -144,53 +145,152 @@ struct FastForward {
                 for ky in 0 ..< d.k where iy0 + ky >= 0 && iy0 + ky < d.h {
                     inputRows[ky] = UnsafePointer(ring + ((iy0 + ky) % d.k) * rowFloats)
                 }
+                let pool = pools.map { $0 + oy * d.cp }
+                pool?.initialize(repeating: 0, count: d.cp)
                 DepthwiseKernels.row(activation: b.depthwise.activation, shape: d, oy: oy,
                                      inputRows: UnsafePointer(inputRows.baseAddress!),
                                      weights: b.depthwise.weights.pointer, bias: b.depthwise.bias.pointer,
-                                     y: ws.depthwise.pointer, pool: b.se != nil ? ws.pool(part) : nil,
-                                     rowSum: ws.rowSum(part))
+                                     y: ws.depthwise.pointer, pool: pool, rowSum: ws.rowSum(thread))
             }
         }
     }
 
-    /// C = act(A B + bias) [+ C], split over `parts` threads by row tiles (or by column panels
-    /// when there are few rows).
-    private func gemm(_ pw: InferencePlan.Pointwise, b: UnsafePointer<Float>, m: Int, a: UnsafePointer<Float>, lda: Int,
-                      c: UnsafeMutablePointer<Float>, ldc: Int, residual: Bool, parts: Int) {
+    /// How a product with m rows is cut: by row tiles, or by column panels when there are few
+    /// rows. Chosen from the shape alone (not the thread count), so that the SE gate below is
+    /// applied the same way, and the results are the same, whatever the thread count.
+    private func split(_ pw: InferencePlan.Pointwise, m: Int, threads: Int) -> (byRows: Bool, parts: Int) {
         let tiles = GemmKernels.tileCount(m: m), panels = pw.matrix.panelCount
-        let byRows = tiles >= 4 * parts || tiles >= panels
-        let p = Parallel.parts(threads: parts, work: m * pw.matrix.k * pw.matrix.np, units: byRows ? tiles : panels)
-        Parallel.forEach(p) { part in
-            GemmKernels.product(pw, b: b, m: m, a: a, lda: lda, c: c, ldc: ldc, residual: residual,
-                                tiles: byRows ? Parallel.slice(tiles, part, of: p) : 0 ..< tiles,
-                                panels: byRows ? 0 ..< panels : Parallel.slice(panels, part, of: p))
+        let byRows = tiles >= 8 || tiles >= panels
+        return (byRows, Parallel.parts(threads: threads, work: m * pw.matrix.k * pw.matrix.np, units: byRows ? tiles : panels))
+    }
+
+    /// The part-th share of a product cut by `split`: (row tiles, column panels).
+    private func share(_ pw: InferencePlan.Pointwise, m: Int, byRows: Bool, part: Int, of parts: Int) -> (Range<Int>, Range<Int>) {
+        let tiles = GemmKernels.tileCount(m: m), panels = pw.matrix.panelCount
+        return byRows ? (Parallel.slice(tiles, part, of: parts), 0 ..< panels)
+            : (0 ..< tiles, Parallel.slice(panels, part, of: parts))
+    }
+
+    /// C = act(A B + bias) [+ C], split over `threads` threads.
+    private func gemm(_ pw: InferencePlan.Pointwise, b: UnsafePointer<Float>, m: Int, a: UnsafePointer<Float>, lda: Int,
+                      c: UnsafeMutablePointer<Float>, ldc: Int, residual: Bool, threads: Int) {
+        let (byRows, parts) = split(pw, m: m, threads: threads)
+        Parallel.forEach(parts, threads: threads) { part, _ in
+            let (tiles, panels) = share(pw, m: m, byRows: byRows, part: part, of: parts)
+            GemmKernels.product(pw, b: b, m: m, a: a, lda: lda, c: c, ldc: ldc, residual: residual, tiles: tiles, panels: panels)
         }
     }
 
-    /// gate = sigmoid(W2 act(W1 mean + b1) + b2) from the pooled sums of `pools` parts.
-    private func squeezeExcitation(_ se: InferencePlan.SqueezeExcitation, _ d: InferencePlan.Depthwise, _ ws: Workspace,
-                                   pixels: Int, pools: Int) {
-        let cp = d.cp
-        let sum = ws.pool(0)
-        for p in 1 ..< max(1, pools) { let o = ws.pool(p); for c in 0 ..< cp { sum[c] += o[c] } }
-        let mean = ws.rowSum(0)
-        for c in 0 ..< cp { mean[c] = Float(sum[c] / Double(pixels)) }
-        let act = plan.config.activation
-        for j in 0 ..< se.squeeze {
-            var acc = Vec()
-            let w = se.w1.pointer + j * cp
-            var c = 0
-            while c < cp { acc = madd(loadVec(mean + c), loadVec(w + c), acc); c += lanes }
-            ws.hidden[j] = ReferenceKernels.activate(se.b1[j] + acc.sum(), act)
+    /// A block's projection with the squeeze-and-excitation gate (when there is one) applied to
+    /// whichever operand is smaller: the input's channels, or the weights' rows (a scaled copy).
+    /// The gating runs inside the product's parts where it can (each part its own rows of input,
+    /// or its own panels of weights), else in a split pass of its own. Which operand is scaled
+    /// depends on the shapes only, so the results do not depend on the thread count.
+    private func project(_ pw: InferencePlan.Pointwise, gate: UnsafePointer<Float>?, m: Int, a: UnsafeMutablePointer<Float>,
+                         lda: Int, c: UnsafeMutablePointer<Float>, residual: Bool, ws: Workspace, threads: Int) {
+        let pm = pw.matrix
+        guard let gate else {
+            gemm(pw, b: pm.data.pointer, m: m, a: a, lda: lda, c: c, ldc: pm.np, residual: residual, threads: threads)
+            return
         }
-        var c = 0
-        while c < cp {
-            var acc = loadVec(se.b2.pointer + c)
-            for j in 0 ..< se.squeeze { acc = madd(Vec(repeating: ws.hidden[j]), loadVec(se.w2.pointer + j * cp + c), acc) }
-            storeVec(vsigmoid(acc), ws.gate.pointer + c)
-            c += lanes
+        let (byRows, parts) = split(pw, m: m, threads: threads)
+        // ExternalGEMM multiplies the plain (unpacked) weights, so there the input is scaled.
+        let scaleInput = pw.plain != nil || m * lda <= pm.k * pm.np
+        let scaled = ws.scaledWeights.pointer
+        if scaleInput && !byRows {
+            let tiles = GemmKernels.tileCount(m: m)
+            let scaleParts = Parallel.parts(threads: threads, work: m * lda * 8, units: tiles)
+            Parallel.forEach(scaleParts, threads: threads) { p, _ in
+                scaleRows(a, Parallel.slice(tiles, p, of: scaleParts), m: m, cp: lda, by: gate)
+            }
+        } else if !scaleInput && byRows {
+            let scaleParts = Parallel.parts(threads: threads, work: pm.k * pm.np * 8, units: pm.panelCount)
+            Parallel.forEach(scaleParts, threads: threads) { p, _ in
+                pm.writeRowScaled(by: gate, to: scaled, panels: Parallel.slice(pm.panelCount, p, of: scaleParts))
+            }
+        }
+        Parallel.forEach(parts, threads: threads) { part, _ in
+            let (tiles, panels) = share(pw, m: m, byRows: byRows, part: part, of: parts)
+            if scaleInput && byRows {
+                scaleRows(a, tiles, m: m, cp: lda, by: gate)
+            } else if !scaleInput && !byRows {
+                pm.writeRowScaled(by: gate, to: scaled, panels: panels)
+            }
+            GemmKernels.product(pw, b: scaleInput ? pm.data.pointer : scaled, m: m, a: a, lda: lda, c: c, ldc: pm.np,
+                                residual: residual, tiles: tiles, panels: panels)
         }
     }
+
+    /// Multiplies the rows of row tiles `tiles` (of an m-row matrix, row stride cp) by the gate.
+    private func scaleRows(_ a: UnsafeMutablePointer<Float>, _ tiles: Range<Int>, m: Int, cp: Int, by gate: UnsafePointer<Float>) {
+        let r0 = tiles.lowerBound * GemmKernels.tileRows, r1 = min(m, tiles.upperBound * GemmKernels.tileRows)
+        if r1 > r0 { scaleChannels(a + r0 * cp, pixels: r1 - r0, cp: cp, by: gate) }
+    }
+
+    /// gate = sigmoid(W2 act(W1 mean + b1) + b2) from the per-row pooled sums of `rows` output
+    /// rows, added up in row order (the same sums whatever the split).
+    private func squeezeExcitation(_ se: InferencePlan.SqueezeExcitation, _ d: InferencePlan.Depthwise, _ ws: Workspace,
+                                   rows: Int, pixels: Int, threads: Int) {
+        let cp = d.cp, squeeze = se.squeeze
+        let sum = ws.rowPools.pointer
+        for r in 1 ..< max(1, rows) { let o = sum + r * cp; for c in 0 ..< cp { sum[c] += o[c] } }
+        let mean = UnsafeMutablePointer(ws.rowSum(0))
+        for c in 0 ..< cp { mean[c] = Float(sum[c] / Double(pixels)) }
+        let act = plan.config.activation, b1 = se.b1
+        let hidden = ws.hidden.pointer, gate = ws.gate.pointer
+        let w1 = UnsafePointer(se.w1.pointer), w2 = UnsafePointer(se.w2.pointer), b2 = UnsafePointer(se.b2.pointer)
+        // Each product reads squeeze x cp weights that are used once per image, so they come from
+        // memory, not cache: large ones are split over the threads. Four independent accumulators
+        // keep the FMA latency hidden.
+        let parts1 = Parallel.parts(threads: threads, work: squeeze * cp, units: squeeze, minimum: Self.seMinimumWork)
+        Parallel.forEach(parts1, threads: threads) { p, _ in
+            for j in Parallel.slice(squeeze, p, of: parts1) {
+                let w = w1 + j * cp
+                var a0 = Vec(), a1 = Vec(), a2 = Vec(), a3 = Vec()
+                var c = 0
+                while c + 4 * lanes <= cp {
+                    a0 = madd(loadVec(mean + c), loadVec(w + c), a0)
+                    a1 = madd(loadVec(mean + c + lanes), loadVec(w + c + lanes), a1)
+                    a2 = madd(loadVec(mean + c + 2 * lanes), loadVec(w + c + 2 * lanes), a2)
+                    a3 = madd(loadVec(mean + c + 3 * lanes), loadVec(w + c + 3 * lanes), a3)
+                    c += 4 * lanes
+                }
+                while c < cp { a0 = madd(loadVec(mean + c), loadVec(w + c), a0); c += lanes }
+                hidden[j] = ReferenceKernels.activate(b1[j] + ((a0 + a1) + (a2 + a3)).sum(), act)
+            }
+        }
+        let vectors = cp / lanes
+        let parts2 = Parallel.parts(threads: threads, work: squeeze * cp, units: vectors, minimum: Self.seMinimumWork)
+        Parallel.forEach(parts2, threads: threads) { p, _ in
+            let share = Parallel.slice(vectors, p, of: parts2)
+            var c = share.lowerBound * lanes
+            while c + 4 * lanes <= share.upperBound * lanes {
+                var a0 = loadVec(b2 + c), a1 = loadVec(b2 + c + lanes)
+                var a2 = loadVec(b2 + c + 2 * lanes), a3 = loadVec(b2 + c + 3 * lanes)
+                for j in 0 ..< squeeze {
+                    let h = Vec(repeating: hidden[j]), w = w2 + j * cp + c
+                    a0 = madd(h, loadVec(w), a0)
+                    a1 = madd(h, loadVec(w + lanes), a1)
+                    a2 = madd(h, loadVec(w + 2 * lanes), a2)
+                    a3 = madd(h, loadVec(w + 3 * lanes), a3)
+                }
+                storeVec(vsigmoid(a0), gate + c)
+                storeVec(vsigmoid(a1), gate + c + lanes)
+                storeVec(vsigmoid(a2), gate + c + 2 * lanes)
+                storeVec(vsigmoid(a3), gate + c + 3 * lanes)
+                c += 4 * lanes
+            }
+            while c < share.upperBound * lanes {
+                var acc = loadVec(b2 + c)
+                for j in 0 ..< squeeze { acc = madd(Vec(repeating: hidden[j]), loadVec(w2 + j * cp + c), acc) }
+                storeVec(vsigmoid(acc), gate + c)
+                c += lanes
+            }
+        }
+    }
+
+    /// Weights (squeeze x channels) of one SE product above which it is split over threads.
+    private static let seMinimumWork = 20_000
 
     private func scaleChannels(_ x: UnsafeMutablePointer<Float>, pixels: Int, cp: Int, by gate: UnsafePointer<Float>) {
         var p = x

@@ -26,6 +26,9 @@ struct InferenceGeometry: Equatable {
     let scaledWeightsCount: Int
     let maxChannels: Int
     let maxSqueeze: Int
+    /// Doubles of per-row pooling sums: the largest depthwise output rows x channels of a block
+    /// with SE, or the head's channels.
+    let rowPoolCount: Int
 
     /// - Throws: `InputShapeError` when some convolution's kernel does not fit its input.
     /// - Parameter fuseAbove: bytes of expanded activation above which a block runs fused.
@@ -51,7 +54,7 @@ struct InferenceGeometry: Equatable {
         var h = sh, w = sw
         var io = h * w * st.op, expanded = 0, dwOut = 0, scaled = 0, maxC = st.op, maxS = 1
         var shapes: [DepthwiseKernels.Shape] = []
-        var fusedBlocks: [Bool] = [], ring = 0
+        var fusedBlocks: [Bool] = [], ring = 0, rowPools = 0
         for (i, b) in plan.blocks.enumerated() {
             let d = b.depthwise
             let p = pad(i + 1, k: d.kernel, s: d.stride, h: h, w: w)
@@ -69,6 +72,7 @@ struct InferenceGeometry: Equatable {
             if let se = b.se {
                 scaled = max(scaled, b.project.matrix.k * b.project.matrix.np)
                 maxS = max(maxS, se.squeeze)
+                rowPools = max(rowPools, oh * d.cp)
             }
             maxC = max(maxC, d.cp, b.project.matrix.np)
             h = oh
@@ -88,5 +92,6 @@ struct InferenceGeometry: Equatable {
         scaledWeightsCount = scaled
         maxChannels = max(maxC, plan.head.matrix.np)
         maxSqueeze = maxS
+        rowPoolCount = max(rowPools, plan.head.matrix.np)
     }
 }

@@ -15,9 +15,10 @@ public struct InferenceOptions: Sendable, Equatable {
     /// large layers are split. Values below 1 count as 1.
     public var threads: Int
     /// A block's expand and depthwise convolutions run fused, row by row, when its expanded
-    /// activation (one image) exceeds this many bytes, so it never leaves the cache; smaller
-    /// blocks run unfused, which splits better over threads. A tuning knob: results are the same
-    /// either way (0 fuses every block with an expansion).
+    /// activation (one image; per thread when a single image is split over `threads`) exceeds
+    /// this many bytes, so it never leaves the cache; smaller blocks run unfused, which splits
+    /// better over threads. A tuning knob: results are the same either way (0 fuses every block
+    /// with an expansion).
     public var fuseBlocksAboveBytes: Int
 
     public init(kernels: Kernels = .fast, threads: Int = ProcessInfo.processInfo.activeProcessorCount,

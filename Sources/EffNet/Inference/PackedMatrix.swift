@@ -33,10 +33,11 @@ struct PackedMatrix: @unchecked Sendable {
 
     @inline(__always) func panelWidth(_ j: Int) -> Int { min(Self.panelWidth, np - j * Self.panelWidth) }
 
-    /// Writes B with row kk multiplied by scale[kk] to `out` (k * np floats), same packing: the
-    /// squeeze-and-excitation gate folded into the projection that follows it.
-    func writeRowScaled(by scale: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>) {
-        for j in 0 ..< panelCount {
+    /// Writes panels `panels` of B with row kk multiplied by scale[kk] to the same places of `out`
+    /// (k * np floats), same packing: the squeeze-and-excitation gate folded into the projection
+    /// that follows it.
+    func writeRowScaled(by scale: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>, panels: Range<Int>) {
+        for j in panels {
             let base = panelOffset(j), w = panelWidth(j)
             let src = UnsafePointer(data.pointer + base), dst = out + base
             for kk in 0 ..< k {

@@ -14,15 +14,16 @@ enum StemKernels {
         var paddedWidth: Int { w + padding.left + padding.right }
     }
 
-    /// input (one image, NCHW) -> padded HWC scratch.
+    /// input (one image, NCHW) -> rows `rows` (of paddedHeight) of the padded HWC scratch.
     static func pad(_ sh: Shape, input: UnsafePointer<Float>, transform: EfficientNetConfig.InputTransform?,
-                    into xp: UnsafeMutablePointer<Float>) {
-        let hp = sh.paddedHeight, wp = sh.paddedWidth, cin = sh.cin
-        xp.initialize(repeating: 0, count: hp * wp * cin)
+                    into xp: UnsafeMutablePointer<Float>, rows: Range<Int>) {
+        let wp = sh.paddedWidth, cin = sh.cin
+        (xp + rows.lowerBound * wp * cin).initialize(repeating: 0, count: rows.count * wp * cin)
+        let inside = max(0, rows.lowerBound - sh.padding.top) ..< min(sh.h, max(0, rows.upperBound - sh.padding.top))
         for c in 0 ..< cin {
             let scale = transform?.scale[c] ?? 1, offset = transform?.offset[c] ?? 0
             let plane = input + c * sh.h * sh.w
-            for iy in 0 ..< sh.h {
+            for iy in inside {
                 let src = plane + iy * sh.w
                 let dst = xp + ((iy + sh.padding.top) * wp + sh.padding.left) * cin + c
                 if transform != nil {

@@ -1,10 +1,11 @@
 /// The buffers one image's forward pass needs, sized by an `InferenceGeometry`, allocated once and
 /// reused for every layer and every call with the same input size: two NHWC block input/output
 /// buffers (ping-pong; residual blocks update in place), the expanded activation, the depthwise
-/// output, the head output, the squeeze-and-excitation scratch, and per-thread pooling sums.
+/// output, the head output, the squeeze-and-excitation scratch and per-row pooling sums, and
+/// per-thread scratch rows.
 final class Workspace: @unchecked Sendable {
     let geometry: InferenceGeometry
-    /// How many threads may split one layer of this workspace (each gets its own pooling sums).
+    /// How many threads may split one layer of this workspace (each gets its own scratch).
     let parts: Int
     let stemScratch: FloatBuffer
     /// parts x (stem output width x k*k*cin): one output row's stem patches per thread.
@@ -16,8 +17,10 @@ final class Workspace: @unchecked Sendable {
     let scaledWeights: FloatBuffer
     let gate: FloatBuffer
     let hidden: FloatBuffer
-    /// parts x maxChannels
-    let pools: DoubleBuffer
+    /// The SE average pool's sums, one row of channels per depthwise output row (added up in
+    /// row order afterwards, so the sums do not depend on how the rows were split); also the
+    /// head's pooling scratch.
+    let rowPools: DoubleBuffer
     /// parts x maxChannels
     let rowSums: FloatBuffer
 
@@ -33,15 +36,14 @@ final class Workspace: @unchecked Sendable {
         scaledWeights = FloatBuffer(count: g.scaledWeightsCount)
         gate = FloatBuffer(count: g.maxChannels)
         hidden = FloatBuffer(count: g.maxSqueeze)
-        pools = DoubleBuffer(count: parts * g.maxChannels)
+        rowPools = DoubleBuffer(count: g.rowPoolCount)
         rowSums = FloatBuffer(count: parts * g.maxChannels)
     }
 
-    /// Thread `part`'s ring of expanded rows (fused blocks).
-    func ring(_ part: Int) -> UnsafeMutablePointer<Float> { expanded.pointer + part * geometry.ringCount }
+    /// Thread `thread`'s ring of expanded rows (fused blocks).
+    func ring(_ thread: Int) -> UnsafeMutablePointer<Float> { expanded.pointer + thread * geometry.ringCount }
 
-    func patches(_ part: Int) -> UnsafeMutablePointer<Float> { stemPatches.pointer + part * geometry.stemPatchCount }
+    func patches(_ thread: Int) -> UnsafeMutablePointer<Float> { stemPatches.pointer + thread * geometry.stemPatchCount }
 
-    func pool(_ part: Int) -> UnsafeMutablePointer<Double> { pools.pointer + part * geometry.maxChannels }
-    func rowSum(_ part: Int) -> UnsafeMutablePointer<Float> { rowSums.pointer + part * geometry.maxChannels }
+    func rowSum(_ thread: Int) -> UnsafeMutablePointer<Float> { rowSums.pointer + thread * geometry.maxChannels }
 }

@@ -80,9 +80,11 @@ struct FastForward {
             // average pool's per-row sums written on the way.
             let pools = b.se != nil ? ws.rowPools.pointer : nil
             if g.fused[i], let e = b.expand {
-                // One part per thread: every part recomputes the k - 1 expanded rows above its first.
+                // A thread runs its own parts in order, continuing from its ring; only a part taken
+                // over from another thread recomputes the expanded rows above its first.
                 let work = d.oh * d.ow * d.cp * d.k * d.k + d.h * d.w * e.matrix.k * d.cp
-                let parts = Parallel.parts(threads: threads, work: work, units: d.oh, perThread: 1)
+                let parts = Parallel.parts(threads: threads, work: work, units: d.oh)
+                ws.ringRows.initialize(repeating: 0, count: 2 * ws.parts)
                 Parallel.forEach(parts, threads: threads) { p, t in
                     expandDepthwise(b, e, d, x: x, ws: ws, thread: t, rows: Parallel.slice(d.oh, p, of: parts), pools: pools)
                 }
@@ -124,14 +126,23 @@ struct FastForward {
 
     /// Output rows `rows` of a block's depthwise convolution, its input computed on demand by the
     /// expansion, one row at a time, into this thread's ring of k rows (row iy in slot iy % k: by
-    /// the time row iy + k is computed, no remaining output row needs row iy).
+    /// the time row iy + k is computed, no remaining output row needs row iy). The expanded rows
+    /// the ring holds (ws.ringRows) carry over to the thread's next part of the same layer.
     private func expandDepthwise(_ b: InferencePlan.Block, _ e: InferencePlan.Pointwise, _ d: DepthwiseKernels.Shape,
                                  x: UnsafePointer<Float>, ws: Workspace, thread: Int, rows: Range<Int>,
                                  pools: UnsafeMutablePointer<Double>?) {
         guard !rows.isEmpty else { return }
         let ring = ws.ring(thread), rowFloats = d.w * d.cp
         let lda = roundUpToLanes(e.matrix.k), tiles = GemmKernels.tileCount(m: d.w)
-        var next = 0
+        // Valid rows [held[0], held[1]) of the ring; reused if this part starts inside them.
+        let held = ws.ringRows + 2 * thread
+        let first = max(0, rows.lowerBound * d.stride - d.padding.top)
+        var next = held[0] <= first && first <= held[1] ? held[1] : first
+        let start = min(first, next)
+        defer {
+            held[0] = max(start, next - d.k)
+            held[1] = next
+        }
         withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: d.k) { inputRows in
             for oy in rows {
                 let iy0 = oy * d.stride - d.padding.top

@@ -23,6 +23,8 @@ final class Workspace: @unchecked Sendable {
     let rowPools: DoubleBuffer
     /// parts x maxChannels
     let rowSums: FloatBuffer
+    /// parts x 2: per thread, the expanded rows [lo, hi) its ring holds (fused blocks).
+    let ringRows: UnsafeMutablePointer<Int>
 
     init(geometry g: InferenceGeometry, parts: Int) {
         geometry = g
@@ -38,7 +40,11 @@ final class Workspace: @unchecked Sendable {
         hidden = FloatBuffer(count: g.maxSqueeze)
         rowPools = DoubleBuffer(count: g.rowPoolCount)
         rowSums = FloatBuffer(count: parts * g.maxChannels)
+        ringRows = .allocate(capacity: 2 * parts)
+        ringRows.initialize(repeating: 0, count: 2 * parts)
     }
+
+    deinit { ringRows.deallocate() }
 
     /// Thread `thread`'s ring of expanded rows (fused blocks).
     func ring(_ thread: Int) -> UnsafeMutablePointer<Float> { expanded.pointer + thread * geometry.ringCount }

@@ -19,22 +19,8 @@ final class HDF5LazyLoadTests: XCTestCase {
         .deletingLastPathComponent().appendingPathComponent("Fixtures")
     static func fixture(_ path: String) -> String { fixtures.appendingPathComponent(path).path }
 
-    /// Runs a built tool with extra environment variables (ToolRunner passes the environment
-    /// through unchanged).
     func run(_ tool: String, _ arguments: [String], environment extra: [String: String]) throws -> ToolResult {
-        let process = Process()
-        process.executableURL = ToolRunner.binDirectory.appendingPathComponent(tool)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ToolResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                          stderr: String(decoding: e, as: UTF8.self))
+        try ToolRunner.run(tool, arguments, environment: extra)
     }
 
     #if os(Linux)

@@ -23,10 +23,14 @@ enum ToolRunner {
         #endif
     }
 
-    static func run(_ tool: String, _ arguments: [String]) throws -> ToolResult {
+    /// - Parameter environment: variables to add to (or replace in) this process's environment.
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ToolResult {
         let process = Process()
         process.executableURL = binDirectory.appendingPathComponent(tool)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -9,6 +9,8 @@ import Foundation
 /// All checks share one serial background thread: started together they run one after the
 /// other. On a two-core machine the writer keeps a core to itself instead of three threads
 /// sharing two (measured: a second check thread slowed mapping and writing more than it saved).
+/// So a check must never wait for another `ConcurrentCheck` (it would wait forever), and
+/// conversions running at the same time take turns for their checks.
 public final class ConcurrentCheck: @unchecked Sendable {
     private static let queue = DispatchQueue(label: "effnet.concurrent-check", qos: .userInitiated)
 

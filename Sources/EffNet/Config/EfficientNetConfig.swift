@@ -6,7 +6,7 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
     public var name: String
     public var inputChannels: Int
     public var stem: Stem
-    /// A flat list of MBConv blocks, in execution order.
+    /// A flat list of blocks (MBConv or Fused-MBConv), in execution order.
     public var blocks: [Block]
     /// Channels of the head's 1x1 convolution.
     public var headChannels: Int
@@ -34,23 +34,51 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
     }
 
     public struct Block: Codable, Equatable, Sendable {
+        /// How a block computes (see `ParameterLayout.units(of:index:config:)` for its units).
+        public enum Kind: String, Codable, Sendable {
+            /// Mobile inverted bottleneck: [1x1 expand] -> k x k depthwise -> [SE] -> 1x1 project.
+            case mbconv
+            /// Fused-MBConv (EfficientNetV2): a dense k x k convolution (expanding) -> 1x1 project;
+            /// with expand ratio 1, the k x k convolution alone, straight to the output channels.
+            case fused
+        }
+        public var kind: Kind
         public var expandRatio: Int
         public var kernel: Int
         public var stride: Int
         public var inChannels: Int
         public var outChannels: Int
-        /// Channels after the expansion conv (== inChannels when expandRatio is 1).
+        /// Channels after the expansion (== inChannels when expandRatio is 1).
         public var expandedChannels: Int
         /// Width of the squeeze-and-excitation bottleneck; nil for no SE.
         public var seChannels: Int?
         /// Index of the stage this block belongs to (0-based), for reports.
         public var stage: Int
 
-        public init(expandRatio: Int, kernel: Int, stride: Int, inChannels: Int, outChannels: Int,
+        public init(kind: Kind = .mbconv, expandRatio: Int, kernel: Int, stride: Int, inChannels: Int, outChannels: Int,
                     expandedChannels: Int, seChannels: Int?, stage: Int) {
+            self.kind = kind
             self.expandRatio = expandRatio; self.kernel = kernel; self.stride = stride
             self.inChannels = inChannels; self.outChannels = outChannels
             self.expandedChannels = expandedChannels; self.seChannels = seChannels; self.stage = stage
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case kind, expandRatio, kernel, stride, inChannels, outChannels, expandedChannels, seChannels, stage
+        }
+
+        /// .effw files written before block kinds existed have no `kind`: they are MBConv.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            kind = try c.decodeIfPresent(Kind.self, forKey: .kind) ?? .mbconv
+            expandRatio = try c.decode(Int.self, forKey: .expandRatio)
+            kernel = try c.decode(Int.self, forKey: .kernel)
+            stride = try c.decode(Int.self, forKey: .stride)
+            inChannels = try c.decode(Int.self, forKey: .inChannels)
+            outChannels = try c.decode(Int.self, forKey: .outChannels)
+            expandedChannels = try c.decode(Int.self, forKey: .expandedChannels)
+            seChannels = try c.decodeIfPresent(Int.self, forKey: .seChannels)
+            stage = try c.decode(Int.self, forKey: .stage)
         }
 
         public var hasExpansion: Bool { expandRatio != 1 }
@@ -142,6 +170,7 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
                   b.expandRatio >= 1 else { throw fail("block \(i) has invalid sizes") }
             if !b.hasExpansion, b.expandedChannels != b.inChannels { throw fail("block \(i): no expansion but \(b.expandedChannels) != \(b.inChannels)") }
             if let se = b.seChannels, se <= 0 { throw fail("block \(i): SE width \(se)") }
+            if b.kind == .fused, b.seChannels != nil { throw fail("block \(i): a Fused-MBConv block with squeeze-and-excitation is not supported") }
             channels = b.outChannels
         }
         if padding.mode == .sameStatic {

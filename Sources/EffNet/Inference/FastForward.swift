@@ -1,5 +1,5 @@
 /// The fast forward pass: one image at a time through NHWC buffers of a `Workspace`, the layers
-/// run by `GemmKernels`, `DepthwiseKernels` and `StemKernels` with BN folded and activations,
+/// run by `GemmKernels`, `DepthwiseKernels` and `DenseConvKernels` with BN folded and activations,
 /// squeeze-and-excitation pooling and residual additions fused into them. A batch is spread over
 /// the threads image by image; a lone image (or the remainder of a batch) has its large layers
 /// split instead. The pooled features of all images go through the classifier as one matrix
@@ -61,59 +61,28 @@ struct FastForward {
         let g = geometry
         // Stem: the padded copy of the input, then the convolution, both by rows.
         let st = g.stem
-        let stemParts = Parallel.parts(threads: threads, work: st.oh * st.ow * st.op * st.k * st.k * st.cin, units: st.oh)
+        let stemParts = Parallel.parts(threads: threads, work: st.work, units: st.oh)
         Parallel.forEach(stemParts, threads: threads) { p, _ in
-            StemKernels.pad(st, input: image, transform: plan.config.inputTransform, into: ws.stemScratch.pointer,
-                            rows: Parallel.slice(st.paddedHeight, p, of: stemParts))
+            DenseConvKernels.pad(st, input: image, transform: plan.config.inputTransform, into: ws.stemScratch.pointer,
+                                 rows: Parallel.slice(st.paddedHeight, p, of: stemParts))
         }
         Parallel.forEach(stemParts, threads: threads) { p, t in
-            StemKernels.run(st, xp: ws.stemScratch.pointer, weights: plan.stem.product, y: ws.io[0].pointer,
-                            rows: Parallel.slice(st.oh, p, of: stemParts), patches: ws.patches(t))
+            DenseConvKernels.runPadded(st, xp: ws.stemScratch.pointer, weights: plan.stem.product, y: ws.io[0].pointer,
+                                       rows: Parallel.slice(st.oh, p, of: stemParts), patches: ws.patches(t))
         }
         recorder?.record(stage: 0, image: index, ws.io[0].pointer, cp: st.op)
 
         var cur = 0
         for (i, b) in plan.blocks.enumerated() {
-            let d = g.depthwise[i]
-            let x = ws.io[cur].pointer
-            // Depthwise (after the expansion, fused with it where the blocks are large), with the SE
-            // average pool's per-row sums written on the way.
-            let pools = b.se != nil ? ws.rowPools.pointer : nil
-            if g.fused[i], let e = b.expand {
-                // A thread runs its own parts in order, continuing from its ring; only a part taken
-                // over from another thread recomputes the expanded rows above its first.
-                let work = d.oh * d.ow * d.cp * d.k * d.k + d.h * d.w * e.matrix.k * d.cp
-                let parts = Parallel.parts(threads: threads, work: work, units: d.oh)
-                ws.ringRows.initialize(repeating: 0, count: 2 * ws.parts)
-                Parallel.forEach(parts, threads: threads) { p, t in
-                    expandDepthwise(b, e, d, x: x, ws: ws, thread: t, rows: Parallel.slice(d.oh, p, of: parts), pools: pools)
-                }
-            } else {
-                var dwIn = UnsafePointer(x)
-                if let e = b.expand {
-                    gemm(e, b: e.matrix.data.pointer, m: d.h * d.w, a: x, lda: roundUpToLanes(e.matrix.k),
-                         c: ws.expanded.pointer, ldc: e.matrix.np, residual: false, threads: threads)
-                    dwIn = UnsafePointer(ws.expanded.pointer)
-                }
-                let parts = Parallel.parts(threads: threads, work: d.oh * d.ow * d.cp * d.k * d.k, units: d.oh)
-                Parallel.forEach(parts, threads: threads) { p, t in
-                    DepthwiseKernels.run(activation: b.depthwise.activation, shape: d, x: dwIn,
-                                         weights: b.depthwise.weights.pointer, bias: b.depthwise.bias.pointer,
-                                         y: ws.depthwise.pointer, rows: Parallel.slice(d.oh, p, of: parts),
-                                         pools: pools, rowSum: ws.rowSum(t))
-                }
+            switch (b.kind, g.blocks[i]) {
+            case let (.mbconv(m), .mbconv(d, rowFused)):
+                cur = mbconv(m, b.config, d, rowFused: rowFused, ws: ws, cur: cur, threads: threads)
+            case let (.fused(f), .fused(d)):
+                cur = fused(f, b.config, d, ws: ws, cur: cur, threads: threads)
+            default:
+                preconditionFailure("the geometry was built from another plan")
             }
-            var gate: UnsafePointer<Float>?
-            if let se = b.se {
-                squeezeExcitation(se, b.depthwise, ws, rows: d.oh, pixels: d.oh * d.ow, threads: threads)
-                gate = UnsafePointer(ws.gate.pointer)
-            }
-            let residual = b.config.hasResidual
-            let out = residual ? cur : 1 - cur
-            project(b.project, gate: gate, m: d.oh * d.ow, a: ws.depthwise.pointer, lda: d.cp,
-                    c: ws.io[out].pointer, residual: residual, ws: ws, threads: threads)
-            cur = out
-            recorder?.record(stage: i + 1, image: index, ws.io[cur].pointer, cp: b.project.matrix.np)
+            recorder?.record(stage: i + 1, image: index, ws.io[cur].pointer, cp: b.output.matrix.np)
         }
 
         let hm = plan.head.matrix
@@ -124,11 +93,83 @@ struct FastForward {
         averagePool(ws.head.pointer, pixels: pixels, cp: hm.np, into: features, scratch: ws.rowPools.pointer)
     }
 
+    /// An MBConv block on the image in io[cur]; returns the io buffer holding its output.
+    private func mbconv(_ b: InferencePlan.MBConv, _ config: EfficientNetConfig.Block, _ d: DepthwiseKernels.Shape,
+                        rowFused: Bool, ws: Workspace, cur: Int, threads: Int) -> Int {
+        let x = ws.io[cur].pointer
+        // Depthwise (after the expansion, row-fused with it where the blocks are large), with the
+        // SE average pool's per-row sums written on the way.
+        let pools = b.se != nil ? ws.rowPools.pointer : nil
+        if rowFused, let e = b.expand {
+            // A thread runs its own parts in order, continuing from its ring; only a part taken
+            // over from another thread recomputes the expanded rows above its first.
+            let work = d.oh * d.ow * d.cp * d.k * d.k + d.h * d.w * e.matrix.k * d.cp
+            let parts = Parallel.parts(threads: threads, work: work, units: d.oh)
+            ws.ringRows.initialize(repeating: 0, count: 2 * ws.parts)
+            Parallel.forEach(parts, threads: threads) { p, t in
+                expandDepthwise(b, e, d, x: x, ws: ws, thread: t, rows: Parallel.slice(d.oh, p, of: parts), pools: pools)
+            }
+        } else {
+            var dwIn = UnsafePointer(x)
+            if let e = b.expand {
+                gemm(e, b: e.matrix.data.pointer, m: d.h * d.w, a: x, lda: roundUpToLanes(e.matrix.k),
+                     c: ws.expanded.pointer, ldc: e.matrix.np, residual: false, threads: threads)
+                dwIn = UnsafePointer(ws.expanded.pointer)
+            }
+            let parts = Parallel.parts(threads: threads, work: d.oh * d.ow * d.cp * d.k * d.k, units: d.oh)
+            Parallel.forEach(parts, threads: threads) { p, t in
+                DepthwiseKernels.run(activation: b.depthwise.activation, shape: d, x: dwIn,
+                                     weights: b.depthwise.weights.pointer, bias: b.depthwise.bias.pointer,
+                                     y: ws.depthwise.pointer, rows: Parallel.slice(d.oh, p, of: parts),
+                                     pools: pools, rowSum: ws.rowSum(t))
+            }
+        }
+        var gate: UnsafePointer<Float>?
+        if let se = b.se {
+            squeezeExcitation(se, b.depthwise, ws, rows: d.oh, pixels: d.oh * d.ow, threads: threads)
+            gate = UnsafePointer(ws.gate.pointer)
+        }
+        let residual = config.hasResidual
+        let out = residual ? cur : 1 - cur
+        project(b.project, gate: gate, m: d.oh * d.ow, a: ws.depthwise.pointer, lda: d.cp,
+                c: ws.io[out].pointer, residual: residual, ws: ws, threads: threads)
+        return out
+    }
+
+    /// A Fused-MBConv block on the image in io[cur]: the dense k x k convolution by output rows
+    /// (into the expanded buffer, or straight into the output when there is no projection), then
+    /// the projection. Returns the io buffer holding its output.
+    private func fused(_ f: InferencePlan.Fused, _ config: EfficientNetConfig.Block, _ d: DenseConvKernels.Shape,
+                       ws: Workspace, cur: Int, threads: Int) -> Int {
+        let x = UnsafePointer(ws.io[cur].pointer), ldx = roundUpToLanes(config.inChannels)
+        let residual = config.hasResidual
+        let convParts = Parallel.parts(threads: threads, work: d.work, units: d.oh)
+        guard let project = f.project else {
+            // The convolution writes the block's output: into the other io buffer (it reads its
+            // neighbours' input rows), holding a copy of the input when the residual is added.
+            let out = 1 - cur
+            if residual { ws.io[out].pointer.update(from: x, count: d.h * d.w * ldx) }
+            Parallel.forEach(convParts, threads: threads) { p, t in
+                DenseConvKernels.runNHWC(d, x: x, ldx: ldx, weights: f.conv.product, y: ws.io[out].pointer,
+                                         rows: Parallel.slice(d.oh, p, of: convParts), patches: ws.patches(t), residual: residual)
+            }
+            return out
+        }
+        Parallel.forEach(convParts, threads: threads) { p, t in
+            DenseConvKernels.runNHWC(d, x: x, ldx: ldx, weights: f.conv.product, y: ws.expanded.pointer,
+                                     rows: Parallel.slice(d.oh, p, of: convParts), patches: ws.patches(t), residual: false)
+        }
+        let out = residual ? cur : 1 - cur
+        gemm(project, b: project.matrix.data.pointer, m: d.oh * d.ow, a: ws.expanded.pointer, lda: d.op,
+             c: ws.io[out].pointer, ldc: project.matrix.np, residual: residual, threads: threads)
+        return out
+    }
+
     /// Output rows `rows` of a block's depthwise convolution, its input computed on demand by the
     /// expansion, one row at a time, into this thread's ring of k rows (row iy in slot iy % k: by
     /// the time row iy + k is computed, no remaining output row needs row iy). The expanded rows
     /// the ring holds (ws.ringRows) carry over to the thread's next part of the same layer.
-    private func expandDepthwise(_ b: InferencePlan.Block, _ e: InferencePlan.Pointwise, _ d: DepthwiseKernels.Shape,
+    private func expandDepthwise(_ b: InferencePlan.MBConv, _ e: InferencePlan.Pointwise, _ d: DepthwiseKernels.Shape,
                                  x: UnsafePointer<Float>, ws: Workspace, thread: Int, rows: Range<Int>,
                                  pools: UnsafeMutablePointer<Double>?) {
         guard !rows.isEmpty else { return }

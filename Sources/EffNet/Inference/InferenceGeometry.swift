@@ -1,25 +1,39 @@
 /// Every layer's sizes and padding for one input height x width, and the buffer sizes a
 /// `Workspace` needs for one image. Padding follows the reference exactly: 1x1 stride-1
-/// convolutions never pad; the stem (conv index 0) and each block's depthwise conv (index i + 1)
-/// take theirs from the config's rule.
+/// convolutions never pad; the stem (conv index 0) and each block's k x k convolution (index
+/// i + 1, depthwise or fused) take theirs from the config's rule.
 struct InferenceGeometry: Equatable {
+    /// One block's spatial convolution.
+    enum BlockShape: Equatable {
+        /// MBConv: its depthwise convolution (h, w = the block's input size); `rowFused`: expand
+        /// and depthwise run fused, row by row through a ring of k expanded rows, instead of
+        /// materialising the whole expanded activation. Chosen where that activation would not
+        /// fit in L2 (the early, high-resolution blocks); elsewhere the unfused path splits
+        /// better over threads.
+        case mbconv(DepthwiseKernels.Shape, rowFused: Bool)
+        /// Fused-MBConv: its dense k x k convolution.
+        case fused(DenseConvKernels.Shape)
+
+        var outputHeight: Int {
+            switch self { case let .mbconv(d, _): return d.oh; case let .fused(d): return d.oh }
+        }
+        var outputWidth: Int {
+            switch self { case let .mbconv(d, _): return d.ow; case let .fused(d): return d.ow }
+        }
+    }
+
     let height, width: Int
-    let stem: StemKernels.Shape
-    /// Per block: its depthwise convolution (h, w = the block's input size).
-    let depthwise: [DepthwiseKernels.Shape]
-    /// Per block: expand and depthwise run fused, row by row through a ring of k expanded rows,
-    /// instead of materialising the whole expanded activation. Chosen where that activation would
-    /// not fit in L2 (the early, high-resolution blocks); elsewhere the unfused path splits better
-    /// over threads.
-    let fused: [Bool]
+    let stem: DenseConvKernels.Shape
+    let blocks: [BlockShape]
     let headHeight, headWidth: Int
 
     // Floats per image, per buffer role.
     let stemScratchCount: Int
-    let stemPatchCount: Int
+    /// One output row's im2col patches (the largest dense convolution's).
+    let patchCount: Int
     let ioCount: Int
     let expandedCount: Int
-    /// Floats of one thread's ring of expanded rows (fused blocks).
+    /// Floats of one thread's ring of expanded rows (row-fused MBConv blocks).
     let ringCount: Int
     let depthwiseCount: Int
     let headCount: Int
@@ -31,7 +45,8 @@ struct InferenceGeometry: Equatable {
     let rowPoolCount: Int
 
     /// - Throws: `InputShapeError` when some convolution's kernel does not fit its input.
-    /// - Parameter fuseAbove: bytes of expanded activation above which a block runs fused.
+    /// - Parameter fuseAbove: bytes of expanded activation above which an MBConv block runs
+    ///   row-fused.
     init(plan: InferencePlan, height: Int, width: Int, fuseAbove: Int) throws {
         self.height = height
         self.width = width
@@ -46,45 +61,59 @@ struct InferenceGeometry: Equatable {
             }
             return (oh, ow)
         }
-        let st = plan.stem
-        let sp = pad(0, k: st.kernel, s: st.stride, h: height, w: width)
-        let (sh, sw) = try out(height, width, sp, k: st.kernel, s: st.stride, what: "stem")
-        stem = StemKernels.Shape(cin: st.cin, h: height, w: width, k: st.kernel, stride: st.stride, padding: sp,
-                                 oh: sh, ow: sw, op: st.op)
-        var h = sh, w = sw
-        var io = h * w * st.op, expanded = 0, dwOut = 0, scaled = 0, maxC = st.op, maxS = 1
-        var shapes: [DepthwiseKernels.Shape] = []
-        var fusedBlocks: [Bool] = [], ring = 0, rowPools = 0
+        func dense(_ d: InferencePlan.DenseConv, index: Int, h: Int, w: Int, what: String) throws -> DenseConvKernels.Shape {
+            let p = pad(index, k: d.kernel, s: d.stride, h: h, w: w)
+            let (oh, ow) = try out(h, w, p, k: d.kernel, s: d.stride, what: what)
+            return DenseConvKernels.Shape(cin: d.cin, h: h, w: w, k: d.kernel, stride: d.stride, padding: p,
+                                          oh: oh, ow: ow, op: d.op)
+        }
+        stem = try dense(plan.stem, index: 0, h: height, w: width, what: "stem")
+        var h = stem.oh, w = stem.ow
+        var io = h * w * stem.op, expanded = 0, dwOut = 0, scaled = 0, maxC = stem.op, maxS = 1
+        var patches = stem.ow * stem.k * stem.k * stem.cin
+        var shapes: [BlockShape] = [], ring = 0, rowPools = 0
         for (i, b) in plan.blocks.enumerated() {
-            let d = b.depthwise
-            let p = pad(i + 1, k: d.kernel, s: d.stride, h: h, w: w)
-            let (oh, ow) = try out(h, w, p, k: d.kernel, s: d.stride, what: "blocks.\(i).depthwise")
-            shapes.append(DepthwiseKernels.Shape(h: h, w: w, cp: d.cp, k: d.kernel, stride: d.stride, padding: p, oh: oh, ow: ow))
-            let fuse = b.expand != nil && h * w * d.cp * MemoryLayout<Float>.size > fuseAbove
-            fusedBlocks.append(fuse)
-            if fuse {
-                ring = max(ring, d.kernel * w * d.cp)
-            } else if b.expand != nil {
-                expanded = max(expanded, h * w * d.cp)
+            let shape: BlockShape
+            switch b.kind {
+            case let .mbconv(m):
+                let d = m.depthwise
+                let p = pad(i + 1, k: d.kernel, s: d.stride, h: h, w: w)
+                let (oh, ow) = try out(h, w, p, k: d.kernel, s: d.stride, what: "blocks.\(i).depthwise")
+                let fuse = m.expand != nil && h * w * d.cp * MemoryLayout<Float>.size > fuseAbove
+                shape = .mbconv(DepthwiseKernels.Shape(h: h, w: w, cp: d.cp, k: d.kernel, stride: d.stride, padding: p,
+                                                       oh: oh, ow: ow), rowFused: fuse)
+                if fuse {
+                    ring = max(ring, d.kernel * w * d.cp)
+                } else if m.expand != nil {
+                    expanded = max(expanded, h * w * d.cp)
+                }
+                dwOut = max(dwOut, oh * ow * d.cp)
+                if let se = m.se {
+                    scaled = max(scaled, m.project.matrix.k * m.project.matrix.np)
+                    maxS = max(maxS, se.squeeze)
+                    rowPools = max(rowPools, oh * d.cp)
+                }
+                maxC = max(maxC, d.cp)
+            case let .fused(f):
+                let d = try dense(f.conv, index: i + 1, h: h, w: w, what: "blocks.\(i).fused")
+                shape = .fused(d)
+                patches = max(patches, d.ow * d.k * d.k * d.cin)
+                if f.project != nil { expanded = max(expanded, d.oh * d.ow * d.op) }
+                maxC = max(maxC, d.op)
             }
-            dwOut = max(dwOut, oh * ow * d.cp)
-            io = max(io, h * w * roundUpToLanes(b.config.inChannels), oh * ow * b.project.matrix.np)
-            if let se = b.se {
-                scaled = max(scaled, b.project.matrix.k * b.project.matrix.np)
-                maxS = max(maxS, se.squeeze)
-                rowPools = max(rowPools, oh * d.cp)
-            }
-            maxC = max(maxC, d.cp, b.project.matrix.np)
+            shapes.append(shape)
+            let oh = shape.outputHeight, ow = shape.outputWidth
+            io = max(io, h * w * roundUpToLanes(b.config.inChannels), oh * ow * b.output.matrix.np)
+            maxC = max(maxC, b.output.matrix.np)
             h = oh
             w = ow
         }
-        depthwise = shapes
-        fused = fusedBlocks
+        blocks = shapes
         ringCount = ring
         headHeight = h
         headWidth = w
-        stemScratchCount = stem.paddedHeight * stem.paddedWidth * st.cin
-        stemPatchCount = sw * st.kernel * st.kernel * st.cin
+        stemScratchCount = stem.paddedHeight * stem.paddedWidth * stem.cin
+        patchCount = patches
         ioCount = io
         expandedCount = expanded
         depthwiseCount = dwOut

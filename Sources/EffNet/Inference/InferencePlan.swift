@@ -1,8 +1,9 @@
 /// A model's weights rearranged for the fast kernels, built once from the module tree (which it
 /// never modifies): batch norm folded into each convolution (w * scale, bias * scale + shift),
-/// 1x1 convolutions packed for `GemmKernels`, depthwise and stem weights laid out tap-major with
-/// channels padded to 16, squeeze-and-excitation weights transposed so every step runs along
-/// channels.
+/// 1x1 convolutions packed for `GemmKernels`, dense k x k convolutions (the stem, Fused-MBConv
+/// blocks) packed for their im2col product, depthwise weights laid out tap-major with channels
+/// padded to 16, squeeze-and-excitation weights transposed so every step runs along channels.
+/// Built by walking the model's declared units (`ParameterLayout`), one case per block kind.
 final class InferencePlan: @unchecked Sendable {
     struct Pointwise {
         let matrix: PackedMatrix
@@ -31,22 +32,46 @@ final class InferencePlan: @unchecked Sendable {
         let b2: FloatBuffer
     }
 
-    struct Block {
-        let config: EfficientNetConfig.Block
+    /// A block of MBConv kind: [expand] -> depthwise -> [SE] -> project.
+    struct MBConv {
         let expand: Pointwise?
         let depthwise: Depthwise
         let se: SqueezeExcitation?
         let project: Pointwise
     }
 
-    struct Stem {
+    /// A block of Fused-MBConv kind: dense k x k conv -> [project].
+    struct Fused {
+        let conv: DenseConv
+        /// nil when the expand ratio is 1 (the dense conv goes straight to the output channels).
+        let project: Pointwise?
+    }
+
+    struct Block {
+        enum Kind {
+            case mbconv(MBConv)
+            case fused(Fused)
+        }
+        let config: EfficientNetConfig.Block
+        let kind: Kind
+        /// The block's last product, which writes its output (and adds the residual).
+        var output: Pointwise {
+            switch kind {
+            case let .mbconv(b): return b.project
+            case let .fused(f): return f.project ?? f.conv.product
+            }
+        }
+    }
+
+    /// A dense k x k convolution (the stem, Fused-MBConv blocks) as an im2col product.
+    struct DenseConv {
         let cin, outChannels, op, kernel, stride: Int
         /// B = [(ky * k + kx) * cin + ci][o] for the im2col product.
         let product: Pointwise
     }
 
     let config: EfficientNetConfig
-    let stem: Stem
+    let stem: DenseConv
     let blocks: [Block]
     let head: Pointwise
     let classifier: Pointwise
@@ -56,12 +81,13 @@ final class InferencePlan: @unchecked Sendable {
     private let sources: [[Float]]
 
     init(model: EfficientNet) {
+        let layout = model.layout
         config = model.config
-        paddingResolver = PaddingResolver(config: model.config)
-        sources = Self.parameterArrays(of: model)
-        stem = Self.stem(model.stem, cin: model.config.inputChannels)
-        blocks = model.blocks.map(Self.block)
-        head = Self.pointwise(model.head)
+        paddingResolver = model.paddingResolver
+        sources = model.weights.map(\.scalars)
+        stem = Self.dense(model.convNorm(layout.unit(.stem)!))
+        blocks = model.config.blocks.indices.map { Self.block($0, of: model) }
+        head = Self.pointwise(model.convNorm(layout.unit(.head)!))
         let cls = model.classifier
         let inF = cls.weight.shape[1], outF = cls.weight.shape[0]
         let matrix = PackedMatrix(k: inF, n: outF) { kk, nn in cls.weight.scalars[nn * inF + kk] }
@@ -72,34 +98,28 @@ final class InferencePlan: @unchecked Sendable {
     /// The plan holds a reference to each, so any change to a parameter (`load(_:)` replaces the
     /// arrays; an in-place write copies a shared array first) gives it a new buffer address.
     func isCurrent(for model: EfficientNet) -> Bool {
-        let now = Self.parameterArrays(of: model)
+        let now = model.weights
         guard now.count == sources.count else { return false }
-        for (a, b) in zip(now, sources) {
-            let same = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress } }
-            if !same || a.count != b.count { return false }
+        for (t, b) in zip(now, sources) {
+            let same = t.scalars.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress } }
+            if !same || t.scalars.count != b.count { return false }
         }
         return true
     }
 
-    static func parameterArrays(of model: EfficientNet) -> [[Float]] {
-        var r: [[Float]] = []
-        func cna(_ m: ConvNormActivation) {
-            r.append(m.conv.weight.scalars)
-            if let b = m.conv.bias { r.append(b.scalars) }
-            if let bn = m.bn { r += [bn.weight.scalars, bn.bias.scalars, bn.runningMean.scalars, bn.runningVar.scalars] }
+    static func block(_ i: Int, of model: EfficientNet) -> Block {
+        let b = model.config.blocks[i], layout = model.layout
+        let unit = { (part: ParameterLayout.BlockPart) in layout.unit(.block(i, part)).map(model.convNorm) }
+        switch b.kind {
+        case .mbconv:
+            let depthwise = unit(.depthwise)!
+            return Block(config: b, kind: .mbconv(MBConv(
+                expand: unit(.expand).map(pointwise), depthwise: Self.depthwise(depthwise),
+                se: model.squeezeExcitation(ofBlock: i).map { squeezeExcitation($0, channels: depthwise.conv.outputChannels) },
+                project: pointwise(unit(.project)!))))
+        case .fused:
+            return Block(config: b, kind: .fused(Fused(conv: dense(unit(.fused)!), project: unit(.project).map(pointwise))))
         }
-        cna(model.stem)
-        for b in model.blocks {
-            if let e = b.expand { cna(e) }
-            cna(b.depthwise)
-            if let se = b.se {
-                r += [se.reduce.weight.scalars, se.reduce.bias?.scalars ?? [], se.expand.weight.scalars, se.expand.bias?.scalars ?? []]
-            }
-            cna(b.project)
-        }
-        cna(model.head)
-        r += [model.classifier.weight.scalars, model.classifier.bias.scalars]
-        return r
     }
 
     /// Per-output-channel (scale, shift) such that conv+BN = conv(w * scale) + shift.
@@ -132,9 +152,9 @@ final class InferencePlan: @unchecked Sendable {
         return pw
     }
 
-    static func stem(_ m: ConvNormActivation, cin: Int) -> Stem {
+    static func dense(_ m: ConvNormActivation) -> DenseConv {
         let (scale, shift) = folding(m)
-        let o = m.conv.outputChannels, k = m.conv.kernelSize
+        let o = m.conv.outputChannels, k = m.conv.kernelSize, cin = m.conv.inputChannels
         let w = m.conv.weight.scalars
         // Row (ky * k + kx) * cin + ci of B is weight [oc][ci][ky][kx].
         let matrix = PackedMatrix(k: k * k * cin, n: o) { t, oc in
@@ -142,31 +162,28 @@ final class InferencePlan: @unchecked Sendable {
             return w[((oc * cin + ci) * k + ky) * k + kx] * scale[oc]
         }
         let product = Pointwise(matrix: matrix, bias: padded(shift, to: matrix.np), activation: m.activation)
-        return Stem(cin: cin, outChannels: o, op: matrix.np, kernel: k, stride: m.conv.stride, product: product)
+        return DenseConv(cin: cin, outChannels: o, op: matrix.np, kernel: k, stride: m.conv.stride, product: product)
     }
 
-    static func block(_ b: MBConvBlock) -> Block {
-        let d = b.depthwise
+    static func depthwise(_ d: ConvNormActivation) -> Depthwise {
         let (scale, shift) = folding(d)
         let c = d.conv.outputChannels, cp = roundUpToLanes(c), k = d.conv.kernelSize
         let w = d.conv.weight.scalars
         let dw = FloatBuffer(count: k * k * cp)
         for ch in 0 ..< c { for t in 0 ..< k * k { dw[t * cp + ch] = w[ch * k * k + t] * scale[ch] } }
-        let depthwise = Depthwise(channels: c, cp: cp, kernel: k, stride: d.conv.stride, weights: dw,
-                                  bias: padded(shift, to: cp), activation: d.activation)
-        var se: SqueezeExcitation?
-        if let s = b.se {
-            let sq = s.reduce.outputChannels
-            let w1 = FloatBuffer(count: sq * cp), w2 = FloatBuffer(count: sq * cp)
-            let r = s.reduce.weight.scalars, e = s.expand.weight.scalars
-            for j in 0 ..< sq { for ch in 0 ..< c {
-                w1[j * cp + ch] = r[j * c + ch]
-                w2[j * cp + ch] = e[ch * sq + j]
-            } }
-            se = SqueezeExcitation(squeeze: sq, w1: w1, b1: s.reduce.bias?.scalars ?? [Float](repeating: 0, count: sq),
-                                   w2: w2, b2: padded(s.expand.bias?.scalars ?? [], to: cp))
-        }
-        return Block(config: b.config, expand: b.expand.map(pointwise), depthwise: depthwise, se: se,
-                     project: pointwise(b.project))
+        return Depthwise(channels: c, cp: cp, kernel: k, stride: d.conv.stride, weights: dw,
+                         bias: padded(shift, to: cp), activation: d.activation)
+    }
+
+    static func squeezeExcitation(_ s: EffNet.SqueezeExcitation, channels c: Int) -> SqueezeExcitation {
+        let cp = roundUpToLanes(c), sq = s.reduce.outputChannels
+        let w1 = FloatBuffer(count: sq * cp), w2 = FloatBuffer(count: sq * cp)
+        let r = s.reduce.weight.scalars, e = s.expand.weight.scalars
+        for j in 0 ..< sq { for ch in 0 ..< c {
+            w1[j * cp + ch] = r[j * c + ch]
+            w2[j * cp + ch] = e[ch * sq + j]
+        } }
+        return SqueezeExcitation(squeeze: sq, w1: w1, b1: s.reduce.bias?.scalars ?? [Float](repeating: 0, count: sq),
+                                 w2: w2, b2: padded(s.expand.bias?.scalars ?? [], to: cp))
     }
 }

@@ -18,7 +18,7 @@ final class StageRecorder: @unchecked Sendable {
         }
         var s = [stage("stem", plan.stem.outChannels, g.stem.oh, g.stem.ow)]
         for (i, b) in plan.blocks.enumerated() {
-            s.append(stage("blocks.\(i)", b.config.outChannels, g.depthwise[i].oh, g.depthwise[i].ow))
+            s.append(stage("blocks.\(i)", b.config.outChannels, g.blocks[i].outputHeight, g.blocks[i].outputWidth))
         }
         s.append(stage("head", plan.head.matrix.n, g.headHeight, g.headWidth))
         stages = s

@@ -8,8 +8,9 @@ final class Workspace: @unchecked Sendable {
     /// How many threads may split one layer of this workspace (each gets its own scratch).
     let parts: Int
     let stemScratch: FloatBuffer
-    /// parts x (stem output width x k*k*cin): one output row's stem patches per thread.
-    let stemPatches: FloatBuffer
+    /// parts x (output width x k*k*cin): one output row's im2col patches per thread (the stem's
+    /// and Fused-MBConv blocks' dense convolutions).
+    let patchRows: FloatBuffer
     let io: [FloatBuffer]
     let expanded: FloatBuffer
     let depthwise: FloatBuffer
@@ -23,14 +24,14 @@ final class Workspace: @unchecked Sendable {
     let rowPools: DoubleBuffer
     /// parts x maxChannels
     let rowSums: FloatBuffer
-    /// parts x 2: per thread, the expanded rows [lo, hi) its ring holds (fused blocks).
+    /// parts x 2: per thread, the expanded rows [lo, hi) its ring holds (row-fused MBConv blocks).
     let ringRows: UnsafeMutablePointer<Int>
 
     init(geometry g: InferenceGeometry, parts: Int) {
         geometry = g
         self.parts = parts
         stemScratch = FloatBuffer(count: g.stemScratchCount)
-        stemPatches = FloatBuffer(count: parts * g.stemPatchCount)
+        patchRows = FloatBuffer(count: parts * g.patchCount)
         io = [FloatBuffer(count: g.ioCount), FloatBuffer(count: g.ioCount)]
         expanded = FloatBuffer(count: max(g.expandedCount, parts * g.ringCount))
         depthwise = FloatBuffer(count: g.depthwiseCount)
@@ -46,10 +47,10 @@ final class Workspace: @unchecked Sendable {
 
     deinit { ringRows.deallocate() }
 
-    /// Thread `thread`'s ring of expanded rows (fused blocks).
+    /// Thread `thread`'s ring of expanded rows (row-fused MBConv blocks).
     func ring(_ thread: Int) -> UnsafeMutablePointer<Float> { expanded.pointer + thread * geometry.ringCount }
 
-    func patches(_ thread: Int) -> UnsafeMutablePointer<Float> { stemPatches.pointer + thread * geometry.stemPatchCount }
+    func patches(_ thread: Int) -> UnsafeMutablePointer<Float> { patchRows.pointer + thread * geometry.patchCount }
 
     func rowSum(_ thread: Int) -> UnsafeMutablePointer<Float> { rowSums.pointer + thread * geometry.maxChannels }
 }

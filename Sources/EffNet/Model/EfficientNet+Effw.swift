@@ -49,9 +49,8 @@ extension EfficientNet {
     public func write(to url: URL, dtype: DType = .f32, overwrite: Bool = false) throws {
         precondition([.f32, .f16, .bf16].contains(dtype), "weights are stored as F32, F16 or BF16")
         var entries: [EffwWriter.Entry] = []
-        visitParameters { name, t in
-            let tensor = t
-            entries.append(EffwWriter.Entry(name: name, dtype: dtype, shape: tensor.shape) { body in
+        for (slot, tensor) in zip(layout.slots, weights) {
+            entries.append(EffwWriter.Entry(name: slot.name, dtype: dtype, shape: tensor.shape) { body in
                 if dtype == .f32 {
                     try tensor.scalars.withUnsafeBytes(body)   // little-endian hosts: no copy
                 } else {

@@ -1,18 +1,19 @@
-/// An EfficientNet built from an explicit `EfficientNetConfig`: stem, MBConv blocks, head,
-/// classifier. Parameters live under canonical names (`stem.conv.weight`,
-/// `blocks.3.se.reduce.bias`, `classifier.weight`, ...), one scheme for every source format.
+/// An EfficientNet built from an explicit `EfficientNetConfig`: stem, MBConv and Fused-MBConv
+/// blocks, head, classifier. Parameters live in one array in the order of the declared
+/// `ParameterLayout`, under canonical names (`stem.conv.weight`, `blocks.3.se.reduce.bias`,
+/// `classifier.weight`, ...), one scheme for every source format.
 ///
 ///     let net = try EfficientNet(contentsOf: url)
 ///     let logits = try net(input)          // NCHW float32 -> [N, classes]
 public final class EfficientNet: @unchecked Sendable {
     public let config: EfficientNetConfig
-    public internal(set) var stem: ConvNormActivation
-    public internal(set) var blocks: [MBConvBlock]
-    public internal(set) var head: ConvNormActivation
-    public internal(set) var classifier: Linear
+    /// The declared parameter layout (`ParameterLayout`): every unit and slot of this network.
+    public let layout: ParameterLayout
+    /// Every parameter, in `layout.slots` order.
+    public internal(set) var weights: [Tensor]
     /// Where the weights came from (stored in .effw metadata).
     public var provenance: Provenance?
-    private let paddingResolver: PaddingResolver
+    let paddingResolver: PaddingResolver
     /// The fast path's options, lazily built plan (folded, packed weights) and reusable buffers.
     let inferenceState = InferenceState()
 
@@ -21,60 +22,31 @@ public final class EfficientNet: @unchecked Sendable {
     public init(config: EfficientNetConfig) throws {
         try config.validate()
         self.config = config
-        let eps = config.bnEpsilon, folded = config.batchNormFolded, act = config.activation
-        stem = ConvNormActivation(inputChannels: config.inputChannels, outputChannels: config.stem.outChannels,
-                                  kernelSize: config.stem.kernel, stride: config.stem.stride,
-                                  epsilon: eps, folded: folded, activation: act)
-        blocks = config.blocks.map { MBConvBlock($0, epsilon: eps, folded: folded, activation: act) }
-        head = ConvNormActivation(inputChannels: config.lastBlockChannels, outputChannels: config.headChannels,
-                                  kernelSize: 1, epsilon: eps, folded: folded, activation: act)
-        classifier = Linear(inputFeatures: config.headChannels, outputFeatures: config.numClasses)
+        layout = ParameterLayout(config: config)
+        weights = layout.slots.map { slot in
+            // Identity batch norm: weight and running_var 1, the rest 0.
+            let one = slot.role.leaf == .bnWeight || slot.role.leaf == .bnVar
+            let count = slot.shape.reduce(1, *)
+            return Tensor(shape: slot.shape, scalars: [Float](repeating: one ? 1 : 0, count: count))
+        }
         paddingResolver = PaddingResolver(config: config)
     }
 
     /// Every parameter's canonical name and shape, in a stable order (see
     /// `parameterShapes(for:)`).
-    public var parameterShapes: [(name: String, shape: [Int])] { Self.parameterShapes(for: config) }
+    public var parameterShapes: [(name: String, shape: [Int])] { layout.slots.map { ($0.name, $0.shape) } }
 
-    public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) } }
-
-    /// Calls `body` with every parameter, by canonical name, in `parameterShapes` order.
-    func visitParameters(_ body: (String, inout Tensor) throws -> Void) rethrows {
-        func conv(_ p: String, _ c: inout Conv2d) throws {
-            try body("\(p).weight", &c.weight)
-            if c.bias != nil { try body("\(p).bias", &c.bias!) }
-        }
-        func cna(_ p: String, _ m: inout ConvNormActivation) throws {
-            try conv("\(p).conv", &m.conv)
-            if m.bn != nil {
-                try body("\(p).bn.weight", &m.bn!.weight)
-                try body("\(p).bn.bias", &m.bn!.bias)
-                try body("\(p).bn.running_mean", &m.bn!.runningMean)
-                try body("\(p).bn.running_var", &m.bn!.runningVar)
-            }
-        }
-        try cna("stem", &stem)
-        for i in blocks.indices {
-            let p = "blocks.\(i)"
-            if blocks[i].expand != nil { try cna("\(p).expand", &blocks[i].expand!) }
-            try cna("\(p).depthwise", &blocks[i].depthwise)
-            if blocks[i].se != nil {
-                try conv("\(p).se.reduce", &blocks[i].se!.reduce)
-                try conv("\(p).se.expand", &blocks[i].se!.expand)
-            }
-            try cna("\(p).project", &blocks[i].project)
-        }
-        try cna("head", &head)
-        try body("classifier.weight", &classifier.weight)
-        try body("classifier.bias", &classifier.bias)
-    }
+    public var parameterCount: Int { layout.slots.reduce(0) { $0 + $1.shape.reduce(1, *) } }
 
     /// All parameters by canonical name.
     public var parameters: [String: Tensor] {
         var r: [String: Tensor] = [:]
-        visitParameters { name, t in r[name] = t }
+        for (slot, t) in zip(layout.slots, weights) { r[slot.name] = t }
         return r
     }
+
+    /// The parameter in `role`, nil when this network has no such slot.
+    public func parameter(_ role: ParameterLayout.Role) -> Tensor? { layout.slotIndex(role).map { weights[$0] } }
 
     /// Loads every parameter strictly: no missing, no unused, no shape mismatch, no non-finite
     /// value (unless allowed). All problems are collected and thrown at once.
@@ -82,18 +54,49 @@ public final class EfficientNet: @unchecked Sendable {
     public func load(_ tensors: [String: Tensor], allowNonFinite: Bool = false) throws {
         var problems = WeightCheckError(missing: [], unused: [], mismatched: [], nonFinite: [])
         var seen = Set<String>()
-        visitParameters { name, slot in
-            guard let t = tensors[name] else { problems.missing.append(name); return }
-            seen.insert(name)
+        for slot in layout.slots {
+            guard let t = tensors[slot.name] else { problems.missing.append(slot.name); continue }
+            seen.insert(slot.name)
             if t.shape != slot.shape {
-                problems.mismatched.append(.init(name: name, expected: slot.shape, actual: t.shape))
+                problems.mismatched.append(.init(name: slot.name, expected: slot.shape, actual: t.shape))
             } else if !allowNonFinite && !t.isFinite {
-                problems.nonFinite.append(name)
+                problems.nonFinite.append(slot.name)
             }
         }
         problems.unused = tensors.keys.filter { !seen.contains($0) }.sorted()
         guard problems.isEmpty else { throw problems }
-        visitParameters { name, slot in slot = tensors[name]! }
+        weights = layout.slots.map { tensors[$0.name]! }
+    }
+
+    // MARK: Units as layers
+
+    /// The convolution of unit `u` (weight and, when the unit has one, bias).
+    func conv(_ u: ParameterLayout.Unit) -> Conv2d {
+        Conv2d(weight: parameter(.init(u.module, .weight))!, bias: parameter(.init(u.module, .bias)),
+               inputChannels: u.inChannels, outputChannels: u.outChannels, kernelSize: u.kernel,
+               stride: u.stride, groups: u.groups)
+    }
+
+    /// Unit `u` as convolution + batch norm (nil when folded) + activation.
+    func convNorm(_ u: ParameterLayout.Unit) -> ConvNormActivation {
+        var bn: BatchNorm2d?
+        if let w = parameter(.init(u.module, .bnWeight)) {
+            bn = BatchNorm2d(weight: w, bias: parameter(.init(u.module, .bnBias))!,
+                             runningMean: parameter(.init(u.module, .bnMean))!,
+                             runningVar: parameter(.init(u.module, .bnVar))!, epsilon: config.bnEpsilon)
+        }
+        return ConvNormActivation(conv: conv(u), bn: bn, activation: u.activation)
+    }
+
+    /// Block `i`'s squeeze-and-excitation, nil when it has none.
+    func squeezeExcitation(ofBlock i: Int) -> SqueezeExcitation? {
+        guard let r = layout.unit(.block(i, .seReduce)), let e = layout.unit(.block(i, .seExpand)) else { return nil }
+        return SqueezeExcitation(reduce: conv(r), expand: conv(e))
+    }
+
+    /// The classifier as a linear layer.
+    var classifier: Linear {
+        Linear(weight: parameter(.init(.classifier, .weight))!, bias: parameter(.init(.classifier, .bias))!)
     }
 
     /// Runs the network on an NCHW float32 batch and returns [N, classes] (logits, or
@@ -122,38 +125,49 @@ public final class EfficientNet: @unchecked Sendable {
         try validateInput(shape: input.shape)
         var x = input
         if let t = config.inputTransform { ReferenceKernels.inputTransform(&x, t) }
-        x = apply(stem, x, convIndex: 0)
+        x = apply(layout.unit(.stem)!, x, convIndex: 0)
         observe?("stem", x)
-        for (i, block) in blocks.enumerated() {
-            x = apply(block, x, convIndex: i + 1)
+        for i in config.blocks.indices {
+            x = applyBlock(i, x)
             observe?("blocks.\(i)", x)
         }
-        x = apply(head, x, convIndex: -1)
+        x = apply(layout.unit(.head)!, x, convIndex: -1)
         observe?("head", x)
-        var logits = ReferenceKernels.linear(ReferenceKernels.globalAveragePool(x), weight: classifier.weight, bias: classifier.bias)
+        let cls = classifier
+        var logits = ReferenceKernels.linear(ReferenceKernels.globalAveragePool(x), weight: cls.weight, bias: cls.bias)
         if config.finalSoftmax { ReferenceKernels.softmax(&logits) }
         observe?("logits", logits)
         return logits
     }
 
-    private func apply(_ m: ConvNormActivation, _ x: Tensor, convIndex: Int) -> Tensor {
-        let pad = m.conv.kernelSize == 1 && m.conv.stride == 1
+    /// One convolution unit. `convIndex` is the padding rule's index for k x k convolutions (0 the
+    /// stem, i + 1 block i's spatial convolution); 1x1 stride-1 convolutions never pad.
+    private func apply(_ u: ParameterLayout.Unit, _ x: Tensor, convIndex: Int) -> Tensor {
+        let m = convNorm(u)
+        let pad = u.kernel == 1 && u.stride == 1
             ? ConvPadding(top: 0, bottom: 0, left: 0, right: 0)
-            : paddingResolver.padding(convIndex: convIndex, kernel: m.conv.kernelSize, stride: m.conv.stride,
+            : paddingResolver.padding(convIndex: convIndex, kernel: u.kernel, stride: u.stride,
                                       height: x.shape[2], width: x.shape[3])
         var y = ReferenceKernels.conv2d(x, m.conv, padding: pad)
         ReferenceKernels.batchNormActivation(&y, m.bn, m.activation)
         return y
     }
 
-    private func apply(_ b: MBConvBlock, _ x: Tensor, convIndex: Int) -> Tensor {
+    /// Block `i`: its units in declared order (the spatial conv padded by the rule, the SE gating
+    /// the spatial conv's output), then the residual.
+    private func applyBlock(_ i: Int, _ x: Tensor) -> Tensor {
         var y = x
-        if let e = b.expand { y = apply(e, y, convIndex: -1) }
-        y = apply(b.depthwise, y, convIndex: convIndex)
-        if let se = b.se { ReferenceKernels.squeezeExcitation(&y, se, config.activation) }
-        y = apply(b.project, y, convIndex: -1)
-        if b.config.hasResidual {
-            for i in 0 ..< y.count { y.scalars[i] += x.scalars[i] }
+        for u in layout.units(ofBlock: i) {
+            guard case let .block(_, part) = u.module else { continue }
+            switch part {
+            case .seReduce: ReferenceKernels.squeezeExcitation(&y, squeezeExcitation(ofBlock: i)!, config.activation)
+            case .seExpand: continue
+            case .depthwise, .fused: y = apply(u, y, convIndex: i + 1)
+            case .expand, .project: y = apply(u, y, convIndex: -1)
+            }
+        }
+        if config.blocks[i].hasResidual {
+            for j in 0 ..< y.count { y.scalars[j] += x.scalars[j] }
         }
         return y
     }

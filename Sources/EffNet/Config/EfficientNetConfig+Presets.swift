@@ -28,12 +28,13 @@ extension EfficientNetConfig {
         (1.0, 1.0, 224), (1.0, 1.1, 240), (1.1, 1.2, 260), (1.2, 1.4, 280), (1.4, 1.8, 300),
     ]
 
-    /// Rounds `channels * width` to a multiple of 8, never below 90% of the unrounded value
-    /// (the `_make_divisible` / `round_filters` every implementation shares).
-    public static func roundChannels(_ channels: Int, width: Double, divisor: Int = 8) -> Int {
+    /// Rounds `channels * width` to a multiple of 8, never below `roundLimit` (90%) of the
+    /// unrounded value (the `_make_divisible` / `round_filters` every V1 implementation shares;
+    /// Keras' and timm's EfficientNetV2-B builders round with no such limit: `roundLimit` 0).
+    public static func roundChannels(_ channels: Int, width: Double, divisor: Int = 8, roundLimit: Double = 0.9) -> Int {
         let v = Double(channels) * width
         var r = max(divisor, Int(v + Double(divisor) / 2) / divisor * divisor)
-        if Double(r) < 0.9 * v { r += divisor }
+        if Double(r) < roundLimit * v { r += divisor }
         return r
     }
 

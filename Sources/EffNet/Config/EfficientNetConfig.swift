@@ -54,17 +54,22 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
         public var seChannels: Int?
         /// Index of the stage this block belongs to (0-based), for reports.
         public var stage: Int
+        /// Fused-MBConv only: whether a 1x1 projection follows the k x k convolution. nil means
+        /// "when the block expands" (torchvision, Keras, timm's official-architecture ports);
+        /// timm's `efficientnetv2_rw_*` also have expand-ratio-1 blocks with a projection.
+        public var fusedProjection: Bool?
 
         public init(kind: Kind = .mbconv, expandRatio: Int, kernel: Int, stride: Int, inChannels: Int, outChannels: Int,
-                    expandedChannels: Int, seChannels: Int?, stage: Int) {
+                    expandedChannels: Int, seChannels: Int?, stage: Int, fusedProjection: Bool? = nil) {
             self.kind = kind
+            self.fusedProjection = fusedProjection
             self.expandRatio = expandRatio; self.kernel = kernel; self.stride = stride
             self.inChannels = inChannels; self.outChannels = outChannels
             self.expandedChannels = expandedChannels; self.seChannels = seChannels; self.stage = stage
         }
 
         private enum CodingKeys: String, CodingKey {
-            case kind, expandRatio, kernel, stride, inChannels, outChannels, expandedChannels, seChannels, stage
+            case kind, expandRatio, kernel, stride, inChannels, outChannels, expandedChannels, seChannels, stage, fusedProjection
         }
 
         /// .effw files written before block kinds existed have no `kind`: they are MBConv.
@@ -79,9 +84,13 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
             expandedChannels = try c.decode(Int.self, forKey: .expandedChannels)
             seChannels = try c.decodeIfPresent(Int.self, forKey: .seChannels)
             stage = try c.decode(Int.self, forKey: .stage)
+            fusedProjection = try c.decodeIfPresent(Bool.self, forKey: .fusedProjection)
         }
 
         public var hasExpansion: Bool { expandRatio != 1 }
+        /// Whether the block ends in a 1x1 projection (every MBConv block; a Fused-MBConv block
+        /// when it expands, or as `fusedProjection` says).
+        public var hasProjection: Bool { kind == .mbconv || (fusedProjection ?? hasExpansion) }
         public var hasResidual: Bool { stride == 1 && inChannels == outChannels }
     }
 
@@ -169,6 +178,7 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
             guard b.kernel > 0, b.kernel <= 15, b.stride >= 1, b.stride <= 4, b.outChannels > 0, b.expandedChannels > 0,
                   b.expandRatio >= 1 else { throw fail("block \(i) has invalid sizes") }
             if !b.hasExpansion, b.expandedChannels != b.inChannels { throw fail("block \(i): no expansion but \(b.expandedChannels) != \(b.inChannels)") }
+            if b.kind == .mbconv, b.fusedProjection != nil { throw fail("block \(i): fusedProjection is for Fused-MBConv blocks") }
             if let se = b.seChannels, se <= 0 { throw fail("block \(i): SE width \(se)") }
             if b.kind == .fused, b.seChannels != nil { throw fail("block \(i): a Fused-MBConv block with squeeze-and-excitation is not supported") }
             channels = b.outChannels

@@ -202,12 +202,11 @@ public struct ParameterLayout: Sendable {
             u.append(convNorm(.project, in: b.expandedChannels, out: b.outChannels, k: 1, activation: nil))
             return u
         case .fused:
-            guard b.hasExpansion else {
+            guard b.hasProjection else {
                 return [convNorm(.fused, in: b.inChannels, out: b.outChannels, k: b.kernel, stride: b.stride, activation: act)]
             }
-            return [convNorm(.fused, in: b.inChannels, out: b.expandedChannels, k: b.kernel, stride: b.stride, activation: act)]
-                + se(b.seChannels, channels: b.expandedChannels)
-                + [convNorm(.project, in: b.expandedChannels, out: b.outChannels, k: 1, activation: nil)]
+            return [convNorm(.fused, in: b.inChannels, out: b.expandedChannels, k: b.kernel, stride: b.stride, activation: act),
+                    convNorm(.project, in: b.expandedChannels, out: b.outChannels, k: 1, activation: nil)]
         }
     }
 

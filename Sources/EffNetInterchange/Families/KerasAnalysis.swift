@@ -66,18 +66,11 @@ struct KerasAnalysis {
         if let cf = configLayers.values.first(where: { $0.dataFormat == "channels_first" }) {
             throw failure("layer '\(cf.name)' uses channels_first data; only channels_last Keras models are supported")
         }
-        var assignments: [WeightMapping.Assignment] = []
+        // Where each unit of the layout sits: its conv (or Dense) layer and batch-norm layer.
+        var units: [ParameterLayout.Module: SourceUnitName] = [:]
         func source(_ layer: String, _ names: [String]) -> String { table.source(layer, names) ?? "\(layer)/\(names[0])" }
-        func conv(_ canonical: String, _ layer: String, _ transform: LayoutTransform, names: [String] = ["kernel"]) throws {
-            assignments.append(.init(canonical: canonical, source: source(layer, names), transform: transform))
-        }
         func noBias(_ layer: String) throws {
             if let b = table.source(layer, ["bias"]) { throw failure("'\(b)': a bias on \(layer), which keras.applications' EfficientNet does not have and the Swift model cannot hold next to batch norm") }
-        }
-        func bn(_ prefix: String, _ layer: String) {
-            for (canonical, variable) in [("weight", "gamma"), ("bias", "beta"), ("running_mean", "moving_mean"), ("running_var", "moving_variance")] {
-                assignments.append(.init(canonical: "\(prefix).bn.\(canonical)", source: source(layer, [variable])))
-            }
         }
         func kernel4(_ layer: String, _ names: [String] = ["kernel"]) throws -> [Int] {
             guard let s = table.shape(layer, names) else { throw failure("no kernel for layer '\(layer)'") }
@@ -90,8 +83,7 @@ struct KerasAnalysis {
         guard stemKernel[0] == stemKernel[1] else { throw failure("stem_conv kernel \(stemKernel) is not square") }
         let stemStride = try stride(of: "stem_conv", default: 2)
         try noBias("stem_conv")
-        try conv("stem.conv.weight", "stem_conv", .hwioToOIHW)
-        bn("stem", "stem_bn")
+        units[.stem] = .init(conv: "stem_conv", norm: "stem_bn")
         let inputChannels = stemKernel[2]
 
         // Blocks, ordered by stage number then letter.
@@ -105,7 +97,6 @@ struct KerasAnalysis {
         var firstLetter: [Int: String] = [:]
         for b in named where firstLetter[b.stage] == nil { firstLetter[b.stage] = b.letter }
         for (i, b) in named.enumerated() {
-            let p = "blocks.\(i)"
             let dwNames = ["depthwise_kernel", "kernel"]
             let dw = try kernel4("\(b.id)_dwconv", dwNames)
             guard dw[0] == dw[1], dw[3] == 1 else { throw failure("\(b.id)_dwconv kernel \(dw) is not (k, k, C, 1)") }
@@ -115,14 +106,12 @@ struct KerasAnalysis {
                 let k = try kernel4("\(b.id)_expand_conv")
                 guard k == [1, 1, cin, e] else { throw failure("\(b.id)_expand_conv kernel \(k), expected \([1, 1, cin, e])") }
                 try noBias("\(b.id)_expand_conv")
-                try conv("\(p).expand.conv.weight", "\(b.id)_expand_conv", .hwioToOIHW)
-                bn("\(p).expand", "\(b.id)_expand_bn")
+                units[.block(i, .expand)] = .init(conv: "\(b.id)_expand_conv", norm: "\(b.id)_expand_bn")
             } else if e != cin {
                 throw failure("\(b.id) has no expand_conv but its depthwise conv has \(e) channels, not \(cin)")
             }
             try noBias("\(b.id)_dwconv")
-            try conv("\(p).depthwise.conv.weight", "\(b.id)_dwconv", .depthwiseHWC1ToC1HW, names: dwNames)
-            bn("\(p).depthwise", "\(b.id)_bn")
+            units[.block(i, .depthwise)] = .init(conv: "\(b.id)_dwconv", norm: "\(b.id)_bn")
             var se: Int? = nil
             if table.has("\(b.id)_se_reduce") {
                 let r = try kernel4("\(b.id)_se_reduce"), x = try kernel4("\(b.id)_se_expand")
@@ -130,16 +119,13 @@ struct KerasAnalysis {
                     throw failure("\(b.id) squeeze-excitation kernels \(r) and \(x) do not fit \(e) channels")
                 }
                 se = r[3]
-                try conv("\(p).se.reduce.weight", "\(b.id)_se_reduce", .hwioToOIHW)
-                assignments.append(.init(canonical: "\(p).se.reduce.bias", source: source("\(b.id)_se_reduce", ["bias"])))
-                try conv("\(p).se.expand.weight", "\(b.id)_se_expand", .hwioToOIHW)
-                assignments.append(.init(canonical: "\(p).se.expand.bias", source: source("\(b.id)_se_expand", ["bias"])))
+                units[.block(i, .seReduce)] = .init(conv: "\(b.id)_se_reduce", norm: nil)
+                units[.block(i, .seExpand)] = .init(conv: "\(b.id)_se_expand", norm: nil)
             }
             let pr = try kernel4("\(b.id)_project_conv")
             guard pr[0] == 1, pr[1] == 1, pr[2] == e else { throw failure("\(b.id)_project_conv kernel \(pr) does not take \(e) channels") }
             try noBias("\(b.id)_project_conv")
-            try conv("\(p).project.conv.weight", "\(b.id)_project_conv", .hwioToOIHW)
-            bn("\(p).project", "\(b.id)_project_bn")
+            units[.block(i, .project)] = .init(conv: "\(b.id)_project_conv", norm: "\(b.id)_project_bn")
             let defaultStride = b.letter == firstLetter[b.stage] && (1 ... 7).contains(b.stage) ? EfficientNetConfig.b0Stages[b.stage - 1].stride : 1
             if config == nil, b.stage > 7 { throw failure("\(b.id): stage \(b.stage) is beyond keras.applications' seven stages; its stride needs the model config") }
             let blockStride = try stride(of: "\(b.id)_dwconv", default: defaultStride)
@@ -153,15 +139,13 @@ struct KerasAnalysis {
         let top = try kernel4("top_conv")
         guard top[0] == 1, top[1] == 1, top[2] == cin else { throw failure("top_conv kernel \(top) does not take the last block's \(cin) channels") }
         try noBias("top_conv")
-        try conv("head.conv.weight", "top_conv", .hwioToOIHW)
-        bn("head", "top_bn")
+        units[.head] = .init(conv: "top_conv", norm: "top_bn")
         let head = top[3]
         let classifierLayer = try findClassifier(headChannels: head)
         guard let ck = table.shape(classifierLayer, ["kernel"]), ck.count == 2, ck[0] == head else {
             throw failure("classifier '\(classifierLayer)' kernel \(table.shape(classifierLayer, ["kernel"]) ?? []) does not take \(head) features")
         }
-        assignments.append(.init(canonical: "classifier.weight", source: source(classifierLayer, ["kernel"]), transform: .transpose2D))
-        assignments.append(.init(canonical: "classifier.bias", source: source(classifierLayer, ["bias"])))
+        units[.classifier] = .init(conv: classifierLayer, norm: nil)
 
         var cfg = EfficientNetConfig(name: config?.name.isEmpty == false ? config!.name : "keras_efficientnet",
                                      inputChannels: inputChannels,
@@ -174,15 +158,17 @@ struct KerasAnalysis {
 
         // Conventions.
         try conventions(&cfg, classifierLayer: classifierLayer, imageSize: imageSize)
-        var skipped: [(source: String, reason: String)] = []
-        let assigned = Set(assignments.map(\.source))
         let folded = try inputTransform(&cfg, checkpoint)
+        let convention = LeafConvention.keras(table)
+        mapping = MappingBuilder.mapping(family: FamilyName.keras.rawValue, config: cfg) { unit, leaf in
+            units[unit.module].flatMap { convention.source($0, leaf, unit: unit) }
+        }
+        let assigned = Set(mapping.assignments.map(\.source))
         for layer in folded {
-            for (_, s) in table.variables[layer] ?? [:] where !assigned.contains(s) {
-                skipped.append((s, "folded into the input transform"))
+            for (_, s) in self.table.variables[layer] ?? [:] where !assigned.contains(s) {
+                mapping.skipped.append((s, "folded into the input transform"))
             }
         }
-        mapping = WeightMapping(family: FamilyName.keras.rawValue, config: cfg, assignments: assignments, skipped: skipped)
         // Reports and effnet-inspect show these: what a weights-only file left open is visible.
         mapping.notes = decisions
     }

@@ -4,6 +4,7 @@ import EffNet
 /// SE widths, classes. Strides are not in the weights; families supply them (`withStrides`).
 struct TorchShapes {
     struct Block: Equatable {
+        var kind: EfficientNetConfig.Block.Kind = .mbconv
         var inChannels: Int
         var expandedChannels: Int
         var outChannels: Int
@@ -36,36 +37,16 @@ struct TorchShapes {
         var channels = stem[0]
         var blocks: [Block] = []
         for (i, b) in names.blocks.enumerated() {
-            guard let dw = index.weightShape(b.depthwiseConv, rank: 4), dw[0] > 0, dw[1] == 1, dw[2] > 0, dw[2] == dw[3] else {
-                throw fail("block \(i)'s depthwise kernel", b.depthwiseConv, "[C, 1, k, k]")
+            let block: Block
+            switch b.kind {
+            case .mbconv: block = try Self.mbconv(b, i, channels: channels, index, fail)
+            case .fused: block = try Self.fused(b, i, channels: channels, index, fail)
             }
-            let hasExpansion = b.expandConv != nil
-            // Without expansion the depthwise conv runs on the block input itself.
-            let expanded = hasExpansion ? dw[0] : channels
-            var out: Int
-            if let p = index.weightShape(b.projectConv, rank: 4), p[0] > 0 {
-                out = p[0]
-            } else if let bn = index.shape("\(b.projectBN).weight"), bn.count == 1, bn[0] > 0 {
-                out = bn[0]
-            } else {
-                throw fail("block \(i)'s output channels", b.projectConv, "[out, C, 1, 1]")
-            }
-            var se: Int?
-            if let r = b.seReduce {
-                if let w = index.weightShape(r, rank: 4), w[0] > 0 {
-                    se = w[0]
-                } else if let bias = index.shape("\(r).bias"), bias.count == 1, bias[0] > 0 {
-                    se = bias[0]
-                } else {
-                    throw fail("block \(i)'s squeeze-excitation width", r, "[se, C, 1, 1]")
-                }
-            }
-            blocks.append(Block(inChannels: channels, expandedChannels: expanded, outChannels: out, kernel: dw[2],
-                                seChannels: se, hasExpansion: hasExpansion))
-            channels = out
+            blocks.append(block)
+            channels = block.outChannels
         }
         guard !blocks.isEmpty else {
-            throw MappingError.unsupported(path: path, detail: "no MBConv blocks found (no depthwise convolution weights)")
+            throw MappingError.unsupported(path: path, detail: "no blocks found (no depthwise or fused convolution weights)")
         }
         self.blocks = blocks
         guard let head = index.weightShape(names.headConv, rank: 4), head[0] > 0 else {
@@ -82,6 +63,55 @@ struct TorchShapes {
         }
     }
 
+    typealias Failure = (_ what: String, _ module: String, _ expected: String) -> MappingError
+
+    /// An MBConv block's sizes: depthwise kernel, optional expansion and SE, projection.
+    private static func mbconv(_ b: TorchBlockNames, _ i: Int, channels: Int, _ index: TorchNames, _ fail: Failure) throws -> Block {
+        let dwName = b.units[.depthwise]!.conv
+        guard let dw = index.weightShape(dwName, rank: 4), dw[0] > 0, dw[1] == 1, dw[2] > 0, dw[2] == dw[3] else {
+            throw fail("block \(i)'s depthwise kernel", dwName, "[C, 1, k, k]")
+        }
+        let hasExpansion = b.units[.expand] != nil
+        // Without expansion the depthwise conv runs on the block input itself.
+        let expanded = hasExpansion ? dw[0] : channels
+        let out = try outputChannels(b, i, index, fail)
+        var se: Int?
+        if let r = b.units[.seReduce]?.conv {
+            if let w = index.weightShape(r, rank: 4), w[0] > 0 {
+                se = w[0]
+            } else if let bias = index.shape("\(r).bias"), bias.count == 1, bias[0] > 0 {
+                se = bias[0]
+            } else {
+                throw fail("block \(i)'s squeeze-excitation width", r, "[se, C, 1, 1]")
+            }
+        }
+        return Block(kind: .mbconv, inChannels: channels, expandedChannels: expanded, outChannels: out, kernel: dw[2],
+                     seChannels: se, hasExpansion: hasExpansion)
+    }
+
+    /// A Fused-MBConv block's sizes: the k x k convolution, and the projection when it expands.
+    private static func fused(_ b: TorchBlockNames, _ i: Int, channels: Int, _ index: TorchNames, _ fail: Failure) throws -> Block {
+        let convName = b.units[.fused]!.conv
+        guard let w = index.weightShape(convName, rank: 4), w[0] > 0, w[2] > 0, w[2] == w[3] else {
+            throw fail("block \(i)'s fused convolution", convName, "[out, in, k, k]")
+        }
+        guard b.units[.project] != nil else {
+            return Block(kind: .fused, inChannels: channels, expandedChannels: channels, outChannels: w[0], kernel: w[2],
+                         seChannels: nil, hasExpansion: false)
+        }
+        let out = try outputChannels(b, i, index, fail)
+        return Block(kind: .fused, inChannels: channels, expandedChannels: w[0], outChannels: out, kernel: w[2],
+                     seChannels: nil, hasExpansion: true)
+    }
+
+    /// The projection's output channels, from its weight or its batch norm.
+    private static func outputChannels(_ b: TorchBlockNames, _ i: Int, _ index: TorchNames, _ fail: Failure) throws -> Int {
+        let project = b.units[.project]!
+        if let p = index.weightShape(project.conv, rank: 4), p[0] > 0 { return p[0] }
+        if let norm = project.norm, let bn = index.shape("\(norm).weight"), bn.count == 1, bn[0] > 0 { return bn[0] }
+        throw fail("block \(i)'s output channels", project.conv, "[out, C, 1, 1]")
+    }
+
     /// The explicit Config for these shapes with the given strides (one per block), stage indices
     /// and conventions.
     func config(name: String, strides: [Int], stages: [Int], conventions c: TorchConventions) -> EfficientNetConfig {
@@ -90,7 +120,7 @@ struct TorchShapes {
             // The ratio is informational (the channels are explicit); an expansion conv needs one != 1.
             let ratio = b.hasExpansion ? max(2, Int((Double(b.expandedChannels) / Double(max(b.inChannels, 1))).rounded())) : 1
             out.append(EfficientNetConfig.Block(
-                expandRatio: ratio, kernel: b.kernel, stride: strides[i], inChannels: b.inChannels,
+                kind: b.kind, expandRatio: ratio, kernel: b.kernel, stride: strides[i], inChannels: b.inChannels,
                 outChannels: b.outChannels, expandedChannels: b.expandedChannels, seChannels: b.seChannels, stage: stages[i]))
         }
         var pre = c.imagePreprocessing
@@ -122,46 +152,16 @@ struct TorchShapes {
     }
 }
 
-/// Turns a family's module paths into canonical assignments.
+/// Turns a family's module paths into canonical assignments, through the shared `MappingBuilder`.
 enum TorchMapping {
-    static let bnSuffixes = ["weight", "bias", "running_mean", "running_var"]
-
     /// Every canonical tensor's source name by the family's naming, plus the tensors skipped on
     /// purpose. Source tensors that fit no slot are left out: they show up as unused.
     static func mapping(family: FamilyName, names: TorchModelNames, config: EfficientNetConfig,
                         checkpoint: SourceCheckpoint) -> WeightMapping {
-        var a: [WeightMapping.Assignment] = []
-        func conv(_ canonical: String, _ source: String, bias: Bool = false) {
-            a.append(.init(canonical: "\(canonical).weight", source: "\(source).weight"))
-            if bias { a.append(.init(canonical: "\(canonical).bias", source: "\(source).bias")) }
-        }
-        func bn(_ canonical: String, _ source: String) {
-            for s in bnSuffixes { a.append(.init(canonical: "\(canonical).\(s)", source: "\(source).\(s)")) }
-        }
-        conv("stem.conv", names.stemConv)
-        bn("stem.bn", names.stemBN)
-        for (i, b) in names.blocks.enumerated() {
-            let p = "blocks.\(i)"
-            if let e = b.expandConv, let ebn = b.expandBN {
-                conv("\(p).expand.conv", e)
-                bn("\(p).expand.bn", ebn)
-            }
-            conv("\(p).depthwise.conv", b.depthwiseConv)
-            bn("\(p).depthwise.bn", b.depthwiseBN)
-            if let r = b.seReduce, let e = b.seExpand {
-                conv("\(p).se.reduce", r, bias: true)
-                conv("\(p).se.expand", e, bias: true)
-            }
-            conv("\(p).project.conv", b.projectConv)
-            bn("\(p).project.bn", b.projectBN)
-        }
-        conv("head.conv", names.headConv)
-        bn("head.bn", names.headBN)
-        a.append(.init(canonical: "classifier.weight", source: "\(names.classifier).weight"))
-        a.append(.init(canonical: "classifier.bias", source: "\(names.classifier).bias"))
-
         let skipped = checkpoint.names.filter { $0.hasSuffix(".num_batches_tracked") || $0 == "num_batches_tracked" }
             .map { (source: $0, reason: "BatchNorm update counter (num_batches_tracked): training state, not a weight") }
-        return WeightMapping(family: family.rawValue, config: config, assignments: a, skipped: skipped)
+        return MappingBuilder.mapping(family: family.rawValue, config: config, skipped: skipped) { unit, leaf in
+            names.unit(unit.module).flatMap { LeafConvention.torch.source($0, leaf, unit: unit) }
+        }
     }
 }

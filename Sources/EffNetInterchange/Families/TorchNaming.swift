@@ -85,21 +85,41 @@ struct TorchNames {
     }
 }
 
-/// Where one MBConv block's tensors sit in a state_dict: module paths without `.weight`; nil for
-/// parts the block does not have.
+/// Where one block's units sit in a state_dict: for each part the block has, its module paths
+/// (without `.weight`).
 struct TorchBlockNames {
-    var expandConv: String?
-    var expandBN: String?
-    var depthwiseConv: String
-    var depthwiseBN: String
-    var seReduce: String?
-    var seExpand: String?
-    var projectConv: String
-    var projectBN: String
+    var kind: EfficientNetConfig.Block.Kind
+    var units: [ParameterLayout.BlockPart: SourceUnitName]
     /// Stage index when the names carry it (torchvision, timm); nil for flat block lists.
     var stage: Int?
     /// Index inside the stage when the names carry it.
     var indexInStage: Int?
+
+    /// An MBConv block.
+    init(expandConv: String?, expandBN: String?, depthwiseConv: String, depthwiseBN: String, seReduce: String?,
+         seExpand: String?, projectConv: String, projectBN: String, stage: Int? = nil, indexInStage: Int? = nil) {
+        kind = .mbconv
+        units = [.depthwise: .init(conv: depthwiseConv, norm: depthwiseBN), .project: .init(conv: projectConv, norm: projectBN)]
+        if let expandConv { units[.expand] = .init(conv: expandConv, norm: expandBN) }
+        if let seReduce, let seExpand {
+            units[.seReduce] = .init(conv: seReduce, norm: nil)
+            units[.seExpand] = .init(conv: seExpand, norm: nil)
+        }
+        self.stage = stage
+        self.indexInStage = indexInStage
+    }
+
+    /// A Fused-MBConv block: the k x k convolution, and the 1x1 projection when it expands.
+    init(fusedConv: String, fusedBN: String, projectConv: String?, projectBN: String?, stage: Int?, indexInStage: Int?) {
+        kind = .fused
+        units = [.fused: .init(conv: fusedConv, norm: fusedBN)]
+        if let projectConv { units[.project] = .init(conv: projectConv, norm: projectBN) }
+        self.stage = stage
+        self.indexInStage = indexInStage
+    }
+
+    /// The k x k convolution's module path (depthwise or fused).
+    var spatialConv: String { (units[.depthwise] ?? units[.fused])!.conv }
 }
 
 /// A whole model's module paths in one family's naming scheme.
@@ -111,6 +131,16 @@ struct TorchModelNames {
     var headBN: String
     /// The linear classifier (`<classifier>.weight` (classes, features), `.bias`).
     var classifier: String
+
+    /// The module paths of one unit of the declared layout.
+    func unit(_ module: ParameterLayout.Module) -> SourceUnitName? {
+        switch module {
+        case .stem: return .init(conv: stemConv, norm: stemBN)
+        case .head: return .init(conv: headConv, norm: headBN)
+        case .classifier: return .init(conv: classifier, norm: nil)
+        case let .block(i, part): return blocks.indices.contains(i) ? blocks[i].units[part] : nil
+        }
+    }
 }
 
 /// What a family decides and the weights cannot tell: epsilon, padding, activation, preprocessing.

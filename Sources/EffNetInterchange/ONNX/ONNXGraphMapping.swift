@@ -36,8 +36,8 @@ public struct ONNXGraphMapping: Sendable {
 struct ONNXGraphMappingBuilder {
     let view: ONNXGraphView
     let structure: ONNXNetworkStructure
-    private var assignments: [WeightMapping.Assignment] = []
-    private var synthesized: [String: Tensor] = [:]
+    /// The walk's answer for each role of the declared layout (see `MappingBuilder`).
+    private var answers: [ParameterLayout.Role: RoleSource] = [:]
     private var foldedSources: [String: String] = [:]
 
     init(view: ONNXGraphView, structure: ONNXNetworkStructure) { self.view = view; self.structure = structure }
@@ -46,21 +46,21 @@ struct ONNXGraphMappingBuilder {
 
     mutating func build() throws -> ONNXGraphMapping {
         let s = structure
-        var main: [(String, ONNXConvUnit)] = [("stem", s.stem)]
+        var main: [(ParameterLayout.Module, ONNXConvUnit)] = [(.stem, s.stem)]
         for (i, b) in s.blocks.enumerated() {
-            if let e = b.expand { main.append(("blocks.\(i).expand", e)) }
-            main.append(("blocks.\(i).depthwise", b.depthwise))
-            main.append(("blocks.\(i).project", b.project))
+            if let e = b.expand { main.append((.block(i, .expand), e)) }
+            main.append((.block(i, b.kind == .fused ? .fused : .depthwise), b.spatial))
+            if let p = b.project { main.append((.block(i, .project), p)) }
         }
-        main.append(("head", s.head))
+        main.append((.head, s.head))
 
         let epsilons = main.compactMap { u -> Float? in
             if case let .batchNorm(_, _, _, _, _, eps)? = u.1.affine.first { return eps } else { return nil }
         }
         let keepBN = main.allSatisfy { $0.1.hasOnlyBatchNorm && $0.1.bias == nil } && Set(epsilons).count == 1
         var notes: [String] = []
-        for (prefix, unit) in main {
-            if keepBN { try mapUnfolded(prefix, unit) } else { try mapFolded("\(prefix).conv", unit) }
+        for (module, unit) in main {
+            if keepBN { try mapUnfolded(module, unit) } else { try mapFolded(module, unit) }
         }
         if keepBN {
             notes.append("batch norm kept: every convolution is followed by one BatchNormalization node")
@@ -71,8 +71,8 @@ struct ONNXGraphMappingBuilder {
         }
         for (i, b) in s.blocks.enumerated() {
             if let se = b.se {
-                try mapFolded("blocks.\(i).se.reduce", se.reduce)
-                try mapFolded("blocks.\(i).se.expand", se.expand)
+                try mapFolded(.block(i, .seReduce), se.reduce)
+                try mapFolded(.block(i, .seExpand), se.expand)
             }
         }
         try mapClassifier()
@@ -110,17 +110,18 @@ struct ONNXGraphMappingBuilder {
         }
         if s.inputTransform != nil { notes.append("input preprocessing (per-channel Mul/Add/Sub/Div) moved into config.inputTransform") }
 
-        let assigned = Set(assignments.map(\.source))
-        var skipped: [(source: String, reason: String)] = []
+        let answers = self.answers
+        var mapping = MappingBuilder.mapping(family: FamilyName.onnxGraph.rawValue, config: config, notes: notes) { unit, leaf in
+            answers[.init(unit.module, leaf)]
+        }
+        let assigned = Set(mapping.assignments.map(\.source))
         for t in view.model.graph.initializers.map(\.name) + view.model.graph.constantNodeTensors.map(\.name) where !assigned.contains(t) {
-            skipped.append((t, foldedSources[t].map { "folded into \($0)" } ?? "graph constant, not a model parameter"))
+            mapping.skipped.append((t, foldedSources[t].map { "folded into \($0)" } ?? "graph constant, not a model parameter"))
         }
         var stages: [(stage: String, value: String)] = [("stem", s.stem.activated)]
         for (i, b) in s.blocks.enumerated() { stages.append(("blocks.\(i)", b.output)) }
         stages.append(("head", s.head.activated))
         stages.append(("logits", s.output))
-        let mapping = WeightMapping(family: FamilyName.onnxGraph.rawValue, config: config, assignments: assignments,
-                                    skipped: skipped, synthesized: synthesized, notes: notes)
         return ONNXGraphMapping(mapping: mapping, stages: stages, inputLayout: s.inputLayout, notes: notes)
     }
 
@@ -133,11 +134,14 @@ struct ONNXGraphMappingBuilder {
         var out: [EfficientNetConfig.Block] = []
         var inCh = structure.stem.outChannels, stage = 0
         for b in structure.blocks {
-            let expanded = b.depthwise.outChannels, outCh = b.project.outChannels
-            let ratio = b.expand == nil ? 1 : max(2, Int((Double(expanded) / Double(inCh)).rounded()))
-            if let prev = out.last, b.depthwise.stride > 1 || prev.outChannels != outCh || prev.kernel != b.depthwise.kernel
-                || prev.expandRatio != ratio { stage += 1 }
-            out.append(.init(expandRatio: ratio, kernel: b.depthwise.kernel, stride: b.depthwise.stride, inChannels: inCh,
+            // Fused without projection: the k x k conv goes straight to the output channels.
+            let expanded = b.project == nil ? inCh : b.spatial.outChannels
+            let outCh = b.project?.outChannels ?? b.spatial.outChannels
+            let expands = b.kind == .fused ? b.project != nil : b.expand != nil
+            let ratio = expands ? max(2, Int((Double(expanded) / Double(inCh)).rounded())) : 1
+            if let prev = out.last, b.spatial.stride > 1 || prev.outChannels != outCh || prev.kernel != b.spatial.kernel
+                || prev.expandRatio != ratio || prev.kind != b.kind { stage += 1 }
+            out.append(.init(kind: b.kind, expandRatio: ratio, kernel: b.spatial.kernel, stride: b.spatial.stride, inChannels: inCh,
                              outChannels: outCh, expandedChannels: expanded, seChannels: b.se?.reduce.outChannels, stage: stage))
             inCh = outCh
         }
@@ -146,7 +150,7 @@ struct ONNXGraphMappingBuilder {
 
     private func activation() throws -> EfficientNetConfig.Activation {
         var units = [structure.stem, structure.head]
-        for b in structure.blocks { units += [b.expand, b.depthwise, b.se?.reduce].compactMap { $0 } }
+        for b in structure.blocks { units += [b.expand, b.spatial, b.se?.reduce].compactMap { $0 } }
         let found = Set(units.compactMap(\.activation))
         guard found.count == 1, let a = found.first else {
             throw fail(nil, "the convolutions use different activations (\(found.map(\.rawValue).sorted()))")
@@ -160,12 +164,14 @@ struct ONNXGraphMappingBuilder {
 
     // MARK: Tensors
 
-    private mutating func put(_ canonical: String, _ ref: ONNXGraphView.WeightRef, _ transform: LayoutTransform = .identity) throws {
+    private mutating func put(_ role: ParameterLayout.Role, _ ref: ONNXGraphView.WeightRef, _ transform: LayoutTransform = .identity) throws {
         switch ref {
-        case let .tensor(name, _): assignments.append(.init(canonical: canonical, source: name, transform: transform))
-        case let .computed(t): synthesized[canonical] = try transform.apply(t, name: canonical)
+        case let .tensor(name, _): answers[role] = .tensor(name, transform)
+        case let .computed(t): answers[role] = .computed(try transform.apply(t, name: role.description))
         }
     }
+
+    private mutating func put(_ role: ParameterLayout.Role, computed t: Tensor) { answers[role] = .computed(t) }
 
     private func values(_ ref: ONNXGraphView.WeightRef) -> [Float] {
         switch ref {
@@ -174,39 +180,39 @@ struct ONNXGraphMappingBuilder {
         }
     }
 
-    private mutating func noteFold(_ ref: ONNXGraphView.WeightRef?, into canonical: String) {
-        if case let .tensor(name, _)? = ref { foldedSources[name] = canonical }
+    private mutating func noteFold(_ ref: ONNXGraphView.WeightRef?, into module: ParameterLayout.Module) {
+        if case let .tensor(name, _)? = ref { foldedSources[name] = module.path }
     }
 
-    /// conv.weight + bn.* copied as stored.
-    private mutating func mapUnfolded(_ prefix: String, _ u: ONNXConvUnit) throws {
+    /// The conv weight and batch-norm tensors copied as stored.
+    private mutating func mapUnfolded(_ m: ParameterLayout.Module, _ u: ONNXConvUnit) throws {
         guard case let .batchNorm(node, scale, bias, mean, variance, _) = u.affine[0] else { return }
-        try put("\(prefix).conv.weight", u.weight)
-        for (name, value) in [("weight", scale), ("bias", bias), ("running_mean", mean), ("running_var", variance)] {
+        try put(.init(m, .weight), u.weight)
+        for (leaf, value) in [(ParameterLayout.Leaf.bnWeight, scale), (.bnBias, bias), (.bnMean, mean), (.bnVar, variance)] {
             let ref = try view.weight(value, for: node)
-            try put("\(prefix).bn.\(name)", ref, ref.shape == [u.outChannels] ? .identity : .reshape([u.outChannels]))
+            try put(.init(m, leaf), ref, ref.shape == [u.outChannels] ? .identity : .reshape([u.outChannels]))
         }
     }
 
-    /// `<prefix>.weight` and `.bias` with every affine op after the conv folded in.
-    private mutating func mapFolded(_ prefix: String, _ u: ONNXConvUnit) throws {
+    /// The conv weight and bias with every affine op after the conv folded in.
+    private mutating func mapFolded(_ m: ParameterLayout.Module, _ u: ONNXConvUnit) throws {
         let o = u.outChannels
         if u.affine.isEmpty {
-            try put("\(prefix).weight", u.weight)
+            try put(.init(m, .weight), u.weight)
             if let b = u.bias {
-                try put("\(prefix).bias", b, b.shape == [o] ? .identity : .reshape([o]))
+                try put(.init(m, .bias), b, b.shape == [o] ? .identity : .reshape([o]))
             } else {
-                synthesized["\(prefix).bias"] = Tensor(zeros: [o])
+                put(.init(m, .bias), computed: Tensor(zeros: [o]))
             }
             return
         }
         var scale = [Double](repeating: 1, count: o), shift = [Double](repeating: 0, count: o)
         for op in u.affine {
             switch op {
-            case let .batchNorm(node, g, b, m, v, eps):
-                let refs = try [g, b, m, v].map { try view.weight($0, for: node) }
+            case let .batchNorm(node, g, b, mu, v, eps):
+                let refs = try [g, b, mu, v].map { try view.weight($0, for: node) }
                 let (gamma, beta, mean, variance) = (values(refs[0]), values(refs[1]), values(refs[2]), values(refs[3]))
-                for ref in refs { noteFold(ref, into: prefix) }
+                for ref in refs { noteFold(ref, into: m) }
                 for k in 0 ..< o {
                     let a = Double(gamma[k]) / (Double(variance[k]) + Double(eps)).squareRoot()
                     scale[k] *= a
@@ -223,37 +229,40 @@ struct ONNXGraphMappingBuilder {
         let per = w.count / max(o, 1)
         for k in 0 ..< o { for j in k * per ..< (k + 1) * per { w[j] = Float(Double(w[j]) * scale[k]) } }
         let b0 = u.bias.map(values) ?? [Float](repeating: 0, count: o)
-        synthesized["\(prefix).weight"] = Tensor(shape: u.weight.shape, scalars: w)
-        synthesized["\(prefix).bias"] = Tensor(shape: [o], scalars: (0 ..< o).map { Float(Double(b0[$0]) * scale[$0] + shift[$0]) })
-        noteFold(u.weight, into: prefix)
-        noteFold(u.bias, into: prefix)
+        put(.init(m, .weight), computed: Tensor(shape: u.weight.shape, scalars: w))
+        put(.init(m, .bias), computed: Tensor(shape: [o], scalars: (0 ..< o).map { Float(Double(b0[$0]) * scale[$0] + shift[$0]) }))
+        noteFold(u.weight, into: m)
+        noteFold(u.bias, into: m)
     }
 
     private mutating func mapClassifier() throws {
         let classes = structure.classes
+        let weight = ParameterLayout.Role(.classifier, .weight), bias = ParameterLayout.Role(.classifier, .bias)
+        func putBias(_ b: ONNXGraphView.WeightRef?) throws {
+            if let b { try put(bias, b, b.shape == [classes] ? .identity : .reshape([classes])) }
+            else { put(bias, computed: Tensor(zeros: [classes])) }
+        }
         switch structure.classifier {
-        case let .gemm(_, w, transB, alpha, beta, bias):
+        case let .gemm(_, w, transB, alpha, beta, b):
             if alpha == 1 {
-                try put("classifier.weight", w, transB ? .identity : .transpose2D)
+                try put(weight, w, transB ? .identity : .transpose2D)
             } else {
                 let t = try (transB ? LayoutTransform.identity : .transpose2D).apply(Tensor(shape: w.shape, scalars: values(w)), name: "classifier.weight")
-                synthesized["classifier.weight"] = Tensor(shape: t.shape, scalars: t.scalars.map { $0 * alpha })
-                noteFold(w, into: "classifier")
+                put(weight, computed: Tensor(shape: t.shape, scalars: t.scalars.map { $0 * alpha }))
+                noteFold(w, into: .classifier)
             }
-            if let bias, beta == 1 {
-                try put("classifier.bias", bias, bias.shape == [classes] ? .identity : .reshape([classes]))
+            if beta == 1 {
+                try putBias(b)
             } else {
-                synthesized["classifier.bias"] = Tensor(shape: [classes], scalars: bias.map { values($0).map { $0 * beta } } ?? .init(repeating: 0, count: classes))
-                noteFold(bias, into: "classifier")
+                put(bias, computed: Tensor(shape: [classes], scalars: b.map { values($0).map { $0 * beta } } ?? .init(repeating: 0, count: classes)))
+                noteFold(b, into: .classifier)
             }
-        case let .matMul(_, w, bias):
-            try put("classifier.weight", w, .transpose2D)
-            if let bias { try put("classifier.bias", bias, bias.shape == [classes] ? .identity : .reshape([classes])) }
-            else { synthesized["classifier.bias"] = Tensor(zeros: [classes]) }
+        case let .matMul(_, w, b):
+            try put(weight, w, .transpose2D)
+            try putBias(b)
         case let .conv(u):
-            try put("classifier.weight", u.weight, .reshape([u.outChannels, u.inChannels]))
-            if let b = u.bias { try put("classifier.bias", b, b.shape == [classes] ? .identity : .reshape([classes])) }
-            else { synthesized["classifier.bias"] = Tensor(zeros: [classes]) }
+            try put(weight, u.weight, .reshape([u.outChannels, u.inChannels]))
+            try putBias(u.bias)
         }
     }
 }

@@ -21,7 +21,7 @@ extension ONNXGraphWalker {
         if case let .conv(c) = s.classifier { pointwise.append(c) }
         for u in pointwise where u.padding != zero { throw view.fail(u.node, "a 1x1 convolution with padding \(u.padding)") }
 
-        let spatial = [s.stem] + s.blocks.map(\.depthwise)
+        let spatial = [s.stem] + s.blocks.map(\.spatial)
         if spatial.contains(where: { $0.padding == .dynamicSame }) {
             for u in spatial {
                 guard case let .fixed(p) = u.padding else { continue }

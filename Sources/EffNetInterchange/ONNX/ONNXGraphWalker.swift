@@ -11,10 +11,14 @@ struct ONNXNetworkStructure {
     }
 
     struct Block {
+        var kind: EfficientNetConfig.Block.Kind
+        /// MBConv: the 1x1 expansion, when there is one.
         var expand: ONNXConvUnit?
-        var depthwise: ONNXConvUnit
+        /// The k x k convolution: depthwise (MBConv) or dense (Fused-MBConv).
+        var spatial: ONNXConvUnit
         var se: SqueezeExcite?
-        var project: ONNXConvUnit
+        /// The linear 1x1 projection; nil in a Fused-MBConv block with expand ratio 1.
+        var project: ONNXConvUnit?
         var residual: Bool
         /// The block's output value (after the residual Add when there is one).
         var output: String
@@ -43,6 +47,7 @@ struct ONNXNetworkStructure {
 
 /// Walks an EfficientNet-shaped ONNX graph from its input to its output: the stem convolution,
 /// each MBConv block (optional 1x1 expansion, depthwise, optional squeeze-and-excitation, 1x1
+/// projection, residual Add) or Fused-MBConv block (dense k x k convolution, optional linear 1x1
 /// projection, residual Add), the head convolution, global pooling, the classifier and an optional
 /// Softmax. Everything is recognised by structure and shapes; names are never consulted.
 struct ONNXGraphWalker {
@@ -62,44 +67,64 @@ struct ONNXGraphWalker {
         var head: ONNXConvUnit?
         while head == nil {
             let first = try soleConv(reading: x, what: "block \(blocks.count) or the head")
-            var expand: ONNXConvUnit?, depthwise: ONNXConvUnit
+            var expand: ONNXConvUnit?, spatial: ONNXConvUnit, kind = EfficientNetConfig.Block.Kind.mbconv
             if first.isDepthwise {
-                depthwise = first
+                spatial = first
             } else if first.isPointwise {
                 let next = convs(reading: first.activated)
                 if first.activation != nil, next.count == 1, next[0].isDepthwise, view.dataConsumers(first.activated).count == 1 {
                     expand = first
-                    depthwise = next[0]
+                    spatial = next[0]
                 } else {
                     head = first
                     break
                 }
+            } else if first.group == 1, first.kernel > 1, first.activation != nil {
+                // A dense k x k convolution: EfficientNetV2's Fused-MBConv.
+                kind = .fused
+                spatial = first
             } else {
-                throw view.fail(first.node, "expected a depthwise or 1x1 convolution after \(blocks.isEmpty ? "the stem" : "block \(blocks.count - 1)")")
+                throw view.fail(first.node, "expected a depthwise, fused k x k or 1x1 convolution after \(blocks.isEmpty ? "the stem" : "block \(blocks.count - 1)")")
             }
-            guard depthwise.inChannels == (expand?.outChannels ?? channels), depthwise.activation != nil else {
-                throw view.fail(depthwise.node, "the depthwise convolution does not continue block \(blocks.count)")
+            guard spatial.inChannels == (expand?.outChannels ?? channels), spatial.activation != nil else {
+                throw view.fail(spatial.node, "the \(kind == .fused ? "fused" : "depthwise") convolution does not continue block \(blocks.count)")
             }
-            strides.append(depthwise.stride)
-            let (se, seOut) = try squeezeExcite(after: depthwise, spatial: spatialSize(after: strides, layout: layout))
-            let project = try soleConv(reading: seOut, what: "the projection of block \(blocks.count)")
-            guard project.isPointwise, project.activation == nil, project.inChannels == depthwise.outChannels else {
-                throw view.fail(project.node, "expected a linear 1x1 projection in block \(blocks.count)")
+            strides.append(spatial.stride)
+            var se: ONNXNetworkStructure.SqueezeExcite?, project: ONNXConvUnit?, output: String
+            if kind == .mbconv {
+                let (found, seOut) = try squeezeExcite(after: spatial, spatial: spatialSize(after: strides, layout: layout))
+                se = found
+                project = try soleConv(reading: seOut, what: "the projection of block \(blocks.count)")
+                guard let p = project, p.isPointwise, p.activation == nil, p.inChannels == spatial.outChannels else {
+                    throw view.fail(project?.node, "expected a linear 1x1 projection in block \(blocks.count)")
+                }
+                output = p.output
+            } else {
+                // A linear 1x1 convolution reading the fused output is its projection; anything
+                // else (the next block, the head: all activated) means expand ratio 1.
+                let next = convs(reading: spatial.activated)
+                if next.count == 1, next[0].isPointwise, next[0].activation == nil, view.dataConsumers(spatial.activated).count == 1 {
+                    project = next[0]
+                    output = next[0].output
+                } else {
+                    output = spatial.activated
+                }
             }
-            var output = project.output, residual = false
-            for c in view.dataConsumers(project.output) where view.nodes[c].opType == "Add" {
-                if Set(view.nodes[c].inputs) == Set([project.output, x]) {
+            let outChannels = project?.outChannels ?? spatial.outChannels
+            var residual = false
+            for c in view.dataConsumers(output) where view.nodes[c].opType == "Add" {
+                if Set(view.nodes[c].inputs) == Set([output, x]) {
                     output = view.nodes[c].outputs[0]
                     residual = true
                 }
             }
-            let expected = depthwise.stride == 1 && channels == project.outChannels
+            let expected = spatial.stride == 1 && channels == outChannels
             guard residual == expected else {
-                throw view.fail(project.node, "block \(blocks.count) \(residual ? "adds" : "lacks") a residual connection where an MBConv block \(expected ? "has" : "has none")")
+                throw view.fail((project ?? spatial).node, "block \(blocks.count) \(residual ? "adds" : "lacks") a residual connection where an EfficientNet block \(expected ? "has" : "has none")")
             }
-            blocks.append(.init(expand: expand, depthwise: depthwise, se: se, project: project, residual: residual, output: output))
+            blocks.append(.init(kind: kind, expand: expand, spatial: spatial, se: se, project: project, residual: residual, output: output))
             x = output
-            channels = project.outChannels
+            channels = outChannels
         }
         guard let head, head.activation != nil, head.inChannels == channels else {
             throw view.fail(nil, "no activated 1x1 head convolution after the last block")

@@ -8,13 +8,16 @@ import EffNet
 ///       conv_pwl/bn3
 ///     blocks.0.I.conv_dw/bn1, se.*,         DepthwiseSeparableConv (first stage: no expansion;
 ///       conv_pw/bn2                           here conv_pw is the projection)
+///     blocks.S.I.conv_exp/bn1, conv_pwl/bn2 EdgeResidual (V2 fused: k x k, then 1x1 projection)
+///     blocks.S.I.conv/bn1                   ConvBnAct (V2 fused at expand ratio 1: one k x k conv)
 ///     conv_head, bn2, classifier            head, linear
 ///
 /// `efficientnet_*` pads symmetrically with BN eps 1e-5. The `tf_efficientnet_*` ports of the
 /// TensorFlow weights use the very same names and shapes but TF "SAME" padding computed from the
 /// actual input and eps 1e-3: names cannot tell them apart, so both families detect with the
 /// same score and the converter decides with a reference pair or asks for --family.
-/// A checkpoint without any SE is timm's EfficientNet-Lite (`efficientnet_lite*`): ReLU6.
+/// A checkpoint without any SE is timm's EfficientNet-Lite (`efficientnet_lite*`): ReLU6. One with
+/// fused blocks is an EfficientNetV2 (`efficientnetv2_*` / `tf_efficientnetv2_*`, same split).
 public enum TimmFamily: ModelFamily {
     public static let name = FamilyName.timm
 
@@ -46,7 +49,8 @@ public enum TimmTFFamily: ModelFamily {
 enum TimmNaming {
     static func detect(_ checkpoint: SourceCheckpoint, family: FamilyName) -> FamilyDetection? {
         let idx = TorchNames(checkpoint)
-        guard idx.has("conv_stem.weight"), idx.has("blocks.0.0.conv_dw.weight") else { return nil }
+        guard idx.has("conv_stem.weight"),
+              ["conv_dw", "conv_exp", "conv"].contains(where: { idx.has("blocks.0.0.\($0).weight") }) else { return nil }
         let score = 80 + (idx.has("conv_head.weight") ? 10 : 0) + (idx.has("classifier.weight") ? 10 : 0)
         let variant: String
         do { variant = try analyse(checkpoint, idx, family: family).variant } catch { variant = "structure not understood: \(error)" }
@@ -58,6 +62,16 @@ enum TimmNaming {
             let p = "blocks.\(s).\(i)"
             let hasSE = idx.has("\(p).se.conv_reduce.weight") || idx.has("\(p).se.conv_reduce.bias")
             let se = (hasSE ? "\(p).se.conv_reduce" : nil, hasSE ? "\(p).se.conv_expand" : nil)
+            if idx.has("\(p).conv_exp.weight") {
+                // EdgeResidual (V2's fused block): k x k conv_exp, 1x1 conv_pwl.
+                return TorchBlockNames(fusedConv: "\(p).conv_exp", fusedBN: "\(p).bn1", projectConv: "\(p).conv_pwl",
+                                       projectBN: "\(p).bn2", stage: s, indexInStage: i)
+            }
+            if idx.has("\(p).conv.weight") {
+                // ConvBnAct (V2's fused block at expand ratio 1): one k x k conv.
+                return TorchBlockNames(fusedConv: "\(p).conv", fusedBN: "\(p).bn1", projectConv: nil, projectBN: nil,
+                                       stage: s, indexInStage: i)
+            }
             if idx.has("\(p).conv_pwl.weight") {
                 // InvertedResidual
                 return TorchBlockNames(expandConv: "\(p).conv_pw", expandBN: "\(p).bn1",
@@ -79,18 +93,39 @@ enum TimmNaming {
         let names = modelNames(idx)
         let shapes = try TorchShapes(names, in: idx, path: checkpoint.path)
         let (strides, stages) = try TorchStages.strides(explicit: names.blocks, path: checkpoint.path)
-        let lite = shapes.blocks.allSatisfy { $0.seChannels == nil }
+        let v2 = names.blocks.contains { $0.kind == .fused }
+        let lite = !v2 && shapes.blocks.allSatisfy { $0.seChannels == nil }
         var conventions = TorchConventions(bnEpsilon: tf ? 1e-3 : 1e-5, padding: tf ? .sameDynamic : .symmetric,
                                            activation: lite ? .relu6 : .silu)
-        let prefix = tf ? "tf_efficientnet_" : "efficientnet_"
-        let presets = lite ? TorchVariant.litePresets { "\(prefix)lite\($0)" } : TorchVariant.bPresets(beyondB7: true) { $0 == 9 ? "\(prefix)l2" : "\(prefix)b\($0)" }
-        var config = shapes.config(name: "\(prefix)custom", strides: strides, stages: stages, conventions: conventions)
-        let match = TorchVariant.match(config, stages: stages, presets: presets, fixedStemHead: lite)
-        if let i = match.index {
-            conventions.imagePreprocessing = .imagenetTorch(nominal: presets[i].resolution)
-            config = shapes.config(name: presets[i].name, strides: strides, stages: stages, conventions: conventions)
+        var config = shapes.config(name: tf ? "tf_efficientnet_custom" : "efficientnet_custom", strides: strides, stages: stages,
+                                   conventions: conventions)
+        var described: String
+        if v2 {
+            // timm names V2 models efficientnetv2_* (tf_efficientnetv2_* for the TF ports).
+            let presets = TorchVariant.v2Presets { v in
+                let base = v.name.replacingOccurrences(of: "efficientnet_v2_", with: "efficientnetv2_")
+                return tf ? "tf_" + base : base
+            }
+            if let p = TorchVariant.matchV2(config, presets: presets) {
+                config.name = p.name
+                config.imagePreprocessing = .imagenetTorch(resize: p.resolution, crop: p.resolution)
+                described = "\(p.name) (width \(p.width), depth \(p.depth))"
+            } else {
+                config.name = tf ? "tf_efficientnetv2_custom" : "efficientnetv2_custom"
+                described = "custom EfficientNetV2: stem \(shapes.stemChannels), \(shapes.blocks.count) blocks (\(shapes.blocks.filter { $0.kind == .fused }.count) fused) in \(Set(stages).count) stages, head \(shapes.headChannels)"
+            }
+        } else {
+            let prefix = tf ? "tf_efficientnet_" : "efficientnet_"
+            let presets = lite ? TorchVariant.litePresets { "\(prefix)lite\($0)" } : TorchVariant.bPresets(beyondB7: true) { $0 == 9 ? "\(prefix)l2" : "\(prefix)b\($0)" }
+            config.name = "\(prefix)custom"
+            let match = TorchVariant.match(config, stages: stages, presets: presets, fixedStemHead: lite)
+            if let i = match.index {
+                conventions.imagePreprocessing = .imagenetTorch(nominal: presets[i].resolution)
+                config = shapes.config(name: presets[i].name, strides: strides, stages: stages, conventions: conventions)
+            }
+            described = match.description
         }
-        let variant = match.description + ", \(shapes.numClasses) classes; "
+        let variant = described + ", \(shapes.numClasses) classes; "
             + (tf ? "TF 'SAME' padding from the actual input, BN eps 1e-3 (tf_ port)" : "symmetric padding, BN eps 1e-5")
             + (lite ? ", no SE, ReLU6 (EfficientNet-Lite)" : "")
         return (TorchMapping.mapping(family: family, names: names, config: config, checkpoint: checkpoint), variant)

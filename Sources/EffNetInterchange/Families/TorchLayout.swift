@@ -10,6 +10,7 @@ struct TorchShapes {
         var outChannels: Int
         var kernel: Int
         var seChannels: Int?
+        /// MBConv: has a 1x1 expansion; Fused-MBConv: has a 1x1 projection after its k x k conv.
         var hasExpansion: Bool
     }
 
@@ -118,10 +119,14 @@ struct TorchShapes {
         var out: [EfficientNetConfig.Block] = []
         for (i, b) in blocks.enumerated() {
             // The ratio is informational (the channels are explicit); an expansion conv needs one != 1.
-            let ratio = b.hasExpansion ? max(2, Int((Double(b.expandedChannels) / Double(max(b.inChannels, 1))).rounded())) : 1
+            var ratio = b.hasExpansion ? max(2, Int((Double(b.expandedChannels) / Double(max(b.inChannels, 1))).rounded())) : 1
+            // A fused block with a projection but no widening (timm's rw `er_..._e1`).
+            var fusedProjection: Bool?
+            if b.kind == .fused, b.hasExpansion, b.expandedChannels == b.inChannels { ratio = 1; fusedProjection = true }
             out.append(EfficientNetConfig.Block(
                 kind: b.kind, expandRatio: ratio, kernel: b.kernel, stride: strides[i], inChannels: b.inChannels,
-                outChannels: b.outChannels, expandedChannels: b.expandedChannels, seChannels: b.seChannels, stage: stages[i]))
+                outChannels: b.outChannels, expandedChannels: b.expandedChannels, seChannels: b.seChannels, stage: stages[i],
+                fusedProjection: fusedProjection))
         }
         var pre = c.imagePreprocessing
         if inputChannels != pre.mean.count {

@@ -6,10 +6,14 @@ import EffNet
 enum TorchStages {
     typealias Spec = EfficientNetConfig.StageSpec
 
-    /// Strides for blocks whose stage and index the names give (torchvision, timm).
-    /// - Throws: `MappingError.unsupported` when the stages do not fit the B0 table.
-    static func strides(explicit blocks: [TorchBlockNames], table: [Spec] = EfficientNetConfig.b0Stages,
-                        path: String) throws -> (strides: [Int], stages: [Int]) {
+    /// Strides for blocks whose stage and index the names give (torchvision, timm): a stage's
+    /// first block strides as `EfficientNetConfig.stageStrides` says for the stage's position.
+    /// EfficientNet (V1) has seven stages; EfficientNetV2 (recognised by its fused blocks) six
+    /// (S, B0-B3) or seven (M, L).
+    /// - Throws: `MappingError.unsupported` when the stage count fits neither.
+    static func strides(explicit blocks: [TorchBlockNames], path: String) throws -> (strides: [Int], stages: [Int]) {
+        let table = EfficientNetConfig.stageStrides
+        let v2 = blocks.contains { $0.kind == .fused }
         var strides: [Int] = [], stages: [Int] = []
         var stageIDs: [Int] = []
         for b in blocks {
@@ -19,13 +23,15 @@ enum TorchStages {
             if stageIDs.last != s { stageIDs.append(s) }
             let stage = stageIDs.count - 1
             guard stage < table.count else {
-                throw MappingError.unsupported(path: path, detail: "the names have more than \(table.count) stages; EfficientNet-B0..B7 have \(table.count), so the strides are unknown")
+                throw MappingError.unsupported(path: path, detail: "the names have more than \(table.count) stages; EfficientNet has at most \(table.count), so the strides are unknown")
             }
-            strides.append(i == 0 ? table[stage].stride : 1)
+            strides.append(i == 0 ? table[stage] : 1)
             stages.append(stage)
         }
-        guard stageIDs.count == table.count else {
-            throw MappingError.unsupported(path: path, detail: "the names have \(stageIDs.count) stages, EfficientNet-B0..B7 have \(table.count), so the strides are unknown")
+        let allowed = v2 ? [6, 7] : [table.count]
+        guard allowed.contains(stageIDs.count) else {
+            let what = v2 ? "EfficientNetV2 has 6 (S, B0-B3) or 7 (M, L)" : "EfficientNet-B0..B7 have \(table.count)"
+            throw MappingError.unsupported(path: path, detail: "the names have \(stageIDs.count) stages, \(what), so the strides are unknown")
         }
         return (strides, stages)
     }

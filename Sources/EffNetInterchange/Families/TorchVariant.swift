@@ -15,7 +15,8 @@ enum TorchVariant {
     static func sameStructure(_ a: EfficientNetConfig, _ b: EfficientNetConfig) -> Bool {
         guard a.stem == b.stem, a.headChannels == b.headChannels, a.blocks.count == b.blocks.count else { return false }
         for (x, y) in zip(a.blocks, b.blocks) {
-            guard x.inChannels == y.inChannels, x.outChannels == y.outChannels, x.expandedChannels == y.expandedChannels,
+            guard x.kind == y.kind, x.hasProjection == y.hasProjection,
+                  x.inChannels == y.inChannels, x.outChannels == y.outChannels, x.expandedChannels == y.expandedChannels,
                   x.kernel == y.kernel, x.stride == y.stride, (x.seChannels == nil) == (y.seChannels == nil) else { return false }
         }
         return true
@@ -94,6 +95,18 @@ enum TorchVariant {
             Preset(name: name(i), width: s.width, depth: s.depth, resolution: s.resolution,
                    config: .scaled(name: name(i), width: s.width, depth: s.depth))
         }
+    }
+
+    /// EfficientNetV2 structures (`EfficientNetConfig.v2Variants`), named by `name`.
+    static func v2Presets(_ name: (EfficientNetConfig.V2Variant) -> String) -> [Preset] {
+        EfficientNetConfig.v2Variants.map { v in
+            Preset(name: name(v), width: v.width, depth: v.depth[0], resolution: v.resolution, config: v.config())
+        }
+    }
+
+    /// The V2 preset whose structure `config` has, if any.
+    static func matchV2(_ config: EfficientNetConfig, presets: [Preset]) -> Preset? {
+        presets.first { sameStructure(config, $0.config) }
     }
 
     /// EfficientNet-Lite0...4 structures.

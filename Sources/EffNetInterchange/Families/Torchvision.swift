@@ -1,25 +1,27 @@
 import EffNet
 
-/// torchvision.models.efficientnet_b0...b7 (and `EfficientNet(...)` with custom width/depth):
+/// torchvision.models.efficientnet_b0...b7 and efficientnet_v2_s/m/l (and `EfficientNet(...)`
+/// with custom settings):
 ///
 ///     features.0.0 / .1                 stem conv / bn
 ///     features.S.I.block.K...           S = 1...7, MBConv: [expand K.0/K.1], depthwise K.0/K.1,
-///                                       SE K.fc1/K.fc2 (bias), project K.0/K.1
+///                                       SE K.fc1/K.fc2 (bias), project K.0/K.1;
+///                                       FusedMBConv (V2): block.0.0/.1 the k x k conv, block.1.0/.1
+///                                       the projection when it expands
 ///     features.8.0 / .1                 head conv / bn
 ///     classifier.1                      linear (classifier.0 is dropout; a replaced classifier
 ///                                       is found as the last Linear under `classifier`)
 ///
-/// Symmetric padding; BN eps 1e-5 for B0-B4 and 1e-3 for B5-B7 (torchvision passes
+/// Symmetric padding; BN eps 1e-5 for B0-B4 and 1e-3 for B5-B7 and every V2 (torchvision passes
 /// `norm_layer=partial(nn.BatchNorm2d, eps=1e-3)` for those). The epsilon is not in the weights:
-/// a network whose structure is not B0-B7 gets 1e-5, the `EfficientNet` class default.
+/// a V1 network whose structure is not B0-B7 gets 1e-5, the `EfficientNet` class default; a V2
+/// one 1e-3, what every V2 builder passes.
 public enum TorchvisionFamily: ModelFamily {
     public static let name = FamilyName.torchvision
 
     public static func detect(_ checkpoint: SourceCheckpoint) -> FamilyDetection? {
         let idx = TorchNames(checkpoint)
         guard idx.has("features.0.0.weight"), !idx.indexPairs(after: "features.", infix: "block.").isEmpty else { return nil }
-        // efficientnet_v2's first stages are fused (a full 3x3 conv, not depthwise): not this family.
-        if let s = idx.shape("features.1.0.block.0.0.weight"), s.count == 4, s[1] != 1, s[2] > 1 { return nil }
         let score = 90 + (idx.anyName(contains: "classifier.") ? 10 : 0)
         return FamilyDetection(family: name, score: score, variant: describe(checkpoint, idx))
     }
@@ -35,7 +37,14 @@ public enum TorchvisionFamily: ModelFamily {
         let last = featureIndices.last ?? 8
         let blocks = pairs.map { s, i -> TorchBlockNames in
             let p = "features.\(s).\(i).block"
-            // block.0 is the expansion (1x1) when it exists, else the depthwise conv (k > 1).
+            // A dense k x k first conv is a FusedMBConv (efficientnet_v2): block.0 the k x k conv,
+            // block.1 the 1x1 projection when it expands.
+            if let first = idx.shape("\(p).0.0.weight"), first.count == 4, first[1] > 1, first[2] > 1 {
+                let project = idx.has("\(p).1.0.weight")
+                return TorchBlockNames(fusedConv: "\(p).0.0", fusedBN: "\(p).0.1", projectConv: project ? "\(p).1.0" : nil,
+                                       projectBN: project ? "\(p).1.1" : nil, stage: s, indexInStage: i)
+            }
+            // MBConv: block.0 is the expansion (1x1) when it exists, else the depthwise conv.
             let firstIsExpand = idx.shape("\(p).0.0.weight").map { $0.count == 4 && $0[2] == 1 && $0[3] == 1 } ?? false
             let dw = firstIsExpand ? 1 : 0
             let hasSE = idx.has("\(p).\(dw + 1).fc1.weight") || idx.has("\(p).\(dw + 1).fc1.bias")
@@ -56,23 +65,52 @@ public enum TorchvisionFamily: ModelFamily {
         let names = modelNames(idx)
         let shapes = try TorchShapes(names, in: idx, path: checkpoint.path)
         let (strides, stages) = try TorchStages.strides(explicit: names.blocks, path: checkpoint.path)
-        var conventions = TorchConventions(bnEpsilon: 1e-5, padding: .symmetric, activation: .silu)
+        let v2 = names.blocks.contains { $0.kind == .fused }
+        var conventions = TorchConventions(bnEpsilon: v2 ? 1e-3 : 1e-5, padding: .symmetric, activation: .silu)
         var config = shapes.config(name: "efficientnet", strides: strides, stages: stages, conventions: conventions)
-        let match = TorchVariant.match(config, stages: stages, presets: TorchVariant.bPresets { "efficientnet_b\($0)" })
-        var variant = match.description
-        if let b = match.index {
-            config.name = "efficientnet_b\(b)"
-            conventions.bnEpsilon = b >= 5 ? 1e-3 : 1e-5
-            conventions.imagePreprocessing = .imagenetTorch(nominal: EfficientNetConfig.compoundScaling[b].resolution)
-            config = shapes.config(name: config.name, strides: strides, stages: stages, conventions: conventions)
-            variant += ", \(shapes.numClasses) classes; BN eps \(b >= 5 ? "1e-3 (torchvision B5-B7)" : "1e-5 (torchvision B0-B4)")"
+        var variant: String
+        if v2 {
+            (config, variant) = v2Variant(config, shapes: shapes, strides: strides, stages: stages)
         } else {
-            config.name = "efficientnet_custom"
-            variant += ", \(shapes.numClasses) classes; BN eps 1e-5 assumed (torchvision's EfficientNet class default; B5-B7 builders pass 1e-3)"
+            let match = TorchVariant.match(config, stages: stages, presets: TorchVariant.bPresets { "efficientnet_b\($0)" })
+            variant = match.description
+            if let b = match.index {
+                config.name = "efficientnet_b\(b)"
+                conventions.bnEpsilon = b >= 5 ? 1e-3 : 1e-5
+                conventions.imagePreprocessing = .imagenetTorch(nominal: EfficientNetConfig.compoundScaling[b].resolution)
+                config = shapes.config(name: config.name, strides: strides, stages: stages, conventions: conventions)
+                variant += ", \(shapes.numClasses) classes; BN eps \(b >= 5 ? "1e-3 (torchvision B5-B7)" : "1e-5 (torchvision B0-B4)")"
+            } else {
+                config.name = "efficientnet_custom"
+                variant += ", \(shapes.numClasses) classes; BN eps 1e-5 assumed (torchvision's EfficientNet class default; B5-B7 builders pass 1e-3)"
+            }
         }
         variant += ", symmetric padding"
         return (TorchMapping.mapping(family: name, names: names, config: config, checkpoint: checkpoint), variant)
     }
+
+    /// torchvision's efficientnet_v2_s/m/l (BN eps 1e-3, their weights' resize/crop and
+    /// normalisation), or a custom V2 structure.
+    static func v2Variant(_ config: EfficientNetConfig, shapes: TorchShapes, strides: [Int], stages: [Int]) -> (EfficientNetConfig, String) {
+        var config = config
+        let presets = TorchVariant.v2Presets { $0.name }.filter { $0.name.hasPrefix("efficientnet_v2_") && !$0.name.contains("_b") }
+        let blocks = "\(config.blocks.count) blocks (\(config.blocks.filter { $0.kind == .fused }.count) fused) in \(Set(stages).count) stages"
+        guard let p = TorchVariant.matchV2(config, presets: presets) else {
+            config.name = "efficientnet_v2_custom"
+            return (config, "custom EfficientNetV2: stem \(shapes.stemChannels), \(blocks), head \(shapes.headChannels), \(shapes.numClasses) classes; BN eps 1e-3 assumed (torchvision's V2 builders pass it; the EfficientNet class default is 1e-5)")
+        }
+        config.name = p.name
+        config.imagePreprocessing = Self.v2Preprocessing[p.name] ?? .imagenetTorch(resize: p.resolution, crop: p.resolution)
+        return (config, "\(p.name) (\(blocks)), \(shapes.numClasses) classes; BN eps 1e-3 (torchvision V2)")
+    }
+
+    /// What torchvision's V2 weights' transforms do (`EfficientNet_V2_*_Weights.IMAGENET1K_V1`):
+    /// resize and crop 384 (S) or 480 (M, L); V2-L normalises with mean and std 0.5.
+    static let v2Preprocessing: [String: EfficientNetConfig.ImagePreprocessing] = [
+        "efficientnet_v2_s": .imagenetTorch(resize: 384, crop: 384),
+        "efficientnet_v2_m": .imagenetTorch(resize: 480, crop: 480),
+        "efficientnet_v2_l": .init(resizeShorterTo: 480, cropSize: 480, pixelScale: 1.0 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]),
+    ]
 
     static func describe(_ checkpoint: SourceCheckpoint, _ idx: TorchNames) -> String {
         do { return try analyse(checkpoint, idx).variant } catch { return "structure not understood: \(error)" }

@@ -412,7 +412,7 @@ def write_manifests():
                                        "interpolation": t.interpolation.value, "mean": list(t.mean),
                                        "std": list(t.std), "antialias": t.antialias,
                                        "repr": " ".join(repr(t).split())}}
-        e["default_input_size"] = list(t.crop_size)
+        e["default_input_size"] = [3, t.crop_size[0], t.crop_size[0]]  # as timm writes it
         assert e["parameters"] == w.meta["num_params"], (e["parameters"], w.meta["num_params"])
         entries.append(e)
     write_json(folder / "torchvision.json", entries)

@@ -24,7 +24,7 @@ Cases (one folder each under Fixtures/v2/):
 
 Each case folder holds:
   weights.pth            torch.save(state_dict) (zip format)
-  weights.safetensors    safetensors.torch.save_file of the same state_dict (some cases)
+  weights.safetensors    safetensors.torch.save_file of the same state_dict (tv_s_like only)
   input_64.npy           NCHW float32, 2x3x64x64, seeded
   expected_64.npy        the model's eval() output for it (float32 logits)
   input_67.npy, expected_67.npy   1x3x67x67: an odd size, where TF SAME pads asymmetrically and
@@ -34,7 +34,7 @@ Each case folder holds:
                          MODULES (kind, module class, convs, expand ratio, kernel, stride, in,
                          expanded, out channels, SE width or null, residual, state-dict prefix)
 
-onnx_<case>/: TorchScript export (dynamo=False, opset 17) with input.npy, source_output.npy
+onnx_tv_s_like/, onnx_timm_tf_s_like/: TorchScript export (dynamo=False, opset 17) with input.npy, source_output.npy
 (PyTorch), ort_output.npy (ONNX Runtime) and case.json, as Fixtures/onnx/*/.
 
 manifests/<family>.json (torchvision, timm, timm-tf): for each real full-size V2 variant (random
@@ -108,8 +108,8 @@ CASES = {
     "timm_tf_s_like": lambda: timm_call("_gen_efficientnetv2_s", "tf_efficientnetv2_s", 0.15,
                                         (1.0, 0.5, 0.25, 0.33, 0.11, 0.066), 10, True),
 }
-SAFETENSORS_CASES = {"tv_s_like", "timm_tf_s_like"}
-ONNX_CASES = {"tv_s_like": 64, "timm_tf_b0_like": 67}
+SAFETENSORS_CASES = {"tv_s_like"}
+ONNX_CASES = {"tv_s_like": 64, "timm_tf_s_like": 67}
 
 
 # ---------------------------------------------------------------------------------------------

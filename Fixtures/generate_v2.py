@@ -8,6 +8,7 @@ the outputs are committed):
 
     python Fixtures/generate_v2.py            # everything
     python Fixtures/generate_v2.py --only tv_s_like --skip-manifests
+    python Fixtures/generate_v2.py --verify   # check the committed files, write nothing
 
 Cases (one folder each under Fixtures/v2/):
   tv_s_like       torchvision.models.efficientnet.EfficientNet on a shrunk V2-S-like setting of
@@ -44,9 +45,9 @@ count, stem/head channels, the block table read from the modules, the default in
 the preprocessing: torchvision's weights' transforms() (read from the weights' metadata, no
 download) or timm's pretrained_cfg for every pretrained tag of the architecture.
 
-BN statistics are realistic without training (RECIPES.md): conv weights feeding a BN scaled down
-(pre-BN variance ~1e-3, so a wrong epsilon shows far above 1e-4), random BN affine parameters and
-conv biases, running stats from train-mode passes with momentum None (cumulative average), and
+BN statistics are realistic without training (RECIPES.md): random BN affine parameters and
+conv biases, each conv feeding a BN scaled so that the BN's input variance is max(1e-3, 10*eps)
+(a wrong epsilon shows far above 1e-4, yet the signal is not swamped by eps), running stats from train-mode passes with momentum None (cumulative average), and
 the classifier scaled so logits have a standard deviation of about 3.
 """
 import argparse
@@ -206,16 +207,46 @@ def classifier(model):
 
 
 @torch.no_grad()
+def set_pre_bn_variance(model, gen):
+    """Scales each convolution feeding a BN so that the BN's input variance (mean over channels,
+    batch statistics upstream) is max(1e-3, 10 * eps): close enough to eps that a wrong epsilon
+    moves the output far above 1e-4, far enough above it that the signal is not swamped (a fixed
+    scale factor gave torchvision's tiny depthwise init variances of 1e-9 against eps 1e-3)."""
+    mods = list(model.modules())
+    model.eval()
+    for i, bn in enumerate(mods):
+        if not isinstance(bn, nn.BatchNorm2d):
+            continue
+        conv = [m for m in mods[:i] if isinstance(m, nn.Conv2d) and m.bias is None][-1]
+        assert conv.out_channels == bn.num_features
+        seen = {}
+
+        def record(_module, args):
+            seen["v"] = float(args[0].var(dim=(0, 2, 3)).mean())  # returns None: input unchanged
+        hook = bn.register_forward_pre_hook(record)
+        for m in mods:
+            if isinstance(m, nn.BatchNorm2d):
+                m.train()  # batch statistics: upstream layers are normalised whatever the weights
+                m.momentum = 0.0  # and leave the running statistics alone
+        model(torch.randn(8, 3, 64, 64, generator=gen))
+        hook.remove()
+        conv.weight.mul_((max(1e-3, 10 * bn.eps) / seen["v"]) ** 0.5)
+    for m in mods:
+        if isinstance(m, nn.BatchNorm2d):
+            m.momentum = 0.1
+    model.eval()
+
+
+@torch.no_grad()
 def calibrate(model, gen, passes=4):
     fc = classifier(model)
     for m in model.modules():
-        if isinstance(m, nn.Conv2d) and m.bias is None:
-            m.weight.mul_(0.05)  # pre-BN variance ~1e-3: epsilon matters
         if isinstance(m, (nn.Conv2d, nn.Linear)) and m.bias is not None and m is not fc:
             m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)  # SE biases start at 0
         if isinstance(m, nn.BatchNorm2d):
             m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
             m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.2)
+    set_pre_bn_variance(model, gen)
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     saved = [m.momentum for m in bns]
     for m in bns:
@@ -445,12 +476,80 @@ def write_json(path, obj):
     path.write_text(json.dumps(obj, separators=(",", ":")) + "\n")
 
 
+def verify_committed():
+    """Checks the files on disk without writing anything: every case's weights strict-load into
+    a fresh model from the same builder and reproduce its expected outputs; every ONNX model run
+    by ONNX Runtime reproduces ort_output.npy and source_output.npy within 1e-4 relative. Also
+    prints how far a wrong epsilon or a wrong padding rule moves each case's output (the
+    fixtures must tell conventions apart)."""
+    import onnxruntime as ort
+    from safetensors.torch import load_file
+    for name in CASES:
+        folder = OUT / name
+        model, _, facts = CASES[name]()
+        model.eval()
+        model.load_state_dict(torch.load(folder / "weights.pth", weights_only=True), strict=True)
+        if (folder / "weights.safetensors").exists():
+            st = load_file(str(folder / "weights.safetensors"))
+            assert all(torch.equal(st[k], v) for k, v in model.state_dict().items()), name
+        worst = 0.0
+        with torch.no_grad():
+            for inp in sorted(folder.glob("input_*.npy")):
+                x = torch.from_numpy(np.load(inp))
+                y = np.load(folder / inp.name.replace("input", "expected"))
+                got = model(x).numpy()
+                worst = max(worst, float(np.abs(got - y).max() / np.abs(y).max()))
+                wrong = {}
+                bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+                eps = bns[0].eps
+                for m in bns:
+                    m.eps = 1e-5 if eps == 1e-3 else 1e-3
+                wrong["eps"] = float(np.abs(model(x).numpy() - y).max() / np.abs(y).max())
+                for m in bns:
+                    m.eps = eps
+                if facts["padding"] == "sameDynamic":
+                    wrong["symmetric padding"] = float(np.abs(symmetric_twin(model)(x).numpy() - y).max() / np.abs(y).max())
+                print(f"  {name} {inp.name}: a wrong convention moves the output by (relative) "
+                      + ", ".join(f"{k} {v:.2e}" for k, v in wrong.items()))
+        assert worst < 1e-6, (name, worst)
+        print(f"{name}: files reproduce the expected outputs (max relative {worst:.1e})")
+    for folder in sorted(OUT.glob("onnx_*")):
+        x = np.load(folder / "input.npy")
+        if json.loads((folder / "case.json").read_text()).get("graph_layout") == "NHWC":
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        sess = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+        y = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+        src, stored = np.load(folder / "source_output.npy"), np.load(folder / "ort_output.npy")
+        r_src = float(np.abs(y - src).max() / np.abs(src).max())
+        r_ort = float(np.abs(y - stored).max() / np.abs(stored).max())
+        assert r_src < 1e-4 and r_ort < 1e-4, (folder.name, r_src, r_ort)
+        print(f"{folder.name}: ORT vs source_output {r_src:.1e}, vs ort_output {r_ort:.1e} (relative)")
+
+
+def symmetric_twin(model):
+    """The same weights with timm's dynamic SAME convolutions replaced by symmetric k//2 ones."""
+    import copy
+    twin = copy.deepcopy(model)
+    for parent in twin.modules():
+        for cname, child in list(parent.named_children()):
+            if isinstance(child, nn.Conv2d) and type(child) is not nn.Conv2d:
+                c = nn.Conv2d(child.in_channels, child.out_channels, child.kernel_size, child.stride,
+                              child.kernel_size[0] // 2, groups=child.groups, bias=child.bias is not None)
+                c.load_state_dict(child.state_dict())
+                setattr(parent, cname, c)
+    return twin.eval()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="one case to regenerate")
     ap.add_argument("--skip-manifests", action="store_true")
+    ap.add_argument("--verify", action="store_true", help="check the files on disk, write nothing")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.verify:
+        verify_committed()
+        return
     OUT.mkdir(exist_ok=True)
     for i, name in enumerate(CASES):
         if args.only and args.only != name:

@@ -43,8 +43,9 @@ manifests/keras_efficientnetv2<b0..b3,s,m,l>.json: the layers with weights of th
 shapes]] (the format of Fixtures/keras/manifest_efficientnetb0.json), plus the input shape,
 preprocessing layers, bn eps and block table.
 
-Weights are not left at their initial values: conv kernels feeding a BN are scaled down (a
-wrong epsilon then shows), BN gamma/beta and SE biases are random, BN moving statistics are a
+Weights are not left at their initial values: BN gamma/beta and SE biases are random, each
+conv kernel feeding a BN is scaled so that the BN's input variance is max(1e-3, 10 * epsilon)
+(a wrong epsilon then shows far above 1e-4 without swamping the signal), BN moving statistics are a
 training-mode batch's (momentum 0), and the classifier kernel is scaled so that logits spread
 over about 3 units. The live model is never the reference: Keras's Normalization layer keeps
 using stale constants until the model is saved and loaded (FORMATS.md), so outputs come from
@@ -144,6 +145,26 @@ def images(rng, n, h, w):
     return np.clip(np.stack(out), 0, 255).astype("float32")
 
 
+def set_pre_bn_variance(model, rng):
+    """Scales each convolution feeding a BN so that the BN's input variance (mean over channels,
+    batch statistics upstream) is max(1e-3, 10 * epsilon): close enough to epsilon that a wrong
+    one moves the output far above 1e-4, far enough above it that the signal is not swamped."""
+    import keras
+    from keras import layers
+    net = next((l for l in model.layers if isinstance(l, keras.Model)), model)  # a nested base
+    x = images(rng, 8, 64, 64)
+    conv = None
+    for layer in net.layers:
+        if isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D)) and not layer.use_bias:
+            conv = layer
+        elif isinstance(layer, layers.BatchNormalization):
+            probe = keras.Model(net.inputs, layer.input)
+            v = float(np.mean(np.var(np.asarray(probe(x, training=True)), axis=(0, 1, 2))))
+            w = conv.get_weights()
+            w[0] = (w[0] * np.sqrt(max(1e-3, 10 * layer.epsilon) / v)).astype("float32")
+            conv.set_weights(w)
+
+
 def randomise(model, rng, classifier_name):
     import keras
     from keras import layers
@@ -156,13 +177,11 @@ def randomise(model, rng, classifier_name):
                                rng.normal(0, 0.2, b.shape).astype("float32"), m, v])
             layer.momentum = 0.0  # moving statistics = the training batch's
             bns.append(layer)
-        elif isinstance(layer, (layers.Conv2D, layers.DepthwiseConv2D)):
+        elif isinstance(layer, layers.Conv2D) and layer.use_bias:  # SE convolutions: biases start at zero
             w = layer.get_weights()
-            if layer.use_bias:  # SE convolutions: biases start at zero
-                w[1] = rng.normal(0, 0.1, w[1].shape).astype("float32")
-            else:  # feeds a BN: pre-BN variance small, so epsilon matters
-                w[0] = w[0] * 0.05
+            w[1] = rng.normal(0, 0.1, w[1].shape).astype("float32")
             layer.set_weights(w)
+    set_pre_bn_variance(model, rng)
     model(images(rng, 8, 64, 64), training=True)
     for bn in bns:
         bn.momentum = 0.9  # EfficientNetV2's bn_momentum default

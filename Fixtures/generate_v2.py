@@ -117,8 +117,22 @@ ONNX_CASES = {"tv_s_like": 64, "timm_tf_s_like": 67}
 # ---------------------------------------------------------------------------------------------
 # The block table, read from the built modules (never from a table of ours).
 
-def conv_facts(conv):
-    return dict(kernel=conv.kernel_size[0], stride=conv.stride[0], cin=conv.in_channels, cout=conv.out_channels)
+BLOCK_FIELDS = {
+    "prefix": "state-dict prefix of the block",
+    "stage": "0-based stage (torchvision features.S is stage S-1)",
+    "kind": "fused (k x k dense conv, no depthwise) or mbconv (1x1 expand, depthwise k x k, SE, 1x1 project)",
+    "module": "the framework's block class",
+    "convs": "convolutions in the block, SE excluded: fused 1 (one k x k conv in -> out, BN, SiLU) or 2 "
+             "(k x k in -> expanded, BN, SiLU; 1x1 expanded -> out, BN); mbconv 3 (2 when expand is 1)",
+    "expand_ratio": "expanded / in, from the conv shapes",
+    "kernel": "kernel of the k x k conv (fused) or of the depthwise conv (mbconv)",
+    "stride": "stride of that conv",
+    "in": "block input channels", "expanded": "channels after the expansion (= in when there is none)",
+    "out": "block output channels",
+    "se": "SE reduced width (SE: global mean, 1x1 conv+bias, SiLU, 1x1 conv+bias, sigmoid, multiply) or null",
+    "residual": "the block adds its input to its output",
+    "activation_after_last_conv": "SiLU after the block's last BN (only single-conv fused blocks)",
+}
 
 
 def tv_block_row(prefix, blk):
@@ -317,7 +331,7 @@ def write_case(name, index):
     info = dict(case=name, builder_call=call, **facts, bn_eps=bn_eps(model),
                 num_classes=classifier(model).out_features,
                 parameters=sum(p.numel() for p in model.parameters()),
-                state_dict_tensors=len(sd), activation="silu", **structure(model),
+                state_dict_tensors=len(sd), activation="silu", **structure(model), block_fields=BLOCK_FIELDS,
                 inputs={t: list(x.shape) for t, x in inputs.items()},
                 files=sorted(p.name for p in folder.iterdir()) + ["info.json"],
                 torch=torch.__version__, framework_version=framework_version(facts["family"]))

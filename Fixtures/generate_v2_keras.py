@@ -246,6 +246,24 @@ def block_table(model):
                 head=dict(layer="top_conv", channels=top.filters), bn_eps=bns, blocks=rows)
 
 
+BLOCK_FIELDS = {
+    "prefix": "Keras layer-name prefix of the block (block<stage, 1-based><letter>_)",
+    "stage": "0-based stage",
+    "kind": "fused (FusedMBConvBlock: no depthwise conv) or mbconv (MBConvBlock)",
+    "convs": "convolutions, SE excluded: fused 1 (expand ratio 1: ONE k x k conv named project_conv, "
+             "then project_bn and project_activation) or 2 (k x k expand_conv + expand_bn + activation, "
+             "1x1 project_conv + project_bn); mbconv 3 (expand_conv 1x1, dwconv2 k x k depthwise, project_conv 1x1)",
+    "expand_ratio": "expanded / in (Keras does not round the expanded width to a multiple of 8)",
+    "kernel": "kernel of the k x k conv (fused) or of the depthwise conv (mbconv)",
+    "stride": "stride of that conv", "in": "block input channels",
+    "expanded": "channels after the expansion (= in when there is none)", "out": "block output channels",
+    "se": "filters of se_reduce (SE: GlobalAveragePooling2D, Reshape, Conv2D swish, Conv2D sigmoid, multiply) or null",
+    "residual": "a <prefix>add layer exists (stride 1 and in == out)",
+    "activation_after_last_conv": "a <prefix>project_activation layer exists",
+    "layers": "the block's layers in model order",
+}
+
+
 def weight_layers(model):
     """[name, class, [variable shapes]] for every layer with weights, model order."""
     return [[l.name, type(l).__name__, [list(w.shape) for w in l.weights]] for l in all_layers(model) if l.weights]
@@ -301,7 +319,7 @@ def write_case(case, index):
                 num_classes=classes, output="softmax probabilities" if softmax else "logits",
                 parameters=int(ref.count_params()), preprocessing=preprocessing(ref),
                 input_layout_of_files="NCHW float32 0..255; Keras ran on the NHWC transpose",
-                **table, weight_layers=weight_layers(ref),
+                **table, block_fields=BLOCK_FIELDS, weight_layers=weight_layers(ref),
                 nested_model=next((l.name for l in ref.layers if isinstance(l, keras.Model)), None),
                 files=files, reload_max_abs_error=checks, live_vs_reloaded_max_abs=live_err,
                 max_prob_per_row=[float(v) for p in probs for v in p.max(1)],

@@ -482,8 +482,8 @@ def write_manifests():
                 "crop_mode", "num_classes", "hf_hub_id")}) for tag, cfg in _registry.get_arch_pretrained_cfgs(variant).items()}
             entries.append(e)
         write_json(folder / f"{family}.json", entries)
-    for p in sorted(folder.iterdir()):
-        print(f"manifests/{p.name}: {[e['variant'] for e in json.loads(p.read_text())]}")
+    for family in ("torchvision", "timm", "timm-tf"):
+        print(f"manifests/{family}.json: {[e['variant'] for e in json.loads((folder / f'{family}.json').read_text())]}")
 
 
 def write_json(path, obj):

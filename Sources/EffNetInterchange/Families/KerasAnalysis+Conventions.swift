@@ -59,8 +59,8 @@ extension KerasAnalysis {
             strided.append(StridedConv(conv: "stem_conv", pad: "stem_conv_pad", kernel: cfg.stem.kernel, stride: cfg.stem.stride))
         }
         for (i, b) in cfg.blocks.enumerated() where b.stride > 1 {
-            let id = blockID(i)
-            strided.append(StridedConv(conv: "\(id)_dwconv", pad: "\(id)_dwconv_pad", kernel: b.kernel, stride: b.stride))
+            let conv = spatialLayers[i]
+            strided.append(StridedConv(conv: conv, pad: "\(conv)_pad", kernel: b.kernel, stride: b.stride))
         }
         guard strided.allSatisfy({ $0.stride == 2 }) else {
             throw failure("strides other than 1 and 2 are not supported")
@@ -73,6 +73,10 @@ extension KerasAnalysis {
             decisions.append("padding: static SAME for \(size[0])x\(size[1]), as given")
         } else if config != nil {
             (size, dynamic) = try paddingFromConfig(strided, cfg)
+        } else if cfg.isV2 {
+            size = [224, 224]
+            dynamic = true
+            decisions.append("padding: TF SAME from the actual input (keras' EfficientNetV2 pads every convolution 'same'; the file has no model config)")
         } else if let n = matchedVariant {
             let r = EfficientNetConfig.compoundScaling[n].resolution
             size = [r, r]
@@ -107,8 +111,8 @@ extension KerasAnalysis {
             evenW.append(try parity(pad.left, pad.right))
         }
         for (i, b) in cfg.blocks.enumerated() where b.stride == 1 {
-            if let mode = configLayer("\(blockID(i))_dwconv")?.paddingMode, mode != "same" {
-                throw failure("\(blockID(i))_dwconv runs '\(mode)' padding at stride 1; keras.applications uses 'same'")
+            if let mode = configLayer(spatialLayers[i])?.paddingMode, mode != "same" {
+                throw failure("\(spatialLayers[i]) runs '\(mode)' padding at stride 1; keras.applications uses 'same'")
             }
         }
         let input = config?.inputShape
@@ -162,6 +166,8 @@ extension KerasAnalysis {
                 throw failure("\(e)")
             }
             decisions.append("input: " + (affine.steps.isEmpty ? "used as is" : affine.steps.joined(separator: "; ")) + " (model config)")
+        } else if cfg.isV2 {
+            affine = try v2InputTransform(cfg)
         } else {
             affine = KerasInputPreprocessing(channels: cfg.inputChannels)
             do {
@@ -185,5 +191,29 @@ extension KerasAnalysis {
         cfg.inputTransform = affine.isIdentity ? nil
             : .init(scale: affine.scale.map { Float($0) }, offset: affine.offset.map { Float($0) })
         return affine.layers
+    }
+
+    /// keras' EfficientNetV2 preprocessing when the file has no model config: its constants live
+    /// in the layer config, not in the weights, and the model's name decides them (B0-B3:
+    /// Rescaling(1/255) + Normalization(ImageNet mean, std^2); S/M/L: x / 128 - 1). Decided by
+    /// the structure when it is a known variant, else the B-models' (with a note saying so).
+    private mutating func v2InputTransform(_ cfg: EfficientNetConfig) throws -> KerasInputPreprocessing {
+        var affine = KerasInputPreprocessing(channels: cfg.inputChannels)
+        let known = TorchVariant.matchV2(cfg, presets: TorchVariant.v2Presets { $0.name })?.name
+        let sStyle = ["efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"].contains(known ?? "")
+        do {
+            if sStyle {
+                try affine.then(scale: [1.0 / 128], offset: [-1], step: "x / 128 - 1 (keras' EfficientNetV2-S/M/L Rescaling)", file: path, layer: "rescaling")
+            } else {
+                try affine.then(scale: [1.0 / 255], offset: [0], step: "x / 255 (keras' EfficientNetV2-B Rescaling)", file: path, layer: "rescaling")
+                try affine.thenNormalize(mean: [0.485, 0.456, 0.406], variance: Self.imagenetStd.map { $0 * $0 }, file: path, layer: "normalization")
+            }
+        } catch let e as KerasFormatError {
+            throw failure("\(e)")
+        }
+        let why = known.map { "the structure is \($0)" }
+            ?? "assumed: the structure is no known variant and a .weights.h5 holds no preprocessing constants; an S/M/L-style model (x / 128 - 1) needs its .keras file or a reference pair to check"
+        decisions.append("input: " + affine.steps.joined(separator: "; ") + " (no model config; \(why))")
+        return affine
     }
 }

@@ -22,6 +22,8 @@ struct KerasAnalysis {
     private(set) var matchedVariant: Int?
     /// Keras ids of the blocks in order ("block1a", "block2a", ...).
     private(set) var blockIDs: [String] = []
+    /// Each block's k x k convolution layer (depthwise, or fused), in order.
+    private(set) var spatialLayers: [String] = []
 
     /// One MBConv block as the names and shapes describe it.
     private struct NamedBlock {
@@ -68,15 +70,6 @@ struct KerasAnalysis {
         }
         // Where each unit of the layout sits: its conv (or Dense) layer and batch-norm layer.
         var units: [ParameterLayout.Module: SourceUnitName] = [:]
-        func source(_ layer: String, _ names: [String]) -> String { table.source(layer, names) ?? "\(layer)/\(names[0])" }
-        func noBias(_ layer: String) throws {
-            if let b = table.source(layer, ["bias"]) { throw failure("'\(b)': a bias on \(layer), which keras.applications' EfficientNet does not have and the Swift model cannot hold next to batch norm") }
-        }
-        func kernel4(_ layer: String, _ names: [String] = ["kernel"]) throws -> [Int] {
-            guard let s = table.shape(layer, names) else { throw failure("no kernel for layer '\(layer)'") }
-            guard s.count == 4 else { throw failure("'\(source(layer, names))' has shape \(s), expected a 4-D kernel") }
-            return s
-        }
 
         // Stem.
         let stemKernel = try kernel4("stem_conv")
@@ -90,49 +83,19 @@ struct KerasAnalysis {
         let named: [NamedBlock] = table.layerOrder.compactMap(Self.parseBlock).sorted {
             $0.stage != $1.stage ? $0.stage < $1.stage : ($0.letter.count, $0.letter) < ($1.letter.count, $1.letter)
         }
-        guard !named.isEmpty else { throw failure("no blocks (block1a_dwconv, ...)") }
+        guard !named.isEmpty else { throw failure("no blocks (block1a_project_conv, ...)") }
         blockIDs = named.map(\.id)
         var blocks: [EfficientNetConfig.Block] = []
         var cin = stemKernel[3]
         var firstLetter: [Int: String] = [:]
         for b in named where firstLetter[b.stage] == nil { firstLetter[b.stage] = b.letter }
         for (i, b) in named.enumerated() {
-            let dwNames = ["depthwise_kernel", "kernel"]
-            let dw = try kernel4("\(b.id)_dwconv", dwNames)
-            guard dw[0] == dw[1], dw[3] == 1 else { throw failure("\(b.id)_dwconv kernel \(dw) is not (k, k, C, 1)") }
-            let e = dw[2]
-            let hasExpand = table.has("\(b.id)_expand_conv")
-            if hasExpand {
-                let k = try kernel4("\(b.id)_expand_conv")
-                guard k == [1, 1, cin, e] else { throw failure("\(b.id)_expand_conv kernel \(k), expected \([1, 1, cin, e])") }
-                try noBias("\(b.id)_expand_conv")
-                units[.block(i, .expand)] = .init(conv: "\(b.id)_expand_conv", norm: "\(b.id)_expand_bn")
-            } else if e != cin {
-                throw failure("\(b.id) has no expand_conv but its depthwise conv has \(e) channels, not \(cin)")
-            }
-            try noBias("\(b.id)_dwconv")
-            units[.block(i, .depthwise)] = .init(conv: "\(b.id)_dwconv", norm: "\(b.id)_bn")
-            var se: Int? = nil
-            if table.has("\(b.id)_se_reduce") {
-                let r = try kernel4("\(b.id)_se_reduce"), x = try kernel4("\(b.id)_se_expand")
-                guard r[0] == 1, r[1] == 1, r[2] == e, x == [1, 1, r[3], e] else {
-                    throw failure("\(b.id) squeeze-excitation kernels \(r) and \(x) do not fit \(e) channels")
-                }
-                se = r[3]
-                units[.block(i, .seReduce)] = .init(conv: "\(b.id)_se_reduce", norm: nil)
-                units[.block(i, .seExpand)] = .init(conv: "\(b.id)_se_expand", norm: nil)
-            }
-            let pr = try kernel4("\(b.id)_project_conv")
-            guard pr[0] == 1, pr[1] == 1, pr[2] == e else { throw failure("\(b.id)_project_conv kernel \(pr) does not take \(e) channels") }
-            try noBias("\(b.id)_project_conv")
-            units[.block(i, .project)] = .init(conv: "\(b.id)_project_conv", norm: "\(b.id)_project_bn")
-            let defaultStride = b.letter == firstLetter[b.stage] && (1 ... 7).contains(b.stage) ? EfficientNetConfig.b0Stages[b.stage - 1].stride : 1
-            if config == nil, b.stage > 7 { throw failure("\(b.id): stage \(b.stage) is beyond keras.applications' seven stages; its stride needs the model config") }
-            let blockStride = try stride(of: "\(b.id)_dwconv", default: defaultStride)
-            let ratio = hasExpand ? max(2, Int((Double(e) / Double(cin)).rounded())) : 1
-            blocks.append(.init(expandRatio: ratio, kernel: dw[0], stride: blockStride, inChannels: cin, outChannels: pr[3],
-                                expandedChannels: e, seChannels: se, stage: b.stage - 1))
-            cin = pr[3]
+            let defaultStride = b.letter == firstLetter[b.stage] && (1 ... 7).contains(b.stage) ? EfficientNetConfig.stageStrides[b.stage - 1] : 1
+            if config == nil, b.stage > 7 { throw failure("\(b.id): stage \(b.stage) is beyond EfficientNet's seven stages; its stride needs the model config") }
+            let block = table.has(dwLayer(b.id)) ? try mbconv(b, i, cin: cin, defaultStride: defaultStride, into: &units)
+                : try fused(b, i, cin: cin, defaultStride: defaultStride, into: &units)
+            blocks.append(block)
+            cin = block.outChannels
         }
 
         // Head and classifier.
@@ -173,10 +136,92 @@ struct KerasAnalysis {
         mapping.notes = decisions
     }
 
-    /// "block12b_dwconv" -> ("block12b", 12, "b").
+    func kernel4(_ layer: String, _ names: [String] = ["kernel"]) throws -> [Int] {
+        guard let s = table.shape(layer, names) else { throw failure("no kernel for layer '\(layer)'") }
+        guard s.count == 4 else { throw failure("'\(table.source(layer, names) ?? layer)' has shape \(s), expected a 4-D kernel") }
+        return s
+    }
+
+    func noBias(_ layer: String) throws {
+        if let b = table.source(layer, ["bias"]) { throw failure("'\(b)': a bias on \(layer), which keras.applications' EfficientNet does not have and the Swift model cannot hold next to batch norm") }
+    }
+
+    /// The depthwise layer of block `id`: `_dwconv` (EfficientNet), `_dwconv2` (EfficientNetV2).
+    func dwLayer(_ id: String) -> String { table.has("\(id)_dwconv2") ? "\(id)_dwconv2" : "\(id)_dwconv" }
+
+    /// An MBConv block: [expand_conv 1x1] -> dwconv -> [se_reduce, se_expand] -> project_conv.
+    private mutating func mbconv(_ b: NamedBlock, _ i: Int, cin: Int, defaultStride: Int,
+                                 into units: inout [ParameterLayout.Module: SourceUnitName]) throws -> EfficientNetConfig.Block {
+        let dwName = dwLayer(b.id)
+        let dw = try kernel4(dwName, ["depthwise_kernel", "kernel"])
+        guard dw[0] == dw[1], dw[3] == 1 else { throw failure("\(dwName) kernel \(dw) is not (k, k, C, 1)") }
+        let e = dw[2]
+        let hasExpand = table.has("\(b.id)_expand_conv")
+        if hasExpand {
+            let k = try kernel4("\(b.id)_expand_conv")
+            guard k == [1, 1, cin, e] else { throw failure("\(b.id)_expand_conv kernel \(k), expected \([1, 1, cin, e])") }
+            try noBias("\(b.id)_expand_conv")
+            units[.block(i, .expand)] = .init(conv: "\(b.id)_expand_conv", norm: "\(b.id)_expand_bn")
+        } else if e != cin {
+            throw failure("\(b.id) has no expand_conv but its depthwise conv has \(e) channels, not \(cin)")
+        }
+        try noBias(dwName)
+        units[.block(i, .depthwise)] = .init(conv: dwName, norm: "\(b.id)_bn")
+        var se: Int? = nil
+        if table.has("\(b.id)_se_reduce") {
+            let r = try kernel4("\(b.id)_se_reduce"), x = try kernel4("\(b.id)_se_expand")
+            guard r[0] == 1, r[1] == 1, r[2] == e, x == [1, 1, r[3], e] else {
+                throw failure("\(b.id) squeeze-excitation kernels \(r) and \(x) do not fit \(e) channels")
+            }
+            se = r[3]
+            units[.block(i, .seReduce)] = .init(conv: "\(b.id)_se_reduce", norm: nil)
+            units[.block(i, .seExpand)] = .init(conv: "\(b.id)_se_expand", norm: nil)
+        }
+        let pr = try kernel4("\(b.id)_project_conv")
+        guard pr[0] == 1, pr[1] == 1, pr[2] == e else { throw failure("\(b.id)_project_conv kernel \(pr) does not take \(e) channels") }
+        try noBias("\(b.id)_project_conv")
+        units[.block(i, .project)] = .init(conv: "\(b.id)_project_conv", norm: "\(b.id)_project_bn")
+        spatialLayers.append(dwName)
+        let ratio = hasExpand ? max(2, Int((Double(e) / Double(cin)).rounded())) : 1
+        return .init(expandRatio: ratio, kernel: dw[0], stride: try stride(of: dwName, default: defaultStride), inChannels: cin,
+                     outChannels: pr[3], expandedChannels: e, seChannels: se, stage: b.stage - 1)
+    }
+
+    /// A Fused-MBConv block (keras' efficientnet_v2.py): expand_conv k x k (strided) ->
+    /// project_conv 1x1, or at expand ratio 1 the k x k (strided) project_conv alone.
+    private mutating func fused(_ b: NamedBlock, _ i: Int, cin: Int, defaultStride: Int,
+                                into units: inout [ParameterLayout.Module: SourceUnitName]) throws -> EfficientNetConfig.Block {
+        if table.has("\(b.id)_se_reduce") { throw failure("\(b.id): a fused block with squeeze-and-excitation is not supported") }
+        let pr = try kernel4("\(b.id)_project_conv")
+        try noBias("\(b.id)_project_conv")
+        guard table.has("\(b.id)_expand_conv") else {
+            guard pr[0] == pr[1], pr[0] > 1, pr[2] == cin else {
+                throw failure("\(b.id) has neither a depthwise conv nor an expand_conv, and its project_conv kernel \(pr) is not a k x k conv on \(cin) channels")
+            }
+            units[.block(i, .fused)] = .init(conv: "\(b.id)_project_conv", norm: "\(b.id)_project_bn")
+            spatialLayers.append("\(b.id)_project_conv")
+            return .init(kind: .fused, expandRatio: 1, kernel: pr[0], stride: try stride(of: "\(b.id)_project_conv", default: defaultStride),
+                         inChannels: cin, outChannels: pr[3], expandedChannels: cin, seChannels: nil, stage: b.stage - 1)
+        }
+        let ex = try kernel4("\(b.id)_expand_conv")
+        guard ex[0] == ex[1], ex[2] == cin, pr[0] == 1, pr[1] == 1, pr[2] == ex[3] else {
+            throw failure("\(b.id): expand_conv kernel \(ex) and project_conv kernel \(pr) do not make a fused block on \(cin) channels")
+        }
+        try noBias("\(b.id)_expand_conv")
+        units[.block(i, .fused)] = .init(conv: "\(b.id)_expand_conv", norm: "\(b.id)_expand_bn")
+        units[.block(i, .project)] = .init(conv: "\(b.id)_project_conv", norm: "\(b.id)_project_bn")
+        spatialLayers.append("\(b.id)_expand_conv")
+        let e = ex[3]
+        let ratio = e == cin ? 1 : max(2, Int((Double(e) / Double(cin)).rounded()))
+        return .init(kind: .fused, expandRatio: ratio, kernel: ex[0], stride: try stride(of: "\(b.id)_expand_conv", default: defaultStride),
+                     inChannels: cin, outChannels: pr[3], expandedChannels: e, seChannels: nil, stage: b.stage - 1,
+                     fusedProjection: e == cin ? true : nil)
+    }
+
+    /// "block12b_project_conv" -> ("block12b", 12, "b"): every block, V1 or V2, has a project_conv.
     private static func parseBlock(_ layer: String) -> NamedBlock? {
-        guard layer.hasPrefix("block"), layer.hasSuffix("_dwconv") else { return nil }
-        let id = layer.dropLast("_dwconv".count)
+        guard layer.hasPrefix("block"), layer.hasSuffix("_project_conv") else { return nil }
+        let id = layer.dropLast("_project_conv".count)
         let body = id.dropFirst("block".count)
         let digits = body.prefix { $0.isASCII && $0.isNumber }
         let letter = body.dropFirst(digits.count)

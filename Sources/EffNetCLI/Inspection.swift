@@ -12,6 +12,8 @@ public struct Inspection: Encodable {
 
     public struct Stage: Encodable {
         public var stage: Int
+        /// "mbconv" or "fused" (EfficientNetV2's Fused-MBConv).
+        public var kind: String
         public var blocks: Int
         public var expandRatio: Int
         public var kernel: Int
@@ -88,12 +90,12 @@ public struct Inspection: Encodable {
     static func stages(_ c: EfficientNetConfig) -> [Stage] {
         var out: [Stage] = []
         for b in c.blocks {
-            if let last = out.last, last.stage == b.stage {
+            if let last = out.last, last.stage == b.stage, last.kind == b.kind.rawValue {
                 out[out.count - 1].blocks += 1
                 out[out.count - 1].outChannels = b.outChannels
                 if let se = b.seChannels { out[out.count - 1].seChannels.append(se) }
             } else {
-                out.append(Stage(stage: b.stage, blocks: 1, expandRatio: b.expandRatio, kernel: b.kernel, stride: b.stride,
+                out.append(Stage(stage: b.stage, kind: b.kind.rawValue, blocks: 1, expandRatio: b.expandRatio, kernel: b.kernel, stride: b.stride,
                                  inChannels: b.inChannels, outChannels: b.outChannels, seChannels: b.seChannels.map { [$0] } ?? []))
             }
         }
@@ -125,10 +127,10 @@ public struct Inspection: Encodable {
         }
         for d in decisions ?? [] { lines.append("decided:     \(d)") }
         if let stages {
-            lines.append("stages:      stage blocks expand kernel stride  in -> out  SE")
+            lines.append("stages:      stage kind   blocks expand kernel stride  in -> out  SE")
             for s in stages {
                 let se = s.seChannels.isEmpty ? "-" : Array(Set(s.seChannels)).sorted().map(String.init).joined(separator: "/")
-                lines.append(String(format: "             %5d %6d %6d %6d %6d %4d -> %-4d %@", s.stage, s.blocks, s.expandRatio, s.kernel, s.stride, s.inChannels, s.outChannels, se))
+                lines.append(String(format: "             %5d %-6@ %6d %6d %6d %6d %4d -> %-4d %@", s.stage, s.kind, s.blocks, s.expandRatio, s.kernel, s.stride, s.inChannels, s.outChannels, se))
             }
         }
         if let p = provenance {

@@ -63,6 +63,18 @@ final class ForwardPassTests: XCTestCase {
         XCTAssertEqual(file.provenance()?.family, "torchvision")
     }
 
+    /// The fixture .effw files predate block kinds: their stored config has no `kind`, so they
+    /// are the "V1 .effw written before the change" that must still load as MBConv (the tests
+    /// above check their numbers against PyTorch).
+    func testEffwWithoutBlockKindsLoadsAsMBConv() throws {
+        let file = try EffwFile(path: ForwardPassFixtures.url("\(Self.torchvision).effw").path)
+        let stored = try XCTUnwrap(file.metadata[EffwKeys.config])
+        XCTAssertFalse(stored.contains("\"kind\""), "the fixture should predate block kinds")
+        let config = try file.config()
+        XCTAssertTrue(config.blocks.allSatisfy { $0.kind == .mbconv })
+        XCTAssertFalse(config.isV2)
+    }
+
     func testTorchvisionMatchesPyTorchReferenceKernels() throws {
         try assertMatchesPyTorch(try load(Self.torchvision), Self.torchvision, kernels: .reference)
     }

@@ -45,6 +45,9 @@ public final class EfficientNet: @unchecked Sendable {
         return r
     }
 
+    /// The parameter with canonical name `name`, nil when this network has no such slot.
+    public func parameter(named name: String) -> Tensor? { layout.slotIndex(named: name).map { weights[$0] } }
+
     /// The parameter in `role`, nil when this network has no such slot.
     public func parameter(_ role: ParameterLayout.Role) -> Tensor? { layout.slotIndex(role).map { weights[$0] } }
 

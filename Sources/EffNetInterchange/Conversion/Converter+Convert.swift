@@ -37,19 +37,13 @@ extension Converter {
         if !canVerify {
             // Nothing to run against: check and stream the tensors without building the model.
             let mapping = candidates[0]
-            let storage = storageType(options.storage, checkpoint: checkpoint, mapping: mapping)
-            let plan = try streamingPlan(checkpoint, mapping, storage: storage, allowNonFinite: options.allowNonFinite)
-            let scan = ConcurrentCheck(plan.scan)
             var report = ConversionReport(source: source, destination: destination, format: checkpoint.format, family: mapping.family)
             report.config = mapping.config
             report.fates = mapping.fates(for: checkpoint)
             report.notes += mapping.notes
             report.unverifiedReason = "no reference: pass --check-input X.npy --check-output Y.npy written by the source framework"
-            let metadata = try EfficientNet.effwMetadata(
-                config: mapping.config, provenance: provenance(source: source, checkpoint: checkpoint, mapping: mapping, verification: nil))
-            // The CRC and NaN checks run alongside the write; the file is committed only if both pass.
-            try EffwWriter.write(entries: plan.entries, metadata: metadata, to: destination, overwrite: options.overwrite,
-                                 alongside: [sourceCheck, scan].compactMap { $0 })
+            try write(checkpoint, mapping, built: nil, sourceCheck: sourceCheck, verification: nil, source: source,
+                      destination: destination, options: options)
             report.written = true
             return report
         }
@@ -95,11 +89,28 @@ extension Converter {
 
         var record = report.verification?.provenanceRecord
         record?.method = chosenResults.map(\.method).joined(separator: "+")
-        model.provenance = provenance(source: source, checkpoint: checkpoint, mapping: mapping, verification: record)
-        try model.write(to: URL(fileURLWithPath: destination), dtype: storageType(options.storage, checkpoint: checkpoint, mapping: mapping),
-                        overwrite: options.overwrite)
+        try write(checkpoint, mapping, built: model, sourceCheck: nil, verification: record, source: source,
+                  destination: destination, options: options)
         report.written = true
         return report
+    }
+
+    /// The one way a conversion writes DEST: the mapping's tensors streamed into the .effw
+    /// (stored bytes straight from the source's memory map where they already are the output,
+    /// else the verified model's tensors, else converted while writing), atomically. The checks
+    /// still pending (the source's CRC-32s, the NaN/Inf scan) run beside the write; the file is
+    /// committed only if they pass.
+    private static func write(_ checkpoint: SourceCheckpoint, _ mapping: WeightMapping, built: EfficientNet?,
+                              sourceCheck: ConcurrentCheck?, verification: Provenance.Verification?, source: String,
+                              destination: String, options: Options) throws {
+        let storage = storageType(options.storage, checkpoint: checkpoint, mapping: mapping)
+        let plan = try streamingPlan(checkpoint, mapping, storage: storage, allowNonFinite: options.allowNonFinite, built: built)
+        // A built model has been through the strict check and the scan already.
+        let scan = built == nil ? ConcurrentCheck(plan.scan) : nil
+        let metadata = try EfficientNet.effwMetadata(
+            config: mapping.config, provenance: provenance(source: source, checkpoint: checkpoint, mapping: mapping, verification: verification))
+        try EffwWriter.write(entries: plan.entries, metadata: metadata, to: destination, overwrite: options.overwrite,
+                             alongside: [sourceCheck, scan].compactMap { $0 })
     }
 
     static func provenance(source: String, checkpoint: SourceCheckpoint, mapping: WeightMapping,

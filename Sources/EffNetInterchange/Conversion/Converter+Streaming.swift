@@ -21,8 +21,11 @@ extension Converter {
     /// the same way.
     /// - Throws: `WeightCheckError` for names and shapes (with the scan's findings when there are
     ///   such problems anyway).
+    /// - Parameter built: the model already built from this mapping (after verification), whose
+    ///   dense tensors are written where the stored bytes cannot be (instead of converting again).
     public static func streamingPlan(_ checkpoint: SourceCheckpoint, _ mapping: WeightMapping, storage: DType,
-                                     allowNonFinite: Bool = false) throws -> (entries: [EffwWriter.Entry], scan: @Sendable () throws -> Void) {
+                                     allowNonFinite: Bool = false, built: EfficientNet? = nil)
+        throws -> (entries: [EffwWriter.Entry], scan: @Sendable () throws -> Void) {
         let (resolved, scan) = try resolveDeferringScan(checkpoint, mapping, allowNonFinite: allowNonFinite)
         let entries = resolved.map { name, shape, resolved in
             if case let .source(raw, transform, _) = resolved, raw.dtype == storage, transform.keepsLayout,
@@ -34,6 +37,7 @@ extension Converter {
                     try body(bytes)
                 }
             }
+            if let t = built?.parameter(named: name) { return entry(name: name, storage: storage, shape: shape) { t } }
             return entry(name: name, storage: storage, shape: shape) { try resolved.tensor() }
         }
         return (entries, scan)

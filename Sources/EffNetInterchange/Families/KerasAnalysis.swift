@@ -115,8 +115,9 @@ struct KerasAnalysis {
                                      stem: .init(outChannels: stemKernel[3], kernel: stemKernel[0], stride: stemStride),
                                      blocks: blocks, headChannels: head, numClasses: ck[1], bnEpsilon: 1e-3,
                                      padding: .symmetric, activation: .silu)
-        matchedVariant = Self.matchVariant(cfg)
+        matchedVariant = cfg.isV2 ? nil : Self.matchVariant(cfg)
         if config == nil, let n = matchedVariant { cfg.name = "efficientnet_b\(n)" }
+        if config == nil, cfg.isV2, let p = TorchVariant.matchV2(cfg, presets: TorchVariant.v2Presets { $0.name }) { cfg.name = p.name }
         variant = describeStructure(cfg)
 
         // Conventions.
@@ -250,6 +251,12 @@ struct KerasAnalysis {
         return s[0]
     }
 
+    /// keras.applications' class name for a V2 variant ("efficientnet_v2_b0" -> "EfficientNetV2B0").
+    static func kerasV2Name(_ name: String) -> String {
+        guard name.hasPrefix("efficientnet_v2_") else { return name }
+        return "EfficientNetV2" + name.dropFirst("efficientnet_v2_".count).uppercased()
+    }
+
     /// The B variant whose structure this is exactly, if any.
     static func matchVariant(_ c: EfficientNetConfig) -> Int? {
         (0 ... 7).first { n in
@@ -260,6 +267,13 @@ struct KerasAnalysis {
 
     private func describeStructure(_ c: EfficientNetConfig) -> String {
         let origin = table.renamedFromCounters ? " (layers named from Keras class counters)" : ""
+        if c.isV2 {
+            let fused = c.blocks.filter { $0.kind == .fused }.count
+            if let p = TorchVariant.matchV2(c, presets: TorchVariant.v2Presets { Self.kerasV2Name($0.name) }) {
+                return "keras.applications \(p.name) (\(c.blocks.count) blocks, \(fused) fused), \(c.numClasses) classes\(origin)"
+            }
+            return "keras EfficientNetV2 builder, custom scaling: stem \(c.stem.outChannels), \(c.blocks.count) blocks (\(fused) fused), head \(c.headChannels), \(c.numClasses) classes\(origin)"
+        }
         if let n = matchedVariant {
             let s = EfficientNetConfig.compoundScaling[n]
             return "keras.applications efficientnet_b\(n) (width \(s.width), depth \(s.depth)), \(c.numClasses) classes\(origin)"

@@ -58,18 +58,23 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
         /// "when the block expands" (torchvision, Keras, timm's official-architecture ports);
         /// timm's `efficientnetv2_rw_*` also have expand-ratio-1 blocks with a projection.
         public var fusedProjection: Bool?
+        /// Whether the block adds its input to its output. nil means the usual rule (stride 1
+        /// and as many output as input channels); false where a framework skips it anyway
+        /// (transformers at a stage's first block, timm's `noskip`).
+        public var residual: Bool?
 
         public init(kind: Kind = .mbconv, expandRatio: Int, kernel: Int, stride: Int, inChannels: Int, outChannels: Int,
-                    expandedChannels: Int, seChannels: Int?, stage: Int, fusedProjection: Bool? = nil) {
+                    expandedChannels: Int, seChannels: Int?, stage: Int, fusedProjection: Bool? = nil, residual: Bool? = nil) {
             self.kind = kind
             self.fusedProjection = fusedProjection
+            self.residual = residual
             self.expandRatio = expandRatio; self.kernel = kernel; self.stride = stride
             self.inChannels = inChannels; self.outChannels = outChannels
             self.expandedChannels = expandedChannels; self.seChannels = seChannels; self.stage = stage
         }
 
         private enum CodingKeys: String, CodingKey {
-            case kind, expandRatio, kernel, stride, inChannels, outChannels, expandedChannels, seChannels, stage, fusedProjection
+            case kind, expandRatio, kernel, stride, inChannels, outChannels, expandedChannels, seChannels, stage, fusedProjection, residual
         }
 
         /// .effw files written before block kinds existed have no `kind`: they are MBConv.
@@ -85,13 +90,16 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
             seChannels = try c.decodeIfPresent(Int.self, forKey: .seChannels)
             stage = try c.decode(Int.self, forKey: .stage)
             fusedProjection = try c.decodeIfPresent(Bool.self, forKey: .fusedProjection)
+            residual = try c.decodeIfPresent(Bool.self, forKey: .residual)
         }
 
         public var hasExpansion: Bool { expandRatio != 1 }
         /// Whether the block ends in a 1x1 projection (every MBConv block; a Fused-MBConv block
         /// when it expands, or as `fusedProjection` says).
         public var hasProjection: Bool { kind == .mbconv || (fusedProjection ?? hasExpansion) }
-        public var hasResidual: Bool { stride == 1 && inChannels == outChannels }
+        /// Whether a residual connection can exist: stride 1 and the same width in and out.
+        public var canHaveResidual: Bool { stride == 1 && inChannels == outChannels }
+        public var hasResidual: Bool { residual ?? canHaveResidual }
     }
 
     public enum Activation: String, Codable, Sendable {
@@ -178,6 +186,7 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
             guard b.kernel > 0, b.kernel <= 15, b.stride >= 1, b.stride <= 4, b.outChannels > 0, b.expandedChannels > 0,
                   b.expandRatio >= 1 else { throw fail("block \(i) has invalid sizes") }
             if !b.hasExpansion, b.expandedChannels != b.inChannels { throw fail("block \(i): no expansion but \(b.expandedChannels) != \(b.inChannels)") }
+            if b.residual == true, !b.canHaveResidual { throw fail("block \(i): a residual needs stride 1 and as many output as input channels") }
             if b.kind == .mbconv, b.fusedProjection != nil { throw fail("block \(i): fusedProjection is for Fused-MBConv blocks") }
             if let se = b.seChannels, se <= 0 { throw fail("block \(i): SE width \(se)") }
             if b.kind == .fused, b.seChannels != nil { throw fail("block \(i): a Fused-MBConv block with squeeze-and-excitation is not supported") }

@@ -99,6 +99,8 @@ public struct WeightMapping: Sendable {
     /// What the family assumed where the file is silent (e.g. "BN eps 1e-5 assumed"), for the
     /// conversion report.
     public var notes: [String]
+    /// The classes' names, when the source names them (a hub config.json's id2label).
+    public var classNames: [String]?
 
     public init(family: String, config: EfficientNetConfig, assignments: [Assignment] = [],
                 skipped: [(source: String, reason: String)] = [], synthesized: [String: Tensor] = [:],

@@ -47,6 +47,10 @@ public enum SourceError: Error, Equatable, CustomStringConvertible {
     case unrecognised(path: String)
     case notYetSupported(path: String, format: String)
     case empty(path: String)
+    /// A folder given as SOURCE that holds no weights file of a known layout.
+    case unrecognisedFolder(path: String, expected: [String])
+    /// A hub config.json or preprocessor_config.json that cannot be used.
+    case hubConfig(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -54,6 +58,9 @@ public enum SourceError: Error, Equatable, CustomStringConvertible {
             return "\(path): not a PyTorch, Keras, ONNX or .effw file (unrecognised content)"
         case let .notYetSupported(path, format): return "\(path): \(format) files are not supported yet"
         case let .empty(path): return "\(path): file is empty"
+        case let .unrecognisedFolder(path, expected):
+            return "\(path): a folder, but it holds no model weights (expected \(expected.joined(separator: " or ")))"
+        case let .hubConfig(path, detail): return "\(path): \(detail)"
         }
     }
 }

@@ -1,4 +1,5 @@
 import EffNet
+import Foundation
 
 /// Reads any supported source into a `SourceCheckpoint`, choosing the reader by content.
 /// Each format's glue lives in its own file beside this one (`SourceReader+Torch.swift`, ...).
@@ -20,15 +21,25 @@ public enum SourceReader {
     /// - Throws: the format reader's typed errors (each names the file and the place), or
     ///   `SourceError` when the content is not recognised.
     public static func read(path: String, options: Options = Options()) throws -> SourceCheckpoint {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            // A model-hub folder: its weights file, with its config.json.
+            var checkpoint = try read(path: try hubWeights(inFolder: path), options: options)
+            checkpoint.notes[HubNotes.folder] = path
+            return checkpoint
+        }
         let file = try MappedFile(path: path)
         guard file.count > 0 else { throw SourceError.empty(path: path) }
+        var checkpoint: SourceCheckpoint
         switch try FormatSniffer.kind(of: file) {
-        case .zip: return try readZip(file, options: options)
-        case .torchLegacy: return try readTorchLegacy(file, options: options)
+        case .zip: checkpoint = try readZip(file, options: options)
+        case .torchLegacy: checkpoint = try readTorchLegacy(file, options: options)
         case .hdf5: return try readKerasHDF5(file)
         case .onnx: return try readONNX(file)
-        case .safetensors: return try readSafetensors(file)
+        case .safetensors: checkpoint = try readSafetensors(file)
         }
+        if checkpoint.format != .effw && checkpoint.format != .kerasArchive { try attachHubConfigs(&checkpoint, beside: path) }
+        return checkpoint
     }
 
     /// A plain safetensors file (or .effw) as a checkpoint: names as stored, identity layouts.

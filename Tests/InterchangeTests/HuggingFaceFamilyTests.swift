@@ -1,0 +1,67 @@
+import EffNet
+import EffNetInterchange
+import Foundation
+import XCTest
+
+/// Hugging Face transformers' EfficientNetForImageClassification, from hub folders written by
+/// transformers' own save_pretrained (Fixtures/generate_hf.py): config.json beside
+/// model.safetensors (hf_b0_like) or pytorch_model.bin (hf_dwpad, with depthwise_padding on two
+/// stride-2 blocks). The Swift model matches transformers' logits within relative 1e-4 at 64x64
+/// and at an odd 67x67 (the padding is static, whatever the input).
+final class HuggingFaceFamilyTests: XCTestCase {
+    static let root = TorchFixtures.repo.appendingPathComponent("Fixtures/hf")
+
+    func folder(_ name: String) -> String { Self.root.appendingPathComponent(name).path }
+
+    func testHubFoldersMatchTransformers() throws {
+        for name in ["hf_b0_like", "hf_dwpad"] {
+            let checkpoint = try SourceReader.read(path: folder(name))
+            XCTAssertNotNil(checkpoint.notes[SourceReader.HubNotes.config], name)
+            let mapping = try TorchFixtures.mapping(checkpoint, .hf)
+            XCTAssertEqual(mapping.config.bnEpsilon, 1e-3)
+            XCTAssertEqual(mapping.classNames, (0 ..< 7).map { "class_\($0)" }, name)
+            // transformers adds no residual to a stage's first block, even one that keeps its width.
+            XCTAssertEqual(mapping.config.blocks[0].hasResidual, false, name)
+            let model = try Converter.buildModel(checkpoint, mapping)
+            for size in ["64", "67"] {
+                let input = try NPY.readTensor(path: folder(name) + "/input_\(size).npy")
+                let expected = try NPY.readTensor(path: folder(name) + "/expected_\(size).npy")
+                XCTAssertLessThanOrEqual(TorchFixtures.relativeError(try model(input), expected), 1e-4, "\(name) \(size)")
+            }
+        }
+    }
+
+    /// depthwise_padding changes the numbers: mapping hf_dwpad's weights as if its config listed
+    /// no block (and so padding as hf_b0_like does) must fail by far more than the tolerance.
+    func testDepthwisePaddingMatters() throws {
+        let checkpoint = try SourceReader.read(path: folder("hf_dwpad"))
+        var plain = checkpoint
+        plain.notes[SourceReader.HubNotes.config] = checkpoint.notes[SourceReader.HubNotes.config]?
+            .replacingOccurrences(of: "\"depthwise_padding\": [\n    1,\n    3\n  ]", with: "\"depthwise_padding\": []")
+        XCTAssertNotEqual(plain.notes[SourceReader.HubNotes.config], checkpoint.notes[SourceReader.HubNotes.config])
+        let right = try TorchFixtures.mapping(checkpoint, .hf), wrong = try TorchFixtures.mapping(plain, .hf)
+        XCTAssertNotEqual(right.config.padding, wrong.config.padding)
+        let input = try NPY.readTensor(path: folder("hf_dwpad") + "/input_64.npy")
+        let expected = try NPY.readTensor(path: folder("hf_dwpad") + "/expected_64.npy")
+        XCTAssertGreaterThan(TorchFixtures.relativeError(try Converter.buildModel(plain, wrong)(input), expected), 1e-2)
+    }
+
+    /// A config.json whose label count contradicts the classifier is an error naming both.
+    func testContradictingConfigIsRefused() throws {
+        var checkpoint = try SourceReader.read(path: folder("hf_b0_like"))
+        checkpoint.notes[SourceReader.HubNotes.config] = checkpoint.notes[SourceReader.HubNotes.config]?
+            .replacingOccurrences(of: "\"6\": \"class_6\"", with: "\"6\": \"class_6\", \"7\": \"class_7\"")
+        XCTAssertThrowsError(try HuggingFaceFamily.mapping(for: checkpoint)) { e in
+            XCTAssertTrue("\(e)".contains("8 labels") && "\(e)".contains("7 rows"), "\(e)")
+        }
+    }
+
+    func testFolderWithoutWeightsIsRefused() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("effnet-empty-hub-\(getpid())")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: empty) }
+        XCTAssertThrowsError(try SourceReader.read(path: empty.path)) { e in
+            XCTAssertTrue("\(e)".contains("model.safetensors or pytorch_model.bin"), "\(e)")
+        }
+    }
+}

@@ -2,12 +2,15 @@
 models with random init and randomised BN statistics, saved by transformers' own save_pretrained
 (model.safetensors, and pytorch_model.bin), with the model's own logits on seeded inputs.
 
-    python Fixtures/generate_hf.py      # in a venv with torch, transformers, safetensors, numpy
+    python Fixtures/generate_hf.py        # transformers cases; in a venv with torch, transformers, numpy
+    python Fixtures/generate_hf.py timm   # timm hub folders (timm's save_for_hf); needs timm, safetensors
 
 Cases (Fixtures/hf/<case>/):
   hf_b0_like      width 0.25, depth 0.34, 7 labels, depthwise_padding []   (safetensors)
   hf_dwpad        the same with depthwise_padding on two stride-2 blocks    (pytorch_model.bin)
-Each folder: config.json (+ id2label), the weights, input_64.npy / input_67.npy (NCHW float32),
+  timm_hub_tf     timm tf_efficientnet_b0 scaled (width 0.25, depth 0.34), 6 classes, save_for_hf
+  timm_hub        the same architecture with PyTorch padding (efficientnet_b0)
+Each folder: config.json (+ id2label for transformers), the weights, input_64.npy / input_67.npy (NCHW float32),
 expected_64.npy / expected_67.npy (logits from transformers), info.json.
 """
 import json
@@ -106,5 +109,48 @@ def main():
     make("hf_dwpad", [1, 3], 42, False)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and len(sys.argv) == 1:
     main()
+
+
+# ---------------------------------------------------------------------------------------------
+# timm hub folders (timm's own save_for_hf): config.json with architecture, num_classes and
+# pretrained_cfg beside model.safetensors. A tf_ port and a PyTorch-padding model with the same
+# names: only the config's architecture tells them apart.
+
+def make_timm(name, variant, seed):
+    import timm
+    from timm.models.efficientnet import _gen_efficientnet
+    from timm.models import _hub as push_to_hub  # save_for_hf (timm.models.push_to_hub in older timm)
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    tf = variant.startswith("tf_")
+    extra = dict(bn_eps=1e-3, pad_type="same") if tf else {}
+    model = _gen_efficientnet(variant, channel_multiplier=0.25, depth_multiplier=0.34, pretrained=False,
+                              num_classes=6, **extra).eval()
+    with torch.no_grad():
+        calibrate(model, gen)
+        x = inputs_for(seed)
+        scale_logits(model, torch.from_numpy(x["64"]), gen)
+    folder = os.path.join(ROOT, name)
+    os.makedirs(folder, exist_ok=True)
+    for f in os.listdir(folder):
+        os.remove(os.path.join(folder, f))
+    push_to_hub.save_for_hf(model, folder, safe_serialization=True)
+    with torch.no_grad():
+        for tag, arr in x.items():
+            save_npy(os.path.join(folder, f"input_{tag}.npy"), arr)
+            save_npy(os.path.join(folder, f"expected_{tag}.npy"), model(torch.from_numpy(arr)).numpy())
+    eps = sorted({m.eps for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)})
+    tf_args = ", bn_eps=1e-3, pad_type='same'" if tf else ""
+    info = dict(case=name, timm=timm.__version__, torch=torch.__version__, bn_eps=eps,
+                builder_call=f"timm.models.efficientnet._gen_efficientnet('{variant}', channel_multiplier=0.25, depth_multiplier=0.34, num_classes=6{tf_args}); timm.models._hub.save_for_hf(model, folder, safe_serialization=True)",
+                files=sorted(os.listdir(folder)))
+    with open(os.path.join(folder, "info.json"), "w") as f:
+        json.dump(info, f, indent=1, sort_keys=True)
+    print(name, info["files"])
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "timm":
+    make_timm("timm_hub_tf", "tf_efficientnet_b0", 43)
+    make_timm("timm_hub", "efficientnet_b0", 44)

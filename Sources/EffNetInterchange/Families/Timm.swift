@@ -1,4 +1,5 @@
 import EffNet
+import Foundation
 
 /// timm's EfficientNet (`efficientnet_b0`...`b7`, built by `_gen_efficientnet`):
 ///
@@ -51,7 +52,12 @@ enum TimmNaming {
         let idx = TorchNames(checkpoint)
         guard idx.has("conv_stem.weight"),
               ["conv_dw", "conv_exp", "conv"].contains(where: { idx.has("blocks.0.0.\($0).weight") }) else { return nil }
-        let score = 80 + (idx.has("conv_head.weight") ? 10 : 0) + (idx.has("classifier.weight") ? 10 : 0)
+        var score = 80 + (idx.has("conv_head.weight") ? 10 : 0) + (idx.has("classifier.weight") ? 10 : 0)
+        // A hub config.json names the architecture: tf_ models are timm-tf, the rest timm.
+        if let arch = TimmHubConfig(checkpoint)?.architecture {
+            guard arch.hasPrefix("tf_") == (family == .timmTF) else { return nil }
+            score += 5
+        }
         let variant: String
         do { variant = try analyse(checkpoint, idx, family: family).variant } catch { variant = "structure not understood: \(error)" }
         return FamilyDetection(family: family, score: score, variant: variant)
@@ -125,9 +131,55 @@ enum TimmNaming {
             }
             described = match.description
         }
+        var hubNotes: [String] = []
+        if let hub = TimmHubConfig(checkpoint) {
+            if let n = hub.numClasses, n != shapes.numClasses {
+                throw MappingError.unsupported(path: checkpoint.path, detail: "config.json says num_classes \(n), the classifier weight 'classifier.weight' has \(shapes.numClasses) rows")
+            }
+            if let arch = hub.architecture {
+                hubNotes.append("config.json: architecture \(arch)" + (arch == config.name ? "" : " (the weights' structure: \(config.name))"))
+                if arch.hasPrefix(tf ? "tf_" : ""), arch.contains("efficientnet"), arch != config.name,
+                   !config.name.hasSuffix("custom") {
+                    throw MappingError.unsupported(path: checkpoint.path, detail: "config.json says architecture \(arch), the weights have the structure of \(config.name)")
+                }
+            }
+            if let p = hub.preprocessing {
+                config.imagePreprocessing = p
+                hubNotes.append("preprocessing from config.json's pretrained_cfg: resize \(p.resizeShorterTo), crop \(p.cropSize), mean \(p.mean), std \(p.std)" + (hub.interpolation.map { $0 == "bilinear" ? "" : " (\($0) in timm; effnet-predict resizes bilinearly)" } ?? ""))
+            }
+        }
         let variant = described + ", \(shapes.numClasses) classes; "
             + (tf ? "TF 'SAME' padding from the actual input, BN eps 1e-3 (tf_ port)" : "symmetric padding, BN eps 1e-5")
             + (lite ? ", no SE, ReLU6 (EfficientNet-Lite)" : "")
-        return (TorchMapping.mapping(family: family, names: names, config: config, checkpoint: checkpoint), variant)
+        var mapping = TorchMapping.mapping(family: family, names: names, config: config, checkpoint: checkpoint)
+        mapping.notes += hubNotes
+        return (mapping, variant)
+    }
+}
+
+/// timm's hub config.json (`save_for_hf`): `architecture` (which tells timm from timm-tf where
+/// names cannot), `num_classes`, and `pretrained_cfg` (input size, crop_pct, mean, std,
+/// interpolation: how the model's images are prepared).
+struct TimmHubConfig {
+    var architecture: String?
+    var numClasses: Int?
+    var preprocessing: EfficientNetConfig.ImagePreprocessing?
+    var interpolation: String?
+
+    /// nil when the checkpoint has no config.json of timm's shape.
+    init?(_ checkpoint: SourceCheckpoint) {
+        guard let json = SourceReader.hubConfig(of: checkpoint), let arch = json["architecture"] as? String else { return nil }
+        architecture = arch
+        numClasses = json["num_classes"] as? Int
+        guard let cfg = json["pretrained_cfg"] as? [String: Any] else { return }
+        interpolation = cfg["interpolation"] as? String
+        if let size = cfg["input_size"] as? [Int], size.count == 3, (1 ... 8192).contains(size[1]),
+           let mean = (cfg["mean"] as? [NSNumber])?.map(\.floatValue), let std = (cfg["std"] as? [NSNumber])?.map(\.floatValue),
+           mean.count == size[0], std.count == size[0], std.allSatisfy({ $0 > 0 }) {
+            // timm's transforms: resize to floor(size / crop_pct), centre crop size.
+            let pct = (cfg["crop_pct"] as? NSNumber)?.doubleValue ?? 0.875
+            let resize = pct > 0 && pct <= 1 ? Int((Double(size[1]) / pct).rounded(.down)) : size[1]
+            preprocessing = .init(resizeShorterTo: resize, cropSize: size[1], pixelScale: 1.0 / 255, mean: mean, std: std)
+        }
     }
 }

@@ -18,7 +18,9 @@ uniforms), recomputed here bit for bit, so no 4 MB input file is stored. Files:
     case.json          sizes and PyTorch's own float32 error against float64
 
 `measure` writes the same for a full-size model (plus input.npy, the probe batch) into DIR, for
-local measurements that are never committed (B7 at 600 px, timm B2, ...).
+local measurements that are never committed (B7 at 600 px, timm B2, ...). Its BN weights default
+to 0.5...1.5: at full width, 1...3 makes B7's activations explode (logits ~36000, PyTorch's own
+float32 result 58% off its float64 one).
 
 Batch-norm statistics are randomised (random affine parameters, running statistics from train-mode
 passes with momentum None) so that a wrong epsilon or padding shows; every bias is made nonzero.
@@ -113,6 +115,8 @@ def main():
     p.add_argument("--classes", type=int, default=1000)
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--calibration-size", type=int, default=128, help="image size of the BN statistics passes")
+    p.add_argument("--bn-gamma", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                   help="range of the random BN weights (default 1 3 for the fixture, 0.5 1.5 for measure)")
     p.add_argument("--out")
     a = p.parse_args()
     torch.manual_seed(0)
@@ -124,7 +128,7 @@ def main():
         defaults = {"efficientnet_b0": (1.0, 1.0), "efficientnet_b4": (1.4, 1.8), "efficientnet_b7": (2.0, 3.1)}
         w, d = defaults.get(a.arch, (1.0, 1.0))
         info = dict(family=a.family, arch=a.arch, width=a.width or w, depth=a.depth or d, classes=a.classes, seed=16,
-                    bn_gamma=[1.0, 3.0], bn_beta=0.5)
+                    bn_gamma=a.bn_gamma or [0.5, 1.5], bn_beta=0.2)
         folder = Path(a.out)
     model = randomise(build(info["family"], info["arch"], info["width"], info["depth"], info["classes"]),
                       a.calibration_size, info["seed"], info["bn_gamma"], info["bn_beta"])

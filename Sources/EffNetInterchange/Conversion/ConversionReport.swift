@@ -63,7 +63,7 @@ public struct ConversionReport: Sendable {
         }
         if verifications.contains(where: { $0.result.float32Noise != nil }) {
             // What the noise figure means, once.
-            lines.append("             (float32 noise: the fast float32 path against this float64-accumulating pass; an error near it is rounding, one far above it is real)")
+            lines.append("             (float32 noise: the fast float32 path against this float64 pass; an error near it is rounding, one far above it is real)")
         }
         if let u = unverifiedReason { lines.append("verify:      not verified: \(u)") }
         lines += notes.map { "note:        \($0)" }

@@ -342,6 +342,19 @@ def surgery_case():
     print(f"seed_surgery_ts13: ops {info['ops']}, source vs ORT {info['torch_vs_ort_relative']:.2e}")
 
 
+def dead_if_case():
+    """reader/dead_if.onnx: seed_softmax_ts17 with an If node (no outputs, Constant subgraphs) in
+    front. The graph walk maps the weights; the reference interpreter refuses If, and that error
+    line must name the file."""
+    m = onnx.load(OUT / "seed_softmax_ts17/model.onnx")
+    g = m.graph
+    g.initializer.append(helper.make_tensor("if_cond", TensorProto.BOOL, [], [True]))
+    branch = helper.make_graph([helper.make_node("Constant", [], ["branch_out"], value_float=1.0)], "branch", [],
+                               [helper.make_tensor_value_info("branch_out", TensorProto.FLOAT, None)])
+    g.node.insert(0, helper.make_node("If", ["if_cond"], [], then_branch=branch, else_branch=branch))
+    onnx.save(m, OUT / "reader/dead_if.onnx")
+
+
 # ---------------------------------------------------------------------------------------------
 
 def main():
@@ -399,6 +412,8 @@ def main():
         m = nn.Sequential(Normalize(), randomise(SeedMini(3, SEED_CFG), 64, 9), nn.Softmax(dim=1)).eval()
         export_case("seed_softmax_ts17", m, 64, "torchscript", 17,
                     dict(family="seed", final_softmax=True, input_transform=True, **sym), seed=9)
+    if want("dead_if"):
+        dead_if_case()
 
 
 if __name__ == "__main__":

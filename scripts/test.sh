@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what is missing, builds, runs every test.
 #   1. Debian packages the C targets need (scripts/install-deps.sh)
-#   2. swift test (release build: the forward passes are heavy in debug)
-#   3. Python's safetensors reading a Swift-written .effw (a small venv in .cache/)
+#   2. ONNX's own node tests for the reference interpreter, written by the pip onnx package
+#      (a small venv in .cache/; docs/ONNX_CONFORMANCE.md)
+#   3. swift test (release build: the forward passes are heavy in debug)
+#   4. Python's safetensors reading a Swift-written .effw (a small venv in .cache/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+
+echo "== ONNX node tests: generating them with the onnx package"
+bash scripts/onnx-conformance.sh
+# ONNXConformanceTests fails, rather than skips, without them.
+export EFFNET_REQUIRE_ONNX_CONFORMANCE=1
 
 echo "== swift test"
 # Build output is long; keep the test lines and the closing summary.

@@ -92,7 +92,7 @@ struct EffnetConvert: ParsableCommand {
         }
         if !quiet { print(report.text) }
         if report.passed == false, let v = report.verification {
-            CommandRunner.writeError("\(source): verification failed: relative error \(v.comparison.relativeError) exceeds the tolerance \(v.tolerance)\(v.firstDivergence.map { "; first divergence at \($0)" } ?? ""); nothing written")
+            CommandRunner.writeError("\(source): verification failed: relative error \(v.comparison.relativeError) exceeds the tolerance \(v.tolerance)\(v.float32Noise.map { " (float32 noise of this model ~\($0))" } ?? "")\(v.firstDivergence.map { "; first divergence at \($0)" } ?? ""); nothing written")
             throw ExitCode(1)
         }
     }

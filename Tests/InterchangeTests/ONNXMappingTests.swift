@@ -136,6 +136,20 @@ final class ONNXMappingTests: XCTestCase {
         XCTAssertNotNil(notes["onnx_operators"])
     }
 
+    /// An operator the interpreter refuses (If, in front of a real export): the conversion's error
+    /// names the file, then the node.
+    func testInterpreterRefusalNamesTheFile() throws {
+        let source = Self.root + "/reader/dead_if.onnx"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dead-if-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        XCTAssertThrowsError(try Converter.convert(source: source, destination: dir + "/out.effw", options: .init())) { error in
+            XCTAssertTrue("\(error)".hasPrefix(source + ": "), "\(error)")
+            XCTAssertTrue("\(error)".contains("operator If"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/out.effw"))
+    }
+
     /// A graph that is not an EfficientNet: the walk names the node where it stops.
     func testNonEfficientNetGraphIsRefusedWithTheNode() throws {
         let checkpoint = try SourceReader.read(path: Self.root + "/reader/float_data.onnx")

@@ -126,53 +126,9 @@ public final class EfficientNet: @unchecked Sendable {
         let options = inferenceOptions
         if options.kernels == .fast { return try fastForward(input, options: options, observe: observe) }
         try validateInput(shape: input.shape)
-        var x = input
-        if let t = config.inputTransform { ReferenceKernels.inputTransform(&x, t) }
-        x = apply(layout.unit(.stem)!, x, convIndex: 0)
-        observe?("stem", x)
-        for i in config.blocks.indices {
-            x = applyBlock(i, x)
-            observe?("blocks.\(i)", x)
-        }
-        x = apply(layout.unit(.head)!, x, convIndex: -1)
-        observe?("head", x)
-        let cls = classifier
-        var logits = ReferenceKernels.linear(ReferenceKernels.globalAveragePool(x), weight: cls.weight, bias: cls.bias)
-        if config.finalSoftmax { ReferenceKernels.softmax(&logits) }
-        observe?("logits", logits)
-        return logits
-    }
-
-    /// One convolution unit. `convIndex` is the padding rule's index for k x k convolutions (0 the
-    /// stem, i + 1 block i's spatial convolution); 1x1 stride-1 convolutions never pad.
-    private func apply(_ u: ParameterLayout.Unit, _ x: Tensor, convIndex: Int) -> Tensor {
-        let m = convNorm(u)
-        let pad = u.kernel == 1 && u.stride == 1
-            ? ConvPadding(top: 0, bottom: 0, left: 0, right: 0)
-            : paddingResolver.padding(convIndex: convIndex, kernel: u.kernel, stride: u.stride,
-                                      height: x.shape[2], width: x.shape[3])
-        var y = ReferenceKernels.conv2d(x, m.conv, padding: pad)
-        ReferenceKernels.batchNormActivation(&y, m.bn, m.activation)
-        return y
-    }
-
-    /// Block `i`: its units in declared order (the spatial conv padded by the rule, the SE gating
-    /// the spatial conv's output), then the residual.
-    private func applyBlock(_ i: Int, _ x: Tensor) -> Tensor {
-        var y = x
-        for u in layout.units(ofBlock: i) {
-            guard case let .block(_, part) = u.module else { continue }
-            switch part {
-            case .seReduce: ReferenceKernels.squeezeExcitation(&y, squeezeExcitation(ofBlock: i)!, config.activation)
-            case .seExpand: continue
-            case .depthwise, .fused: y = apply(u, y, convIndex: i + 1)
-            case .expand, .project: y = apply(u, y, convIndex: -1)
-            }
-        }
-        if config.blocks[i].hasResidual {
-            for j in 0 ..< y.count { y.scalars[j] += x.scalars[j] }
-        }
-        return y
+        let observeFloats = observe.map { o in { (name: String, a: Activations<Float>) in o(name, Tensor(shape: a.shape, scalars: a.values)) } }
+        let logits: Activations<Float> = referencePass(input, observe: observeFloats)
+        return Tensor(shape: logits.shape, scalars: logits.values)
     }
 }
 

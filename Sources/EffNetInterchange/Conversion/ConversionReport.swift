@@ -57,8 +57,13 @@ public struct ConversionReport: Sendable {
         }
         for (fam, r) in verifications {
             let c = r.comparison
-            lines.append("verify:      \(r.method)\(verifications.count > 1 ? " as \(fam)" : ""), input \(r.inputShape): max abs error \(fmt(c.maxAbsError)), relative \(fmt(c.relativeError)) (tolerance \(fmt(r.tolerance))), top-1 agreement \(pct(c.top1Agreement)), top-5 \(pct(c.top5Agreement)): \(r.passed ? "PASS" : "FAIL")")
+            let noise = r.float32Noise.map { ", float32 noise ~\(fmt($0))" } ?? ""
+            lines.append("verify:      \(r.method)\(verifications.count > 1 ? " as \(fam)" : ""), input \(r.inputShape): max abs error \(fmt(c.maxAbsError)), relative \(fmt(c.relativeError))\(noise) (tolerance \(fmt(r.tolerance))), top-1 agreement \(pct(c.top1Agreement)), top-5 \(pct(c.top5Agreement)): \(r.passed ? "PASS" : "FAIL")")
             if let d = r.firstDivergence { lines.append("             first divergence: \(d)") }
+        }
+        if verifications.contains(where: { $0.result.float32Noise != nil }) {
+            // What the noise figure means, once.
+            lines.append("             (float32 noise: the fast float32 path against this float64 pass; an error near it is rounding, one far above it is real)")
         }
         if let u = unverifiedReason { lines.append("verify:      not verified: \(u)") }
         lines += notes.map { "note:        \($0)" }

@@ -39,18 +39,23 @@ public final class ONNXReference: ReferenceModel, @unchecked Sendable {
     }
 
     /// Runs the graph on an NCHW batch and returns its first output as [N, classes].
-    /// - Throws: `ONNXRuntimeError` naming the failing node or the input mismatch.
+    /// - Throws: `ONNXReferenceError` naming the file and the failing node or the input mismatch.
     public func run(_ input: Tensor) throws -> Tensor {
         try run(input, keeping: []).output
     }
 
     /// Runs the graph and also returns the named intermediate values (as float tensors, in the
     /// graph's own layout).
-    /// - Throws: `ONNXRuntimeError`.
+    /// - Throws: `ONNXReferenceError`.
     public func run(_ input: Tensor, keeping names: Set<String>) throws -> (output: Tensor, values: [String: Tensor]) {
         guard input.rank == 4 else { throw ONNXRuntimeError.input(name: inputName, detail: "expected an NCHW batch, got \(input.shape)") }
         let feed = layout == .nhwc ? LayoutTransform.permute(input, [0, 2, 3, 1]) : input
-        let result = try interpreter.run([inputName: ONNXArray(feed)], keep: names)
+        let result: ONNXInterpreter.Result
+        do {
+            result = try interpreter.run([inputName: ONNXArray(feed)], keep: names)
+        } catch let e as ONNXRuntimeError {
+            throw ONNXReferenceError(path: model.path, underlying: e)
+        }
         var out = result.outputs[0].tensor
         if out.rank != 2, out.rank >= 1, out.shape[0] > 0 {
             out = Tensor(shape: [out.shape[0], out.count / out.shape[0]], scalars: out.scalars)

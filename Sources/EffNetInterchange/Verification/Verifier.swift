@@ -12,6 +12,11 @@ public enum Verifier {
         public var inputShape: [Int]
         /// Where the numbers first part, when the reference exposes intermediate activations.
         public var firstDivergence: String?
+        /// How far float32 arithmetic alone moves this model's output on this input: the fast
+        /// float32 path against the verification pass, relative as `comparison`. A reference written
+        /// by a float32 framework carries noise of about this size, so an error near it is rounding,
+        /// while one far above it is a real difference. nil when not measured.
+        public var float32Noise: Float?
 
         public var passed: Bool { comparison.relativeError <= tolerance }
 
@@ -21,16 +26,37 @@ public enum Verifier {
         }
     }
 
-    /// Compares the model's output on `input` with `expected`.
+    /// Compares the model's output on `input` with `expected`. The model runs as the verification
+    /// pass (`EfficientNet.float64Forward`: the reference kernels with activations in Double, ~1e-12
+    /// from a float64 run), then once more on the fast float32 path to estimate the float32 noise
+    /// of this model (`float32Noise`).
     /// - Throws: `VerificationError.shape` when the shapes cannot be compared; model errors.
     public static func compare(_ model: EfficientNet, input: Tensor, expected: Tensor, method: String,
                                tolerance: Float) throws -> Result {
-        let actual = try model(input)
+        let actual = try referenceOutput(model, input)
         guard actual.shape == expected.shape else {
             throw VerificationError.shape(method: method, expected: expected.shape, actual: actual.shape)
         }
-        return Result(method: method, comparison: Comparison(actual: actual, reference: expected),
-                      tolerance: tolerance, inputShape: input.shape)
+        var result = Result(method: method, comparison: Comparison(actual: actual, reference: expected),
+                            tolerance: tolerance, inputShape: input.shape)
+        result.float32Noise = try float32Noise(model, input, reference: actual)
+        return result
+    }
+
+    /// The verification pass's output.
+    public static func referenceOutput(_ model: EfficientNet, _ input: Tensor) throws -> Tensor {
+        try model.float64Forward(input)
+    }
+
+    /// The fast float32 path's relative error against `reference` (the verification pass's output
+    /// for `input`). The model's inference options are restored before returning.
+    static func float32Noise(_ model: EfficientNet, _ input: Tensor, reference: Tensor) throws -> Float {
+        let saved = model.inferenceOptions
+        defer { model.inferenceOptions = saved }
+        var options = saved
+        options.kernels = .fast
+        model.inferenceOptions = options
+        return Comparison(actual: try model(input), reference: reference).relativeError
     }
 
     /// A deterministic probe batch in the model's input convention: roughly N(0,1) for models that

@@ -131,6 +131,11 @@ struct ConvGeometry {
         let m = self.m
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             let xb = buffers.x.baseAddress!, wb = buffers.weights.baseAddress!, ob = buffers.out.baseAddress!
+            // Four output rows of one tile, accumulated in Double: the verification pass must be
+            // far more exact than the float32 engines it judges (a 1x1 convolution sums up to
+            // thousands of channels).
+            let acc = UnsafeMutablePointer<Double>.allocate(capacity: 4 * tile)
+            defer { acc.deallocate() }
             for job in jobs * chunk / chunks ..< jobs * (chunk + 1) / chunks {
                 let image = job / tiles, p0 = (job % tiles) * tile, count = min(tile, pixels - p0)
                 let xImage = xb + image * channels * pixels + p0
@@ -138,36 +143,28 @@ struct ConvGeometry {
                 var r = 0
                 while r < m {
                     let rows = min(4, m - r)
-                    // With fewer than four rows left, o1...o3 alias the last real row; only the
-                    // first `rows` of them are touched then.
-                    let o0 = oImage + r * pixels
-                    let o1 = oImage + (r + min(1, rows - 1)) * pixels
-                    let o2 = oImage + (r + min(2, rows - 1)) * pixels
-                    let o3 = oImage + (r + min(3, rows - 1)) * pixels
-                    for (k, o) in [o0, o1, o2, o3].enumerated() where k < rows {
-                        let b = bias?[r + k] ?? 0
-                        for j in 0 ..< count { o[j] = b }
+                    for k in 0 ..< rows {
+                        let b = Double(bias?[r + k] ?? 0)
+                        for j in 0 ..< count { acc[k * tile + j] = b }
                     }
+                    // With fewer than four rows left, w1...w3 alias the last real row and a1...a3
+                    // land in spare accumulators that are never stored.
                     let w0 = wb + r * channels
                     let w1 = wb + (r + min(1, rows - 1)) * channels
                     let w2 = wb + (r + min(2, rows - 1)) * channels
                     let w3 = wb + (r + min(3, rows - 1)) * channels
-                    if rows == 4 {
-                        for ci in 0 ..< channels {
-                            let xr = xImage + ci * pixels
-                            let a0 = w0[ci], a1 = w1[ci], a2 = w2[ci], a3 = w3[ci]
-                            for j in 0 ..< count {
-                                let v = xr[j]
-                                o0[j] += a0 * v; o1[j] += a1 * v; o2[j] += a2 * v; o3[j] += a3 * v
-                            }
+                    let a0 = acc, a1 = acc + tile, a2 = acc + 2 * tile, a3 = acc + 3 * tile
+                    for ci in 0 ..< channels {
+                        let xr = xImage + ci * pixels
+                        let v0 = Double(w0[ci]), v1 = Double(w1[ci]), v2 = Double(w2[ci]), v3 = Double(w3[ci])
+                        for j in 0 ..< count {
+                            let v = Double(xr[j])
+                            a0[j] += v0 * v; a1[j] += v1 * v; a2[j] += v2 * v; a3[j] += v3 * v
                         }
-                    } else {
-                        for (k, (o, wr)) in [(o0, w0), (o1, w1), (o2, w2), (o3, w3)].enumerated() where k < rows {
-                            for ci in 0 ..< channels {
-                                let xr = xImage + ci * pixels, a = wr[ci]
-                                for j in 0 ..< count { o[j] += a * xr[j] }
-                            }
-                        }
+                    }
+                    for k in 0 ..< rows {
+                        let o = oImage + (r + k) * pixels
+                        for j in 0 ..< count { o[j] = Float(acc[k * tile + j]) }
                     }
                     r += rows
                 }
@@ -182,31 +179,25 @@ struct ConvGeometry {
         let out: UnsafeMutableBufferPointer<Float>
     }
 
-    /// Output plane `p` = image p / m, output channel p % m.
+    /// Output plane `p` = image p / m, output channel p % m, accumulated in Double (see pointwise).
     private func plane(_ p: Int, x: UnsafeBufferPointer<Float>, weights: UnsafeBufferPointer<Float>, bias: [Float]?,
                        out: UnsafeMutablePointer<Float>) {
         let image = p / m, oc = p % m
         let g = oc / (m / group)
-        let o = out + p * oh * ow
-        let b = bias?[oc] ?? 0
-        for i in 0 ..< oh * ow { o[i] = b }
+        let o = UnsafeMutablePointer<Double>.allocate(capacity: oh * ow)
+        defer { o.deallocate() }
+        o.initialize(repeating: Double(bias?[oc] ?? 0), count: oh * ow)
         let xb = x.baseAddress!, wb = weights.baseAddress!
-        let pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && padTop == 0 && padLeft == 0 && oh == h && ow == w
         for ci in 0 ..< cg {
             let input = xb + ((image * c) + g * cg + ci) * h * w
             let wk = wb + (oc * cg + ci) * kh * kw
-            if pointwise {
-                let v = wk[0]
-                for i in 0 ..< oh * ow { o[i] += v * input[i] }
-                continue
-            }
             for ky in 0 ..< kh {
                 // Output rows whose input row ih = oy*sh - padTop + ky*dh lies inside the image.
                 let offY = ky * dh - padTop
                 let yLo = max(0, Self.ceilDiv(-offY, sh)), yHi = min(oh - 1, Self.floorDiv(h - 1 - offY, sh))
                 if yLo > yHi { continue }
                 for kx in 0 ..< kw {
-                    let v = wk[ky * kw + kx]
+                    let v = Double(wk[ky * kw + kx])
                     let offX = kx * dw - padLeft
                     let xLo = max(0, Self.ceilDiv(-offX, sw)), xHi = min(ow - 1, Self.floorDiv(w - 1 - offX, sw))
                     if xLo > xHi { continue }
@@ -215,14 +206,16 @@ struct ConvGeometry {
                         let dst = o + oy * ow
                         if sw == 1 {
                             let src = row + offX
-                            for ox in xLo ... xHi { dst[ox] += v * src[ox] }
+                            for ox in xLo ... xHi { dst[ox] += v * Double(src[ox]) }
                         } else {
-                            for ox in xLo ... xHi { dst[ox] += v * row[ox * sw + offX] }
+                            for ox in xLo ... xHi { dst[ox] += v * Double(row[ox * sw + offX]) }
                         }
                     }
                 }
             }
         }
+        let plane = out + p * oh * ow
+        for i in 0 ..< oh * ow { plane[i] = Float(o[i]) }
     }
 
     static func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }

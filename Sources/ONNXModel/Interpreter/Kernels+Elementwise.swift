@@ -29,7 +29,8 @@ extension Kernels {
     /// out[i] = f(a[ia], b[ib]) over the broadcast shape, walking the last axis in an inner loop.
     static func broadcast<T>(_ a: [T], _ aShape: [Int], _ b: [T], _ bShape: [Int], out shape: [Int], count: Int,
                              _ f: (T, T) -> T) -> [T] {
-        if aShape == bShape { return zip(a, b).map(f) }
+        // (Equal operand shapes are the output's only when no third operand widened it: Where.)
+        if aShape == bShape && aShape == shape { return zip(a, b).map(f) }
         if b.count == 1 { let y = b[0]; if aShape == shape { return a.map { f($0, y) } } }
         if a.count == 1 { let x = a[0]; if bShape == shape { return b.map { f(x, $0) } } }
         var out = [T]()
@@ -71,6 +72,11 @@ extension Kernels {
             let f: (Int64, Int64) -> Int64 = c.op == "And" ? { ($0 != 0 && $1 != 0) ? 1 : 0 } : { ($0 != 0 || $1 != 0) ? 1 : 0 }
             return ONNXArray(ints: broadcast(a.asInts, a.shape, b.asInts, b.shape, out: shape, count: n, f), shape: shape, type: .bool)
         }
+        if c.op == "Pow" && !a.isFloat && b.isFloat {
+            // The result has the base's type (onnx: T for Pow(T, T1)); numpy's power, then the cast.
+            let r = broadcast(a.asFloats, a.shape, b.floats, b.shape, out: shape, count: n) { Float(Foundation_pow(Double($0), Double($1))) }
+            return ONNXArray(ints: narrowed(r.map(ONNXArray.truncate), to: a.elementType), shape: shape, type: a.elementType)
+        }
         if a.isFloat || b.isFloat {
             guard a.isFloat && b.isFloat || c.op == "Pow" else {
                 throw c.fail("mixed element types \(a.elementType.name) and \(b.elementType.name)")
@@ -99,7 +105,7 @@ extension Kernels {
         case "Sub": f = { $0 &- $1 }
         case "Mul": f = { $0 &* $1 }
         case "Div": f = { y, z in if z == 0 { divideByZero = true; return 0 }; return y.dividedReportingOverflow(by: z).partialValue }
-        case "Pow": f = { y, z in z < 0 ? 0 : (0 ..< min(z, 64)).reduce(Int64(1)) { acc, _ in acc &* y } }
+        case "Pow": f = integerPower
         case "Equal": f = { $0 == $1 ? 1 : 0 }
         case "Less": f = { $0 < $1 ? 1 : 0 }
         case "Greater": f = { $0 > $1 ? 1 : 0 }
@@ -108,7 +114,42 @@ extension Kernels {
         }
         let r = broadcast(a.ints, a.shape, b.ints, b.shape, out: shape, count: n, f)
         if divideByZero { throw c.fail("integer division by zero") }
-        return ONNXArray(ints: r, shape: shape, type: comparison ? .bool : a.elementType)
+        if comparison { return ONNXArray(ints: r, shape: shape, type: .bool) }
+        return ONNXArray(ints: narrowed(r, to: a.elementType), shape: shape, type: a.elementType)
+    }
+
+    /// y^z with wrap-around (two's complement, as C and numpy compute it), by squaring; a negative
+    /// exponent gives 1 / y^|z| truncated: 1 for y = 1, +-1 for y = -1, else 0 (y = 0: 0, where
+    /// numpy leaves it undefined).
+    static func integerPower(_ y: Int64, _ z: Int64) -> Int64 {
+        if z < 0 { return y == 1 ? 1 : y == -1 ? (z & 1 == 0 ? 1 : -1) : 0 }
+        var result: Int64 = 1, base = y, e = z
+        while e > 0 {
+            if e & 1 == 1 { result = result &* base }
+            base = base &* base
+            e >>= 1
+        }
+        return result
+    }
+
+    /// Int64 results wrapped to the width of `type` (int8 ... int32, uint8, bool as 0/1).
+    static func narrowed(_ values: [Int64], to type: ONNXDataType) -> [Int64] {
+        switch type {
+        case .int32: return values.map { Int64(Int32(truncatingIfNeeded: $0)) }
+        case .int16: return values.map { Int64(Int16(truncatingIfNeeded: $0)) }
+        case .int8: return values.map { Int64(Int8(truncatingIfNeeded: $0)) }
+        case .uint8: return values.map { Int64(UInt8(truncatingIfNeeded: $0)) }
+        case .bool: return values.map { $0 != 0 ? 1 : 0 }
+        default: return values
+        }
+    }
+
+    static func Foundation_pow(_ x: Double, _ y: Double) -> Double {
+        #if canImport(Glibc)
+        return Glibc.pow(x, y)
+        #else
+        return Darwin.pow(x, y)
+        #endif
     }
 
     /// Max, Min, Sum, Mean over any number of broadcast inputs.
@@ -143,16 +184,14 @@ extension Kernels {
             throw c.fail("shapes \(cond.shape), \(x.shape), \(y.shape) do not broadcast")
         }
         let n = try c.count(shape)
-        // Select by broadcasting (cond, x) then (mask, y): encode the choice in two passes.
-        let mask = broadcast(cond.asInts, cond.shape, [Int64](repeating: 0, count: 1), [], out: shape, count: n) { a, _ in a }
+        // Every operand (rank 0 included) seen at every output position through broadcasting.
+        func positions(_ v: ONNXArray) -> [Int] { strided(shape, steps: broadcastStrides(v.shape, to: shape), base: 0, count: n) }
+        let mask = positions(cond).map { cond.asInts[$0] }
+        let xi = positions(x), yi = positions(y)
         if x.isFloat {
-            let xs = broadcast(x.floats, x.shape, [0], [], out: shape, count: n) { a, _ in a }
-            let ys = broadcast(y.floats, y.shape, [0], [], out: shape, count: n) { a, _ in a }
-            return ONNXArray(floats: (0 ..< n).map { mask[$0] != 0 ? xs[$0] : ys[$0] }, shape: shape, type: x.elementType)
+            return ONNXArray(floats: (0 ..< n).map { mask[$0] != 0 ? x.floats[xi[$0]] : y.floats[yi[$0]] }, shape: shape, type: x.elementType)
         }
-        let xs = broadcast(x.ints, x.shape, [0], [], out: shape, count: n) { a, _ in a }
-        let ys = broadcast(y.ints, y.shape, [0], [], out: shape, count: n) { a, _ in a }
-        return ONNXArray(ints: (0 ..< n).map { mask[$0] != 0 ? xs[$0] : ys[$0] }, shape: shape, type: x.elementType)
+        return ONNXArray(ints: (0 ..< n).map { mask[$0] != 0 ? x.ints[xi[$0]] : y.ints[yi[$0]] }, shape: shape, type: x.elementType)
     }
 
     static func unary(_ c: OpContext) throws -> ONNXArray {
@@ -240,15 +279,8 @@ extension Kernels {
             if target == .bfloat16 { v = v.map { HalfConversion.float(fromBFloat16: HalfConversion.bfloat16(fromFloat: $0)) } }
             return ONNXArray(floats: v, shape: x.shape, type: target)
         }
-        var v = x.asInts
-        if target == .bool { v = x.isFloat ? x.floats.map { $0 != 0 ? 1 : 0 } : v.map { $0 != 0 ? 1 : 0 } }
-        switch target {
-        case .int32: v = v.map { Int64(Int32(truncatingIfNeeded: $0)) }
-        case .int16: v = v.map { Int64(Int16(truncatingIfNeeded: $0)) }
-        case .int8: v = v.map { Int64(Int8(truncatingIfNeeded: $0)) }
-        case .uint8: v = v.map { Int64(UInt8(truncatingIfNeeded: $0)) }
-        default: break
-        }
-        return ONNXArray(ints: v, shape: x.shape, type: target)
+        // To bool: nonzero (0.5 is true, not truncated to 0).
+        let v = target == .bool && x.isFloat ? x.floats.map { $0 != 0 ? 1 : 0 } : x.asInts
+        return ONNXArray(ints: narrowed(v, to: target), shape: x.shape, type: target)
     }
 }

@@ -53,7 +53,10 @@ extension Kernels {
         func outSize(_ i: Int, _ before: Int, _ after: Int, _ k: Int, _ s: Int) -> Int {
             let span = i + before + after - k
             guard span >= 0 else { return 0 }
-            return (ceil ? (span + s - 1) / s : span / s) + 1
+            let o = (ceil ? (span + s - 1) / s : span / s) + 1
+            // ceil_mode keeps a partial last window only when it starts inside the input or the
+            // begin padding, never in the end padding (ONNX's reference and PyTorch agree).
+            return ceil && (o - 1) * s >= i + before ? o - 1 : o
         }
         let oh = outSize(h, pads[0], pads[2], k[0], s[0]), ow = outSize(w, pads[1], pads[3], k[1], s[1])
         guard oh > 0, ow > 0 else { throw c.fail("kernel \(k) does not fit input \(x.shape) with pads \(pads)") }
@@ -109,30 +112,56 @@ extension Kernels {
             }
             return ONNXArray(floats: out, shape: shape, type: x.elementType)
         }
-        let values = x.asFloats
-        var acc = [Double](repeating: c.op == "ReduceMax" ? -.infinity : c.op == "ReduceMin" ? .infinity : 0, count: n)
         let outStrides = strides(outFull).enumerated().map { set.contains($0.offset) ? 0 : $0.element }
-        var idx = [Int](repeating: 0, count: x.rank), o = 0
-        for v in values {
+        // The output slot of every input element, in input order.
+        let slots = strided(x.shape, steps: outStrides, base: 0, count: x.count)
+        if !x.isFloat { return ONNXArray(ints: try integerReduce(c, x, slots: slots, outputs: n), shape: shape, type: x.elementType) }
+        var acc = [Double](repeating: c.op == "ReduceMax" ? -.infinity : c.op == "ReduceMin" ? .infinity : 0, count: n)
+        for (v, o) in zip(x.floats, slots) {
             let d = Double(v)
             switch c.op {
-            case "ReduceMax": acc[o] = max(acc[o], d)
-            case "ReduceMin": acc[o] = min(acc[o], d)
+            case "ReduceMax": acc[o] = d.isNaN || acc[o].isNaN ? .nan : max(acc[o], d)
+            case "ReduceMin": acc[o] = d.isNaN || acc[o].isNaN ? .nan : min(acc[o], d)
             default: acc[o] += d
-            }
-            var k = x.rank - 1
-            while k >= 0 {
-                idx[k] += 1; o += outStrides[k]
-                if idx[k] < x.shape[k] { break }
-                o -= outStrides[k] * x.shape[k]; idx[k] = 0; k -= 1
             }
         }
         if c.op == "ReduceMean" {
             let size = Double(x.count / max(n, 1))
             acc = acc.map { $0 / size }
         }
-        if x.isFloat { return ONNXArray(floats: acc.map { Float($0) }, shape: shape, type: x.elementType) }
-        return ONNXArray(ints: acc.map { ONNXArray.truncate(Float($0)) }, shape: shape, type: x.elementType)
+        return ONNXArray(floats: acc.map { Float($0) }, shape: shape, type: x.elementType)
+    }
+
+    /// The integer and bool reductions, in Int64 (exact): over an empty set ReduceMax gives the
+    /// type's smallest value (false for bool), ReduceMin its largest (true), ReduceSum 0.
+    static func integerReduce(_ c: OpContext, _ x: ONNXArray, slots: [Int], outputs n: Int) throws -> [Int64] {
+        let (lowest, highest) = integerRange(x.elementType)
+        var acc = [Int64](repeating: c.op == "ReduceMax" ? lowest : c.op == "ReduceMin" ? highest : 0, count: n)
+        for (v, o) in zip(x.ints, slots) {
+            switch c.op {
+            case "ReduceMax": acc[o] = max(acc[o], v)
+            case "ReduceMin": acc[o] = min(acc[o], v)
+            default: acc[o] = acc[o] &+ v
+            }
+        }
+        if c.op == "ReduceMean" {
+            let size = Int64(x.count / max(n, 1))
+            guard size > 0 else { throw c.fail("mean of an empty integer set") }
+            acc = acc.map { $0 / size }
+        }
+        return narrowed(acc, to: x.elementType)
+    }
+
+    /// The smallest and largest value of an integer or bool type.
+    static func integerRange(_ type: ONNXDataType) -> (Int64, Int64) {
+        switch type {
+        case .bool: return (0, 1)
+        case .uint8: return (0, 255)
+        case .int8: return (Int64(Int8.min), Int64(Int8.max))
+        case .int16: return (Int64(Int16.min), Int64(Int16.max))
+        case .int32: return (Int64(Int32.min), Int64(Int32.max))
+        default: return (.min, .max)
+        }
     }
 
     /// Y = alpha * op(A) op(B) + beta * C.
@@ -150,11 +179,13 @@ extension Kernels {
             b.floats.withUnsafeBufferPointer { bp in
                 for i in 0 ..< m {
                     for j in 0 ..< n {
-                        var s: Float = 0
+                        // Double accumulation: the verification pass must be far more exact
+                        // than the float32 engines it judges.
+                        var s: Double = 0
                         for p in 0 ..< k {
-                            s += ap[ta ? p * m + i : i * k + p] * bp[tb ? j * k + p : p * n + j]
+                            s += Double(ap[ta ? p * m + i : i * k + p]) * Double(bp[tb ? j * k + p : p * n + j])
                         }
-                        out[i * n + j] = alpha * s
+                        out[i * n + j] = Float(Double(alpha) * s)
                     }
                 }
             }
@@ -182,6 +213,7 @@ extension Kernels {
         let total = try c.count(batch + [m, n])
         let aStr = broadcastStrides(Array(aShape.dropLast(2)), to: batch), bStr = broadcastStrides(Array(bShape.dropLast(2)), to: batch)
         var out = [Float](repeating: 0, count: total)
+        var row = [Double](repeating: 0, count: n)
         a.floats.withUnsafeBufferPointer { ap in
             b.floats.withUnsafeBufferPointer { bp in
                 for t in 0 ..< batches {
@@ -192,10 +224,13 @@ extension Kernels {
                     }
                     let aBase = ao * m * k, bBase = bo * k * n, oBase = t * m * n
                     for i in 0 ..< m {
+                        // One output row accumulated in Double (see gemm).
+                        for j in 0 ..< n { row[j] = 0 }
                         for p in 0 ..< k {
-                            let v = ap[aBase + i * k + p]
-                            for j in 0 ..< n { out[oBase + i * n + j] += v * bp[bBase + p * n + j] }
+                            let v = Double(ap[aBase + i * k + p]), b = bBase + p * n
+                            for j in 0 ..< n { row[j] += v * Double(bp[b + j]) }
                         }
+                        for j in 0 ..< n { out[oBase + i * n + j] = Float(row[j]) }
                     }
                 }
             }
@@ -221,16 +256,26 @@ extension Kernels {
                     let base = o * length * inner + i
                     var mx = -Float.infinity
                     for j in 0 ..< length { mx = max(mx, p[base + j * inner]) }
+                    // In Double: exp, sum and quotient round once, into the float32 result.
                     var sum: Double = 0
-                    for j in 0 ..< length { sum += Double(expf(p[base + j * inner] - mx)) }
+                    for j in 0 ..< length { sum += Foundation_exp(Double(p[base + j * inner]) - Double(mx)) }
+                    let logSum = Foundation_log(sum)
                     for j in 0 ..< length {
-                        let v = p[base + j * inner] - mx
-                        p[base + j * inner] = log ? v - Float(Foundation_log(sum)) : Float(Double(expf(v)) / sum)
+                        let v = Double(p[base + j * inner]) - Double(mx)
+                        p[base + j * inner] = Float(log ? v - logSum : Foundation_exp(v) / sum)
                     }
                 }
             }
         }
         return x
+    }
+
+    private static func Foundation_exp(_ x: Double) -> Double {
+        #if canImport(Glibc)
+        return Glibc.exp(x)
+        #else
+        return Darwin.exp(x)
+        #endif
     }
 
     private static func Foundation_log(_ x: Double) -> Double {

@@ -1,8 +1,9 @@
 import EffNet
 
 /// A runtime value of the reference interpreter: a dense row-major tensor whose elements are held
-/// as Float (every floating-point type; computation is float32) or Int64 (every integer type and
-/// bool). `elementType` keeps the declared ONNX type so Shape/Cast/Equal behave as specified.
+/// as Float (every floating-point type; values are float32 between operators, while convolutions,
+/// matrix products, pooling, reductions and softmax accumulate in Double) or Int64 (every integer
+/// type and bool). `elementType` keeps the declared ONNX type so Shape/Cast/Equal behave as specified.
 public struct ONNXArray: Sendable, Equatable, CustomStringConvertible {
     public var elementType: ONNXDataType
     public var shape: [Int]

@@ -50,6 +50,10 @@ public final class ONNXInterpreter: @unchecked Sendable {
     /// The graph's data inputs (declared inputs that no initializer provides).
     public var inputs: [ONNXValueInfo] { model.graph.dataInputs }
 
+    /// Every ai.onnx operator the interpreter implements (docs/ONNX_CONFORMANCE.md: how they fare
+    /// on ONNX's own node tests).
+    public static var supportedOperators: Set<String> { Kernels.supported }
+
     /// Runs the graph.
     /// - Parameters:
     ///   - feeds: a value for every data input, by name. Shapes must match the declared fixed
@@ -57,6 +61,7 @@ public final class ONNXInterpreter: @unchecked Sendable {
     ///   - keep: names of intermediate values to return as well (e.g. block outputs).
     /// - Throws: `ONNXRuntimeError` naming the node (or input) that failed.
     public func run(_ feeds: [String: ONNXArray], keep: Set<String> = []) throws -> Result {
+        try checkElementTypes()
         for info in inputs {
             guard let v = feeds[info.name] else { throw ONNXRuntimeError.input(name: info.name, detail: "no value given") }
             try check(v, against: info)
@@ -75,6 +80,26 @@ public final class ONNXInterpreter: @unchecked Sendable {
             outputs.append(v)
         }
         return Result(outputs: outputs, kept: kept.filter { keep.contains($0.key) })
+    }
+
+    /// Graph inputs and outputs of element types no ONNXArray holds (strings, unsigned 16-64 bit,
+    /// complex, 8-bit floats, 4-bit integers) are refused before anything runs, naming the
+    /// operator that reads or writes them.
+    private func checkElementTypes() throws {
+        let graph = model.graph
+        for info in graph.outputs + graph.dataInputs {
+            let type: String
+            if info.nonTensor == true {
+                type = "non-tensor (sequence, map or optional)"
+            } else if let t = info.elementType, ONNXDataType(rawValue: t)?.dtype == nil {
+                type = ONNXDataType.name(of: t)
+            } else {
+                continue
+            }
+            let node = graph.nodes.first { $0.inputs.contains(info.name) || $0.outputs.contains(info.name) }
+            throw ONNXRuntimeError.unsupportedFeature(op: node?.opType ?? "graph input", node: node?.label ?? info.name,
+                                                      detail: "\(type) value '\(info.name)'")
+        }
     }
 
     private func check(_ v: ONNXArray, against info: ONNXValueInfo) throws {

@@ -23,9 +23,12 @@ public struct ONNXValueInfo: Sendable, Equatable, Codable {
     public let elementType: Int32?
     /// nil when the shape is not stated at all.
     public let shape: [Dimension]?
+    /// true when the declared type is not a tensor (a sequence, map, optional or sparse tensor);
+    /// nil for a tensor or an unstated type (so older JSON without the key still decodes).
+    public let nonTensor: Bool?
 
-    public init(name: String, elementType: Int32?, shape: [Dimension]?) {
-        self.name = name; self.elementType = elementType; self.shape = shape
+    public init(name: String, elementType: Int32?, shape: [Dimension]?, nonTensor: Bool? = nil) {
+        self.name = name; self.elementType = elementType; self.shape = shape; self.nonTensor = nonTensor
     }
 
     /// "input: FLOAT [N, 3, 224, 224]".

@@ -114,8 +114,11 @@ struct ModelDecoder {
     func valueInfo(_ v: UnsafePointer<Onnx__ValueInfoProto>) throws -> ONNXValueInfo {
         let p = v.pointee
         let name = Self.string(p.name)
-        guard let type = p.type, type.pointee.value_case.rawValue == 1, let tt = type.pointee.tensor_type else {
-            return ONNXValueInfo(name: name, elementType: nil, shape: nil)
+        guard let type = p.type else { return ONNXValueInfo(name: name, elementType: nil, shape: nil) }
+        // The schema here knows only tensor_type: any other type (sequence, map, optional, sparse)
+        // is an unknown field, so the value case is unset.
+        guard type.pointee.value_case.rawValue == 1, let tt = type.pointee.tensor_type else {
+            return ONNXValueInfo(name: name, elementType: nil, shape: nil, nonTensor: true)
         }
         let elem = tt.pointee.has_elem_type != 0 ? tt.pointee.elem_type : nil
         guard let shape = tt.pointee.shape else { return ONNXValueInfo(name: name, elementType: elem, shape: nil) }

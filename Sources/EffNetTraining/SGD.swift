@@ -1,0 +1,58 @@
+import EffNet
+
+/// torch.optim.SGD, step for step (its single-tensor implementation, maximize = false):
+///
+///     g = grad + weight_decay * p                     (when weight_decay != 0)
+///     buf = g on the first step, else momentum * buf + (1 - dampening) * g
+///     g = g + momentum * buf (nesterov) or buf         (when momentum != 0)
+///     p = p - lr * g
+public final class SGD: Optimizer {
+    /// Hyperparameters are doubles, as Python floats are in torch; each enters a float32
+    /// operation the way torch passes it (rounded once, combinations like 1 - dampening first).
+    public var learningRate: Double
+    public let momentum: Double
+    public let dampening: Double
+    public let weightDecay: Double
+    public let nesterov: Bool
+    private var buffers: [ObjectIdentifier: [Float]] = [:]
+
+    /// - Throws: `TrainingError` for what torch refuses: a negative rate, momentum or weight
+    ///   decay, and nesterov without momentum or with dampening.
+    public init(learningRate: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false) throws {
+        guard learningRate >= 0, momentum >= 0, weightDecay >= 0, learningRate.isFinite, momentum.isFinite,
+              weightDecay.isFinite, dampening.isFinite else {
+            throw TrainingError("sgd: learning rate, momentum and weight decay must be finite and non-negative")
+        }
+        if nesterov && (momentum <= 0 || dampening != 0) {
+            throw TrainingError("sgd: nesterov momentum requires a momentum and zero dampening")
+        }
+        self.learningRate = learningRate; self.momentum = momentum; self.dampening = dampening
+        self.weightDecay = weightDecay; self.nesterov = nesterov
+    }
+
+    public func step(_ parameters: [Parameter]) {
+        let lr = Float(-learningRate), mu = Float(momentum), wd = Float(weightDecay), keep = Float(1 - dampening)
+        for p in parameters {
+            let count = p.value.count
+            var g = p.grad.scalars
+            if wd != 0 { for i in 0 ..< count { g[i] += wd * p.value.scalars[i] } }
+            if mu != 0 {
+                let key = ObjectIdentifier(p)
+                if var buf = buffers[key] {
+                    buffers[key] = nil  // unique: updated in place
+                    for i in 0 ..< count { buf[i] = buf[i] * mu + keep * g[i] }
+                    buffers[key] = buf
+                } else {
+                    buffers[key] = g
+                }
+                let buf = buffers[key]!
+                if nesterov {
+                    for i in 0 ..< count { g[i] += mu * buf[i] }
+                } else {
+                    g = buf
+                }
+            }
+            for i in 0 ..< count { p.value.scalars[i] += lr * g[i] }
+        }
+    }
+}

@@ -25,7 +25,7 @@ public struct FeatureExtractor: Sendable {
     ///     resized and centre-cropped.
     ///   - progress: called after each batch with (images done, total).
     /// - Throws: `ImageError` naming the first image that cannot be decoded; `InputShapeError`.
-    public func features(of paths: [String], augmentSeed: UInt64? = nil, progress: ((Int, Int) -> Void)? = nil) throws -> Tensor {
+    public func features(of paths: [String], augmentSeed: UInt64? = nil, progress: (Int, Int) -> Void = { _, _ in }) throws -> Tensor {
         let width = model.config.headChannels
         var out = [Float](repeating: 0, count: paths.count * width)
         var b0 = 0
@@ -42,7 +42,7 @@ public struct FeatureExtractor: Sendable {
             let f = try model.pooledFeatures(x)
             out.replaceSubrange(first * width ..< (first + batch.count) * width, with: f.scalars)
             b0 += batch.count
-            progress?(b0, paths.count)
+            progress(b0, paths.count)
         }
         return Tensor(shape: [paths.count, width], scalars: out)
     }

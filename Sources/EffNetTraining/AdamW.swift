@@ -15,7 +15,12 @@ public final class AdamW: Optimizer {
     public let beta2: Double
     public let epsilon: Double
     public let weightDecay: Double
-    private struct State { var step = 0; var m: [Float]; var v: [Float] }
+    /// Moments by parameter; a class, so that updating them in place copies nothing.
+    private final class State {
+        var step = 0
+        var m: [Float], v: [Float]
+        init(count: Int) { m = [Float](repeating: 0, count: count); v = m }
+    }
     private var states: [ObjectIdentifier: State] = [:]
 
     /// - Throws: `TrainingError` for what torch refuses (negative rate, epsilon or weight
@@ -33,26 +38,36 @@ public final class AdamW: Optimizer {
         let lr = learningRate
         for p in parameters {
             let count = p.value.count, key = ObjectIdentifier(p)
-            var s = states.removeValue(forKey: key) ?? State(m: [Float](repeating: 0, count: count), v: [Float](repeating: 0, count: count))
+            let s = states[key] ?? State(count: count)
+            states[key] = s
             s.step += 1
             let decay = Float(1 - lr * weightDecay), b2 = Float(beta2), oneMinusB2 = Float(1 - beta2)
-            let g = p.grad.scalars
-            let w = Float(1 - beta1)
-            for i in 0 ..< count {
-                p.value.scalars[i] *= decay
-                // torch's lerp: start + w * (end - start) for w < 0.5, else end - (end - start) * (1 - w).
-                let d = g[i] - s.m[i]
-                s.m[i] = w < 0.5 ? s.m[i] + w * d : g[i] - d * (1 - w)
-                s.v[i] = s.v[i] * b2 + (oneMinusB2 * g[i]) * g[i]  // mul_, then addcmul_
-            }
+            let w1 = Float(1 - beta1)
             let t = Double(s.step)
             let bias1 = 1 - pow(beta1, t), bias2 = 1 - pow(beta2, t)
             let negStep = Float(-(lr / bias1)), bias2Sqrt = Float(bias2.squareRoot()), eps = Float(epsilon)
-            for i in 0 ..< count {
-                let denom = s.v[i].squareRoot() / bias2Sqrt + eps
-                p.value.scalars[i] += negStep * s.m[i] / denom  // addcdiv_: (value * m) / denom
+            let grad = p.grad.scalars
+            grad.withUnsafeBufferPointer { gp in
+                p.value.scalars.withUnsafeMutableBufferPointer { wp in
+                    s.m.withUnsafeMutableBufferPointer { mp in
+                        s.v.withUnsafeMutableBufferPointer { vp in
+                            let g = gp.baseAddress!, w = wp.baseAddress!, m = mp.baseAddress!, v = vp.baseAddress!
+                            // torch's lerp: start + w * (end - start) for w < 0.5, else end - (end - start) * (1 - w).
+                            if w1 < 0.5 {
+                                for i in 0 ..< count { m[i] += w1 * (g[i] - m[i]) }
+                            } else {
+                                for i in 0 ..< count { m[i] = g[i] - (g[i] - m[i]) * (1 - w1) }
+                            }
+                            for i in 0 ..< count {
+                                w[i] *= decay
+                                v[i] = v[i] * b2 + (oneMinusB2 * g[i]) * g[i]  // mul_, then addcmul_
+                                let denom = v[i].squareRoot() / bias2Sqrt + eps
+                                w[i] += negStep * m[i] / denom  // addcdiv_: (value * m) / denom
+                            }
+                        }
+                    }
+                }
             }
-            states[key] = s
         }
     }
 }

@@ -16,6 +16,6 @@ public final class Parameter {
     }
 
     public func zeroGradient() {
-        for i in grad.scalars.indices { grad.scalars[i] = 0 }
+        grad.scalars.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 }

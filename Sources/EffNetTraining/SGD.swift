@@ -14,7 +14,9 @@ public final class SGD: Optimizer {
     public let dampening: Double
     public let weightDecay: Double
     public let nesterov: Bool
-    private var buffers: [ObjectIdentifier: [Float]] = [:]
+    /// Momentum buffers by parameter; a class, so that updating one in place copies nothing.
+    private final class Buffer { var values: [Float]; init(_ v: [Float]) { values = v } }
+    private var buffers: [ObjectIdentifier: Buffer] = [:]
 
     /// - Throws: `TrainingError` for what torch refuses: a negative rate, momentum or weight
     ///   decay, and nesterov without momentum or with dampening.
@@ -34,25 +36,43 @@ public final class SGD: Optimizer {
         let lr = Float(-learningRate), mu = Float(momentum), wd = Float(weightDecay), keep = Float(1 - dampening)
         for p in parameters {
             let count = p.value.count
-            var g = p.grad.scalars
-            if wd != 0 { for i in 0 ..< count { g[i] += wd * p.value.scalars[i] } }
+            var buffer: Buffer?
+            var first = false
             if mu != 0 {
-                let key = ObjectIdentifier(p)
-                if var buf = buffers[key] {
-                    buffers[key] = nil  // unique: updated in place
-                    for i in 0 ..< count { buf[i] = buf[i] * mu + keep * g[i] }
-                    buffers[key] = buf
+                if let b = buffers[ObjectIdentifier(p)] {
+                    buffer = b
                 } else {
-                    buffers[key] = g
-                }
-                let buf = buffers[key]!
-                if nesterov {
-                    for i in 0 ..< count { g[i] += mu * buf[i] }
-                } else {
-                    g = buf
+                    buffer = Buffer([Float](repeating: 0, count: count))
+                    buffers[ObjectIdentifier(p)] = buffer
+                    first = true
                 }
             }
-            for i in 0 ..< count { p.value.scalars[i] += lr * g[i] }
+            // Straight loops per case (no branch inside), so that they vectorise.
+            let grad = p.grad.scalars
+            grad.withUnsafeBufferPointer { gp in
+                p.value.scalars.withUnsafeMutableBufferPointer { wp in
+                    let g = gp.baseAddress!, w = wp.baseAddress!
+                    guard let buffer else {
+                        if wd != 0 { for i in 0 ..< count { w[i] += lr * (g[i] + wd * w[i]) } }
+                        else { for i in 0 ..< count { w[i] += lr * g[i] } }
+                        return
+                    }
+                    buffer.values.withUnsafeMutableBufferPointer { bp in
+                        let b = bp.baseAddress!
+                        // d = g + wd * w; buf = d (first step) or buf * mu + (1 - dampening) * d.
+                        if first {
+                            for i in 0 ..< count { b[i] = g[i] + wd * w[i] }
+                        } else {
+                            for i in 0 ..< count { b[i] = b[i] * mu + keep * (g[i] + wd * w[i]) }
+                        }
+                        if nesterov {
+                            for i in 0 ..< count { w[i] += lr * ((g[i] + wd * w[i]) + mu * b[i]) }
+                        } else {
+                            for i in 0 ..< count { w[i] += lr * b[i] }
+                        }
+                    }
+                }
+            }
         }
     }
 }

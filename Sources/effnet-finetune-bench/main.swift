@@ -94,6 +94,8 @@ func features(model name: String, batch: Int) {
 let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "train" where args.count == 3: train(head: args[1], optimizer: args[2])
-case "features" where args.count == 3: features(model: args[1], batch: Int(args[2]) ?? fail("batch: a number"))
+case "features" where args.count == 3:
+    guard let batch = Int(args[2]), batch >= 1 else { fail("batch: a positive number") }
+    features(model: args[1], batch: batch)
 default: fail("usage: effnet-finetune-bench train linear|mlp:W sgd|adamw | features b0|lite0 BATCH")
 }

@@ -88,7 +88,12 @@ public enum FineTuning {
         guard URL(fileURLWithPath: output).standardizedFileURL != URL(fileURLWithPath: base).standardizedFileURL else {
             throw TrainingError("\(output): is the base model itself")
         }
-        let model = try EfficientNet(contentsOf: URL(fileURLWithPath: base))
+        let model: EfficientNet
+        do {
+            model = try EfficientNet(contentsOf: URL(fileURLWithPath: base))
+        } catch let e as EffwError {
+            throw TrainingError("\(base): not a usable .effw model: \(e.message)")
+        }
         let (trainFolder, valFolder) = try ImageFolder.trainingAndValidation(data)
         for s in trainFolder.skipped + (valFolder?.skipped ?? []) { events(.skipped(path: s.path, reason: s.reason)) }
         let classes = trainFolder.classes

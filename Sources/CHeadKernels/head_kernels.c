@@ -98,6 +98,43 @@ INLINE void gemm_xn_body(intptr_t m, intptr_t n, intptr_t k, const float *a, int
     for (; i < m; i++) xn_rows(1, n, k, a + i * ars, ars, acs, b, ldb, c + i * ldc, ldc, accumulate);
 }
 
+// Elementwise optimiser steps: plain loops the compiler vectorises for the level.
+INLINE void sgd_body(intptr_t n, float *restrict w, const float *restrict g, float *restrict buf, float negLr,
+                     float wd, float mu, float keep, int32_t first, int32_t nesterov) {
+    if (!buf) {
+        for (intptr_t i = 0; i < n; i++) w[i] += negLr * (g[i] + wd * w[i]);
+        return;
+    }
+    if (first) {
+        for (intptr_t i = 0; i < n; i++) buf[i] = g[i] + wd * w[i];
+    } else {
+        for (intptr_t i = 0; i < n; i++) buf[i] = buf[i] * mu + keep * (g[i] + wd * w[i]);
+    }
+    if (nesterov) {
+        for (intptr_t i = 0; i < n; i++) w[i] += negLr * ((g[i] + wd * w[i]) + mu * buf[i]);
+    } else {
+        for (intptr_t i = 0; i < n; i++) w[i] += negLr * buf[i];
+    }
+}
+
+INLINE void adamw_body(intptr_t n, float *restrict w, const float *restrict g, float *restrict m, float *restrict v,
+                       float decay, float w1, float b2, float oneMinusB2, float negStep, float bias2Sqrt, float eps) {
+    // torch's lerp: start + w * (end - start) for w < 0.5, else end - (end - start) * (1 - w).
+    if (w1 < 0.5f) {
+        for (intptr_t i = 0; i < n; i++) m[i] += w1 * (g[i] - m[i]);
+    } else {
+        for (intptr_t i = 0; i < n; i++) m[i] = g[i] - (g[i] - m[i]) * (1 - w1);
+    }
+    for (intptr_t i = 0; i < n; i++) {
+        w[i] *= decay;
+        v[i] = v[i] * b2 + (oneMinusB2 * g[i]) * g[i];
+        float denom = __builtin_sqrtf(v[i]) / bias2Sqrt + eps;
+        w[i] += negStep * m[i] / denom;
+    }
+}
+
+typedef void (*sgd_fn)(intptr_t, float *, const float *, float *, float, float, float, float, int32_t, int32_t);
+typedef void (*adamw_fn)(intptr_t, float *, const float *, float *, float *, float, float, float, float, float, float, float);
 typedef void (*nt_fn)(intptr_t, intptr_t, intptr_t, const float *, intptr_t, const float *, intptr_t, float *, intptr_t, int32_t);
 typedef void (*xn_fn)(intptr_t, intptr_t, intptr_t, const float *, intptr_t, intptr_t, const float *, intptr_t, float *, intptr_t, int32_t);
 
@@ -110,6 +147,14 @@ typedef void (*xn_fn)(intptr_t, intptr_t, intptr_t, const float *, intptr_t, int
                               intptr_t acs, const float *b, intptr_t ldb, float *c, intptr_t ldc,          \
                               int32_t acc) {                                                                \
         gemm_xn_body(m, n, k, a, ars, acs, b, ldb, c, ldc, acc);                                            \
+    }                                                                                                       \
+    attr static void sgd_##sfx(intptr_t n, float *w, const float *g, float *buf, float negLr, float wd,    \
+                               float mu, float keep, int32_t first, int32_t nesterov) {                    \
+        sgd_body(n, w, g, buf, negLr, wd, mu, keep, first, nesterov);                                       \
+    }                                                                                                       \
+    attr static void adamw_##sfx(intptr_t n, float *w, const float *g, float *m, float *v, float decay,    \
+                                 float w1, float b2, float omb2, float negStep, float b2s, float eps) {    \
+        adamw_body(n, w, g, m, v, decay, w1, b2, omb2, negStep, b2s, eps);                                  \
     }
 
 LEVEL(generic, )
@@ -117,10 +162,10 @@ LEVEL(generic, )
 LEVEL(avx2, __attribute__((target("avx2,fma"))))
 #endif
 
-typedef struct { const char *name; nt_fn nt; xn_fn xn; } level;
-static const level generic = {"generic", nt_generic, xn_generic};
+typedef struct { const char *name; nt_fn nt; xn_fn xn; sgd_fn sgd; adamw_fn adamw; } level;
+static const level generic = {"generic", nt_generic, xn_generic, sgd_generic, adamw_generic};
 #if defined(__x86_64__)
-static const level avx2 = {"avx2", nt_avx2, xn_avx2};
+static const level avx2 = {"avx2", nt_avx2, xn_avx2, sgd_avx2, adamw_avx2};
 #endif
 
 static const level *_Atomic chosen;
@@ -148,6 +193,16 @@ void effnet_head_gemm_xn(intptr_t m, intptr_t n, intptr_t k, const float *a, int
                          intptr_t aColumnStride, const float *b, intptr_t ldb, float *c, intptr_t ldc,
                          int32_t accumulate) {
     choose()->xn(m, n, k, a, aRowStride, aColumnStride, b, ldb, c, ldc, accumulate);
+}
+
+void effnet_head_sgd(intptr_t n, float *w, const float *g, float *buf, float negLr, float wd, float mu,
+                     float keep, int32_t first, int32_t nesterov) {
+    choose()->sgd(n, w, g, buf, negLr, wd, mu, keep, first, nesterov);
+}
+
+void effnet_head_adamw(intptr_t n, float *w, const float *g, float *m, float *v, float decay, float w1,
+                       float b2, float oneMinusB2, float negStep, float bias2Sqrt, float eps) {
+    choose()->adamw(n, w, g, m, v, decay, w1, b2, oneMinusB2, negStep, bias2Sqrt, eps);
 }
 
 const char *effnet_head_kernels_level(void) { return choose()->name; }

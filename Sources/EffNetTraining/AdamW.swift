@@ -1,3 +1,4 @@
+import CHeadKernels
 import EffNet
 import Foundation
 
@@ -47,23 +48,13 @@ public final class AdamW: Optimizer {
             let bias1 = 1 - pow(beta1, t), bias2 = 1 - pow(beta2, t)
             let negStep = Float(-(lr / bias1)), bias2Sqrt = Float(bias2.squareRoot()), eps = Float(epsilon)
             let grad = p.grad.scalars
+            // The loops are C (CHeadKernels): vectorised for the CPU's level, chosen at run time.
             grad.withUnsafeBufferPointer { gp in
                 p.value.scalars.withUnsafeMutableBufferPointer { wp in
                     s.m.withUnsafeMutableBufferPointer { mp in
                         s.v.withUnsafeMutableBufferPointer { vp in
-                            let g = gp.baseAddress!, w = wp.baseAddress!, m = mp.baseAddress!, v = vp.baseAddress!
-                            // torch's lerp: start + w * (end - start) for w < 0.5, else end - (end - start) * (1 - w).
-                            if w1 < 0.5 {
-                                for i in 0 ..< count { m[i] += w1 * (g[i] - m[i]) }
-                            } else {
-                                for i in 0 ..< count { m[i] = g[i] - (g[i] - m[i]) * (1 - w1) }
-                            }
-                            for i in 0 ..< count {
-                                w[i] *= decay
-                                v[i] = v[i] * b2 + (oneMinusB2 * g[i]) * g[i]  // mul_, then addcmul_
-                                let denom = v[i].squareRoot() / bias2Sqrt + eps
-                                w[i] += negStep * m[i] / denom  // addcdiv_: (value * m) / denom
-                            }
+                            effnet_head_adamw(count, wp.baseAddress!, gp.baseAddress!, mp.baseAddress!, vp.baseAddress!,
+                                              decay, w1, b2, oneMinusB2, negStep, bias2Sqrt, eps)
                         }
                     }
                 }

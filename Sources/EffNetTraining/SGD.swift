@@ -1,3 +1,4 @@
+import CHeadKernels
 import EffNet
 
 /// torch.optim.SGD, step for step (its single-tensor implementation, maximize = false):
@@ -47,29 +48,16 @@ public final class SGD: Optimizer {
                     first = true
                 }
             }
-            // Straight loops per case (no branch inside), so that they vectorise.
+            // The loops are C (CHeadKernels): vectorised for the CPU's level, chosen at run time.
             let grad = p.grad.scalars
             grad.withUnsafeBufferPointer { gp in
                 p.value.scalars.withUnsafeMutableBufferPointer { wp in
-                    let g = gp.baseAddress!, w = wp.baseAddress!
-                    guard let buffer else {
-                        if wd != 0 { for i in 0 ..< count { w[i] += lr * (g[i] + wd * w[i]) } }
-                        else { for i in 0 ..< count { w[i] += lr * g[i] } }
-                        return
-                    }
-                    buffer.values.withUnsafeMutableBufferPointer { bp in
-                        let b = bp.baseAddress!
-                        // d = g + wd * w; buf = d (first step) or buf * mu + (1 - dampening) * d.
-                        if first {
-                            for i in 0 ..< count { b[i] = g[i] + wd * w[i] }
-                        } else {
-                            for i in 0 ..< count { b[i] = b[i] * mu + keep * (g[i] + wd * w[i]) }
+                    if let buffer {
+                        buffer.values.withUnsafeMutableBufferPointer { bp in
+                            effnet_head_sgd(count, wp.baseAddress!, gp.baseAddress!, bp.baseAddress!, lr, wd, mu, keep, first ? 1 : 0, nesterov ? 1 : 0)
                         }
-                        if nesterov {
-                            for i in 0 ..< count { w[i] += lr * ((g[i] + wd * w[i]) + mu * b[i]) }
-                        } else {
-                            for i in 0 ..< count { w[i] += lr * b[i] }
-                        }
+                    } else {
+                        effnet_head_sgd(count, wp.baseAddress!, gp.baseAddress!, nil, lr, wd, mu, keep, 0, 0)
                     }
                 }
             }

@@ -24,6 +24,17 @@ void effnet_head_gemm_xn(intptr_t m, intptr_t n, intptr_t k, const float *a, int
                          intptr_t aColumnStride, const float *b, intptr_t ldb, float *c, intptr_t ldc,
                          int32_t accumulate);
 
+/// One torch.optim.SGD step of n parameters w with gradient g (see SGD.swift): d = g + wd * w;
+/// with buf (momentum != 0): buf = d on the first step, else buf * mu + keep * d, then
+/// d = d + mu * buf (nesterov) or buf; w += negLr * d.
+void effnet_head_sgd(intptr_t n, float *w, const float *g, float *buf, float negLr, float wd, float mu,
+                     float keep, int32_t first, int32_t nesterov);
+
+/// One torch.optim.AdamW step of n parameters (see AdamW.swift): w *= decay; m = lerp(m, g, w1);
+/// v = v * b2 + (oneMinusB2 * g) * g; w += negStep * m / (sqrt(v) / bias2Sqrt + eps).
+void effnet_head_adamw(intptr_t n, float *w, const float *g, float *m, float *v, float decay, float w1,
+                       float b2, float oneMinusB2, float negStep, float bias2Sqrt, float eps);
+
 /// The level in use: "avx2" (AVX2 + FMA) or "generic".
 const char *effnet_head_kernels_level(void);
 

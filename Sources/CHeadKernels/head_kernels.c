@@ -125,7 +125,17 @@ INLINE void adamw_body(intptr_t n, float *restrict w, const float *restrict g, f
     } else {
         for (intptr_t i = 0; i < n; i++) m[i] = g[i] - (g[i] - m[i]) * (1 - w1);
     }
-    for (intptr_t i = 0; i < n; i++) {
+    // Eight at a time with an explicit vector square root: a scalar sqrtf may set errno, which
+    // keeps the compiler from vectorising the loop.
+    intptr_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8 wv = load8(w + i) * decay, gv = load8(g + i);
+        v8 vv = load8(v + i) * b2 + ((v8)oneMinusB2 * gv) * gv;
+        store8(v + i, vv);
+        v8 denom = __builtin_elementwise_sqrt(vv) / bias2Sqrt + eps;
+        store8(w + i, wv + ((v8)negStep * load8(m + i)) / denom);
+    }
+    for (; i < n; i++) {
         w[i] *= decay;
         v[i] = v[i] * b2 + (oneMinusB2 * g[i]) * g[i];
         float denom = __builtin_sqrtf(v[i]) / bias2Sqrt + eps;

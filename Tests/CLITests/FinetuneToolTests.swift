@@ -74,6 +74,27 @@ final class FinetuneToolTests: XCTestCase {
         XCTAssertEqual(try EfficientNet(contentsOf: URL(fileURLWithPath: again)).parameters, tuned.parameters)
     }
 
+    /// --augment recomputes the features from random crops every epoch: a different head than
+    /// without, the same one for the same seed; a val/ folder replaces the split.
+    func testAugmentAndValidationFolder() throws {
+        let common = ["--epochs", "2", "--batch", "4", "--val", "0"]
+        let plain = path("plain.effw"), augmented = path("aug.effw"), again = path("aug2.effw")
+        for (out, extra) in [(plain, [String]()), (augmented, ["--augment"]), (again, ["--augment"])] {
+            let r = try ToolRunner.run("effnet-finetune", [base, path("data"), out] + common + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.contains("8 training and 0 validation images"), r.stdout)
+        }
+        func classifier(_ p: String) throws -> Tensor? { try EfficientNet(contentsOf: URL(fileURLWithPath: p)).parameters["classifier.weight"] }
+        XCTAssertNotEqual(try classifier(plain), try classifier(augmented))
+        XCTAssertEqual(try classifier(again), try classifier(augmented))
+
+        try FileManager.default.createDirectory(atPath: path("data/val/odd"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: path("data/odd/cmyk_64x48.jpg"), toPath: path("data/val/odd/x.jpg"))
+        let r = try ToolRunner.run("effnet-finetune", [base, path("data"), path("withval.effw"), "--epochs", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("8 training and 1 validation images"), r.stdout)
+    }
+
     func testBadInputIsRefused() throws {
         try assertRefused([path("data/even/alpha_71x53.png"), path("data"), "OUT"], mentions: "alpha_71x53.png: not a usable .effw model")
         try assertRefused([base, path("missing"), "OUT"], mentions: "missing: not a folder")

@@ -12,9 +12,11 @@ let package = Package(
     products: [
         .library(name: "EffNet", targets: ["EffNet"]),
         .library(name: "EffNetInterchange", targets: ["EffNetInterchange"]),
+        .library(name: "EffNetTraining", targets: ["EffNetTraining"]),
         .executable(name: "effnet-convert", targets: ["effnet-convert"]),
         .executable(name: "effnet-inspect", targets: ["effnet-inspect"]),
         .executable(name: "effnet-predict", targets: ["effnet-predict"]),
+        .executable(name: "effnet-finetune", targets: ["effnet-finetune"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,6 +55,10 @@ let package = Package(
                 dependencies: ["EffNet", "TorchArchive", "KerasHDF5", "ONNXModel"]),
         // JPEG/PNG decoding and image preprocessing for effnet-predict
         .target(name: "ImageIO", dependencies: ["EffNet", "CJPEG", "CPNG", "CImageShim"]),
+        // MARK: Fine-tuning a new head on frozen pooled features (effnet-finetune)
+        .target(name: "EffNetTraining", dependencies: ["EffNet", "ImageIO", "CHeadKernels"]),
+        // The head's matrix products, compiled for AVX2 + FMA and the baseline, chosen at run time.
+        .target(name: "CHeadKernels"),
         // libjpeg/libpng error callbacks must longjmp, which Swift cannot: this C shim wraps a decode.
         .target(name: "CImageShim", dependencies: ["CJPEG", "CPNG"]),
 
@@ -65,6 +71,10 @@ let package = Package(
             "EffNetCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-predict", dependencies: [
             "EffNetCLI", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "effnet-finetune", dependencies: [
+            "EffNetCLI", "EffNetTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Head training speed against PyTorch (Benchmarks/finetune.sh); not a product.
+        .executableTarget(name: "effnet-finetune-bench", dependencies: ["EffNetTraining"]),
         // libFuzzer harness for every parser (scripts/fuzz.sh, docs/HOSTILE_INPUT.md); a plain
         // build makes a replay tool. Not a product.
         .executableTarget(name: "effnet-fuzz", dependencies: [
@@ -79,7 +89,8 @@ let package = Package(
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive"]),
         .testTarget(name: "KerasHDF5Tests", dependencies: ["KerasHDF5"]),
         .testTarget(name: "ONNXModelTests", dependencies: ["ONNXModel"]),
-        .testTarget(name: "InterchangeTests", dependencies: ["EffNetInterchange", "ZipArchive", "ImageIO"]),
+        .testTarget(name: "InterchangeTests", dependencies: ["EffNetInterchange", "ZipArchive", "ImageIO", "EffNetTraining"]),
+        .testTarget(name: "EffNetTrainingTests", dependencies: ["EffNetTraining"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "CLITests", dependencies: ["EffNet"]),
         // Hostile files through the built tools and the readers (docs/HOSTILE_INPUT.md).

@@ -74,7 +74,12 @@ public struct ImagePreprocessor: Sendable {
     /// Sizes outside 1...maxSize are clamped and missing mean/std entries read as 0/1; call
     /// `validate()` first to refuse such preprocessing with an error instead.
     public func tensor(from image: RGBImage) -> Tensor {
-        let crop = cropped(image)
+        tensor(fromCropped: cropped(image))
+    }
+
+    /// `ToTensor` and `Normalize` of an image already resized and cropped (by `cropped(_:)`, or
+    /// by an augmentation such as `randomResizedCrop`): float32 [1, 3, height, width].
+    public func tensor(fromCropped crop: RGBImage) -> Tensor {
         let p = preprocessing
         let plane = crop.width * crop.height
         var scalars = [Float](repeating: 0, count: 3 * plane)

@@ -15,8 +15,8 @@ struct EffnetPredict: ParsableCommand {
             effnet-predict model.effw --input x.npy --output y.npy
 
         Image mode (JPEG, PNG) preprocesses as the model's config says (PyTorch models: shorter side
-        to 256, centre crop 224, ImageNet normalisation) and prints the top K classes, with ImageNet
-        names when the model has 1000 classes:
+        to 256, centre crop 224, ImageNet normalisation) and prints the top K classes, with the
+        class names stored in the file (effnet-finetune), or ImageNet's for 1000-class models:
 
             effnet-predict model.effw cat.jpg --top 5
         """)
@@ -58,6 +58,9 @@ struct EffnetPredict: ParsableCommand {
             try NPY.write(y, to: output)
             return
         }
+        // Class names stored by effnet-finetune, else ImageNet's for 1000-class models.
+        let stored = try EffwFile(path: model, verifyChecksums: false).classNames(classes: net.config.numClasses)
+        let names = stored ?? (net.config.numClasses == 1000 ? ImageNetClasses.names : nil)
         let preprocessor = ImagePreprocessor(net.config.imagePreprocessing)
         do { try preprocessor.validate() } catch { throw ToolError("\(model): \(error)") }
         for path in images {
@@ -68,7 +71,7 @@ struct EffnetPredict: ParsableCommand {
             let probs = Array(y.scalars)
             print("\(path):")
             for c in Comparison.topK(probs, min(top, probs.count)) {
-                let name = probs.count == 1000 ? "  \(ImageNetClasses.names[c])" : ""
+                let name = names.map { "  \($0[c])" } ?? ""
                 print(String(format: "  %5d  %.4f", c, Double(probs[c])) + name)
             }
         }

@@ -32,7 +32,7 @@ final class ToolContractTests: XCTestCase {
     // MARK: --help and usage
 
     func testHelpExitsZeroForEveryTool() throws {
-        for tool in ["effnet-convert", "effnet-inspect", "effnet-predict"] {
+        for tool in ["effnet-convert", "effnet-inspect", "effnet-predict", "effnet-finetune"] {
             let r = try ToolRunner.run(tool, ["--help"])
             XCTAssertEqual(r.status, 0, tool)
             XCTAssertTrue(r.stdout.contains("USAGE: \(tool)"), r.stdout)

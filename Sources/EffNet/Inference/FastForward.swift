@@ -10,8 +10,9 @@ struct FastForward {
     let threads: Int
 
     /// Runs `input` ([N, C, H, W], already validated); `recorder` receives the per-stage NCHW
-    /// activations when the caller observes them.
-    func run(_ input: Tensor, state: InferenceState, recorder: StageRecorder?) -> Tensor {
+    /// activations when the caller observes them. `pooledOnly` stops before the classifier and
+    /// returns the pooled features [N, headChannels] (`pooled(_:count:)`).
+    func run(_ input: Tensor, state: InferenceState, recorder: StageRecorder?, pooledOnly: Bool = false) -> Tensor {
         let n = input.shape[0]
         let imageSize = input.count / n
         let featureStride = plan.head.matrix.np
@@ -37,7 +38,7 @@ struct FastForward {
                 next += 1
             }
         }
-        return classify(features.pointer, count: n)
+        return pooledOnly ? pooled(features.pointer, count: n) : classify(features.pointer, count: n)
     }
 
     private func classify(_ features: UnsafeMutablePointer<Float>, count n: Int) -> Tensor {

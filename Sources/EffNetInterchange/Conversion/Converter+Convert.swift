@@ -180,7 +180,8 @@ extension Converter {
     /// DEST must differ from SOURCE and must not exist unless overwriting.
     static func checkPaths(source: String, destination: String, overwrite: Bool) throws {
         let fm = FileManager.default
-        guard fm.fileExists(atPath: source) else { throw FileError.cannotOpen(path: source, reason: "no such file") }
+        // A TensorFlow checkpoint may be named by its prefix, which is no file itself.
+        guard fm.fileExists(atPath: source) || fm.fileExists(atPath: source + ".index") else { throw FileError.cannotOpen(path: source, reason: "no such file") }
         let s = URL(fileURLWithPath: source).resolvingSymlinksInPath().standardizedFileURL.path
         let d = URL(fileURLWithPath: destination).resolvingSymlinksInPath().standardizedFileURL.path
         guard s != d else { throw ConversionError.usage("\(destination): DEST is the SOURCE file; refusing to overwrite it") }

@@ -12,6 +12,7 @@ public enum FamilyRegistry {
             LukemelasFamily.self,
             LiteFamily.self,
             KerasFamily.self,
+            TFOfficialFamily.self,
         ]
     }
 

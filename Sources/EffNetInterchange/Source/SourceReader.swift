@@ -1,4 +1,5 @@
 import EffNet
+import TFCheckpoint
 
 /// Reads any supported source into a `SourceCheckpoint`, choosing the reader by content.
 /// Each format's glue lives in its own file beside this one (`SourceReader+Torch.swift`, ...).
@@ -11,15 +12,23 @@ public enum SourceReader {
         /// Leave the bulk data checks (the CRC-32s of a torch zip's storages) in the checkpoint's
         /// `pendingCheck` instead of running them on read, so they can run alongside writing.
         public var deferDataChecks: Bool
-        public init(checkpointKey: String? = nil, deferDataChecks: Bool = false) {
+        /// TensorFlow checkpoints: map the ExponentialMovingAverage copies (the default, what the
+        /// official evaluation restores) or the raw variables.
+        public var tfVariables: TFVariables
+        public init(checkpointKey: String? = nil, deferDataChecks: Bool = false, tfVariables: TFVariables = .ema) {
             self.checkpointKey = checkpointKey
             self.deferDataChecks = deferDataChecks
+            self.tfVariables = tfVariables
         }
     }
 
     /// - Throws: the format reader's typed errors (each names the file and the place), or
     ///   `SourceError` when the content is not recognised.
     public static func read(path: String, options: Options = Options()) throws -> SourceCheckpoint {
+        // A TensorFlow checkpoint is a set of files, named by a folder, its prefix or any member.
+        if let prefix = try TensorBundle.prefix(forSource: path) {
+            return try readTFCheckpoint(prefix: prefix, options: options)
+        }
         let file = try MappedFile(path: path)
         guard file.count > 0 else { throw SourceError.empty(path: path) }
         switch try FormatSniffer.kind(of: file) {
@@ -28,6 +37,9 @@ public enum SourceReader {
         case .hdf5: return try readKerasHDF5(file)
         case .onnx: return try readONNX(file)
         case .safetensors: return try readSafetensors(file)
+        case .tfCheckpointIndex:
+            // Reached only for a table not named PREFIX.index, whose shards cannot be found.
+            throw TFCheckpointError.notACheckpoint(path: path, detail: "a TensorFlow checkpoint index must be named PREFIX.index to find its PREFIX.data-* shards")
         }
     }
 

@@ -82,30 +82,30 @@ final class TFCheckpointHostileTests: HostileTestCase {
     }
 
     func testRestartOffsetOutsideTheBlock() throws {
-        let (index, shard) = TFBundleBuilder.bundle(Self.tensors) { block in
+        let (index, shard) = TFBundleBuilder.bundle(Self.tensors, damage: { block in
             let at = block.count - 8  // the only restart point
             for (i, b) in TFBundleBuilder.fixed32(0xffff).enumerated() { block[at + i] = b }
-        }
+        })
         try assertRejected("restart", index: index, shard: shard, mentions: ["restart offset 65535"]) {
             if case .badBlock = $0 { return true } else { return false }
         }
     }
 
     func testRestartCountOutsideTheBlock() throws {
-        let (index, shard) = TFBundleBuilder.bundle(Self.tensors) { block in
+        let (index, shard) = TFBundleBuilder.bundle(Self.tensors, damage: { block in
             let at = block.count - 4
             for (i, b) in TFBundleBuilder.fixed32(0x4000_0000).enumerated() { block[at + i] = b }
-        }
+        })
         try assertRejected("restarts", index: index, shard: shard, mentions: ["restart points"]) {
             if case .badBlock = $0 { return true } else { return false }
         }
     }
 
     func testRestartInsideAnEntry() throws {
-        let (index, shard) = TFBundleBuilder.bundle(Self.tensors) { block in
+        let (index, shard) = TFBundleBuilder.bundle(Self.tensors, damage: { block in
             let at = block.count - 8
             for (i, b) in TFBundleBuilder.fixed32(1).enumerated() { block[at + i] = b }
-        }
+        })
         try assertRejected("restartmid", index: index, shard: shard, mentions: ["restart offset 1"]) {
             if case .badBlock = $0 { return true } else { return false }
         }
@@ -113,7 +113,7 @@ final class TFCheckpointHostileTests: HostileTestCase {
 
     func testKeyLengthOutsideTheBlock() throws {
         // The first entry (the header's empty key): [shared 0][unshared 0][value length] ...
-        let (index, shard) = TFBundleBuilder.bundle(Self.tensors) { block in block[1] = 0x7f }
+        let (index, shard) = TFBundleBuilder.bundle(Self.tensors, damage: { block in block[1] = 0x7f })
         try assertRejected("keylength", index: index, shard: shard, mentions: ["run past the block"]) {
             if case .badBlock = $0 { return true } else { return false }
         }
@@ -121,10 +121,10 @@ final class TFCheckpointHostileTests: HostileTestCase {
 
     func testSharedKeyLongerThanThePreviousKey() throws {
         // The second entry ("a/kernel" after the empty key) claims 5 shared bytes.
-        let (index, shard) = TFBundleBuilder.bundle(Self.tensors) { block in
+        let (index, shard) = TFBundleBuilder.bundle(Self.tensors, damage: { block in
             let first = 3 + TFBundleBuilder.header().count
             block[first] = 5
-        }
+        })
         try assertRejected("shared", index: index, shard: shard, mentions: ["shares 5 key bytes"]) {
             if case .badBlock = $0 { return true } else { return false }
         }

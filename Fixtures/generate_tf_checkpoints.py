@@ -26,6 +26,14 @@ Writes Fixtures/tf/<case>/:
     variables.json  every variable's name, dtype and shape as TensorFlow lists them
 Cases: official_b0 (V1 names, EMA), official_lite (Lite names, EMA), user_no_ema (V1 names,
 no EMA copies: the raw variables are the weights), and crc32c_vectors.json (Python's crc32c).
+
+TF2 object-based cases (phase tf only; reference from the Keras model reloaded from the files):
+    tf2_keras/        tf.train.Checkpoint(model=m).write() of a small keras.applications
+                      EfficientNet (Keras 3): ckpt.index, ckpt.data-*, input.npy (NCHW, 0-255),
+                      output.npy (softmax, from a fresh model restored with checkpoint.read)
+    keras_savedmodel/ the same model's model.export() SavedModel: its variables/ bundle (the
+                      ~1 MB graph, never read, is replaced by an empty saved_model.pb), same
+                      input.npy and output.npy (from tf.saved_model.load's serve())
 """
 import argparse
 import json
@@ -284,6 +292,70 @@ def write_checkpoint(case_dir, weights, raw, with_ema):
     assert 'model_checkpoint_path: "model.ckpt-1"' in text, text
 
 
+def tf2_cases():
+    """A keras.applications EfficientNet (Keras 3, width 0.1, depth 0.25, 64x64, 10 classes) with
+    random BN statistics, as a TF2 object-based checkpoint and as a SavedModel."""
+    import numpy as np
+    import tensorflow as tf
+    import keras
+    from keras.src.applications import efficientnet as E
+
+    def build(seed):
+        keras.utils.set_random_seed(seed)
+        return E.EfficientNet(0.1, 0.25, 64, weights=None, classes=10, name="tf2_tiny", input_shape=(64, 64, 3))
+
+    rng = np.random.default_rng(5)
+    m = build(0)
+    bns = [l for l in m.layers if isinstance(l, keras.layers.BatchNormalization)]
+    for l in m.layers:
+        if isinstance(l, keras.layers.BatchNormalization):
+            g, b, mm, v = l.get_weights()
+            l.set_weights([rng.uniform(0.6, 1.4, g.shape).astype("float32"), rng.normal(0, 0.2, b.shape).astype("float32"), mm, v])
+        elif isinstance(l, (keras.layers.Conv2D, keras.layers.Dense)) and getattr(l, "use_bias", False):
+            w = l.get_weights()
+            w[1] = rng.normal(0, 0.1, w[1].shape).astype("float32")
+            l.set_weights(w)
+    for bn in bns:
+        bn.momentum = 0.0
+    for _ in range(2):
+        m(rng.uniform(0, 255, (8, 64, 64, 3)).astype("float32"), training=True)
+    for bn in bns:
+        bn.momentum = 0.99
+    # Logits spread over about 3 units, so the softmax output is far from uniform and from one-hot.
+    x = rng.uniform(0, 255, (2, 64, 64, 3)).astype("float32")
+    dense = m.get_layer("predictions")
+    features = np.asarray(keras.Model(m.inputs, m.get_layer("avg_pool").output)(
+        rng.uniform(0, 255, (16, 64, 64, 3)).astype("float32"), training=False))
+    k, b = dense.get_weights()
+    dense.set_weights([k * (3.0 / float(np.median(np.std(features @ k, axis=1)))), b])
+
+    d = OUT / "tf2_keras"
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    tf.train.Checkpoint(model=m).write(str(d / "ckpt"))
+    m2 = build(99)
+    tf.train.Checkpoint(model=m2).read(str(d / "ckpt")).expect_partial()
+    y = np.asarray(m2(x, training=False))
+    assert np.abs(y - np.asarray(m(x, training=False))).max() < 1e-5
+    np.save(d / "input.npy", np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    np.save(d / "output.npy", y.astype("float32"))
+
+    s = OUT / "keras_savedmodel"
+    shutil.rmtree(s, ignore_errors=True)
+    m.export(str(s), verbose=False)
+    loaded = tf.saved_model.load(str(s))
+    y2 = np.asarray(loaded.serve(tf.constant(x)))
+    assert np.abs(y2 - y).max() < 1e-5, np.abs(y2 - y).max()
+    # The graph (about 1 MB) is not read by EffNetKit: only the variables bundle is kept, with
+    # an empty saved_model.pb marking the folder as a SavedModel.
+    (s / "saved_model.pb").write_bytes(b"")
+    shutil.rmtree(s / "assets", ignore_errors=True)
+    (s / "fingerprint.pb").unlink(missing_ok=True)
+    np.save(s / "input.npy", np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    np.save(s / "output.npy", y2.astype("float32"))
+    print("tf2: max prob per row", y.max(1))
+
+
 def crc_vectors():
     import crc32c
 
@@ -300,12 +372,16 @@ def crc_vectors():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("phase", nargs="?", default="tf", choices=["tf", "torch"])
+    ap.add_argument("phase", nargs="?", default="tf", choices=["tf", "torch", "tf2"])
     ap.add_argument("--work")
     ap.add_argument("--torch-python", help="the Python of an environment with torch and timm")
     a = ap.parse_args()
     if a.phase == "torch":
         phase_torch(a.work)
+        return
+    if a.phase == "tf2":
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        tf2_cases()
         return
     if not a.torch_python:
         sys.exit("error: --torch-python is required (an environment with torch and timm)")
@@ -331,6 +407,7 @@ def main():
         shutil.copy(work / f"{case}_input.npy", d / "input.npy")
         shutil.copy(work / f"{case}_output.npy", d / "output.npy")
     crc_vectors()
+    tf2_cases()
     shutil.rmtree(work)
 
 

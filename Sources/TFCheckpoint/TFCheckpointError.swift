@@ -21,6 +21,8 @@ public enum TFCheckpointError: Error, Equatable, CustomStringConvertible {
     case shardTooShort(path: String, index: String, key: String, offset: Int, size: Int, shardSize: Int)
     /// An entry's bytes disagree with its stored masked CRC32C.
     case checksum(path: String, index: String, key: String, offset: Int, stored: UInt32, computed: UInt32)
+    /// The `_CHECKPOINTABLE_OBJECT_GRAPH` entry is undecodable or refers to nodes that do not exist.
+    case badObjectGraph(path: String, detail: String)
     /// The index file is larger than any real checkpoint's index.
     case tooLarge(path: String, size: Int, limit: Int)
     /// None of the forms a checkpoint can be given in (folder, prefix, .index, SavedModel) fits.
@@ -46,6 +48,7 @@ public enum TFCheckpointError: Error, Equatable, CustomStringConvertible {
             return "\(path): entry '\(key)' needs bytes \(offset)..<\(offset + size) but the shard holds \(shardSize) (checkpoint \(index))"
         case let .checksum(path, index, key, offset, stored, computed):
             return "\(path): entry '\(key)' at offset \(offset): CRC32C mismatch (stored \(hex(stored)), computed \(hex(computed))) (checkpoint \(index))"
+        case let .badObjectGraph(path, detail): return "\(path): object graph (\(TensorBundle.objectGraphKey)): \(detail)"
         case let .tooLarge(path, size, limit): return "\(path): index of \(size) bytes exceeds the limit of \(limit)"
         case let .notACheckpoint(path, detail): return "\(path): \(detail)"
         }

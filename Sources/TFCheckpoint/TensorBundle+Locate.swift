@@ -10,6 +10,7 @@ extension TensorBundle {
     ///
     ///     dir/                       with a `checkpoint` file: its model_checkpoint_path
     ///     dir/                       a SavedModel: saved_model.pb + variables/variables.index
+    ///     dir/                       holding exactly one PREFIX.index (tf.train.Checkpoint.write)
     ///     dir/model.ckpt-12000       the prefix
     ///     dir/model.ckpt-12000.index the index
     ///     dir/model.ckpt-12000.data-00000-of-00001   a data shard
@@ -23,6 +24,9 @@ extension TensorBundle {
                 return try prefix(fromStateFile: "\(dir)/checkpoint", directory: dir)
             }
             if isFile("\(dir)/variables/variables.index") { return "\(dir)/variables/variables" }
+            // A folder holding one checkpoint and no state file (tf.train.Checkpoint.write).
+            let indexes = listDirectory(dir).filter { $0.hasSuffix(".index") && isFile("\(dir)/\($0)") }
+            if indexes.count == 1 { return "\(dir)/\(indexes[0].dropLast(".index".count))" }
             return nil
         }
         if path.hasSuffix(".index"), isFile(path) { return String(path.dropLast(".index".count)) }
@@ -57,6 +61,20 @@ extension TensorBundle {
             throw TFCheckpointError.notACheckpoint(path: file, detail: "model_checkpoint_path \"\(named)\" names no checkpoint (no \(candidates[0]).index)")
         }
         throw TFCheckpointError.notACheckpoint(path: file, detail: "no model_checkpoint_path line")
+    }
+
+    /// The names in a folder (at most 10,000: a checkpoint folder holds a handful).
+    static func listDirectory(_ path: String) -> [String] {
+        guard let d = opendir(path) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while names.count < 10_000, let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
     }
 
     static func exists(_ path: String) -> Bool {

@@ -83,11 +83,41 @@ enum TFBundleBuilder {
         return file + footer
     }
 
+    /// A scalar string tensor's stored bytes and their unmasked CRC32C, as tensor_bundle.cc
+    /// writes them: varint64 length, masked CRC32C of the length (as uint32), the bytes.
+    static func stringTensor(_ value: [UInt8]) -> (bytes: [UInt8], crc: UInt32) {
+        let length = fixed32(UInt32(value.count))
+        var crc = CRC32C.checksum(length)
+        let lengthCRC = fixed32(CRC32C.mask(crc))
+        crc = CRC32C.checksum(lengthCRC, seed: crc)
+        crc = CRC32C.checksum(value, seed: crc)
+        return (varint(UInt64(value.count)) + lengthCRC + value, crc)
+    }
+
+    /// A TrackableObjectGraph: per node, its children (node id, local name) and attributes
+    /// (full name, checkpoint key).
+    static func objectGraph(_ nodes: [(children: [(Int, String)], attributes: [(String, String)])]) -> [UInt8] {
+        nodes.flatMap { node in
+            let children = node.children.flatMap { id, name in bytesField(1, varintField(1, UInt64(id)) + bytesField(2, Array(name.utf8))) }
+            let attributes = node.attributes.flatMap { full, key in
+                bytesField(2, bytesField(1, Array("VARIABLE_VALUE".utf8)) + bytesField(2, Array(full.utf8)) + bytesField(3, Array(key.utf8)))
+            }
+            return bytesField(1, children + attributes)
+        }
+    }
+
     /// A valid bundle of float32 tensors (name, shape; values i * 0.5) as (index, shard) bytes.
-    static func bundle(_ tensors: [(String, [Int64])], restartInterval: Int = 16,
+    /// With `objectGraph`, the bundle also holds it as `_CHECKPOINTABLE_OBJECT_GRAPH`.
+    static func bundle(_ tensors: [(String, [Int64])], restartInterval: Int = 16, objectGraph: [UInt8]? = nil,
                        edit: (inout [Entry]) -> Void = { _ in },
                        damage: (inout [UInt8]) -> Void = { _ in }) -> (index: [UInt8], shard: [UInt8]) {
         var shard: [UInt8] = [], entries: [Entry] = []
+        if let objectGraph {
+            let (bytes, crc) = stringTensor(objectGraph)
+            entries.append(Entry(key: TensorBundle.objectGraphKey, dtype: 7, shape: [], offset: 0, size: bytes.count,
+                                 maskedCRC: CRC32C.mask(crc)))
+            shard += bytes
+        }
         for (name, shape) in tensors.sorted(by: { $0.0 < $1.0 }) {
             let count = Int(shape.reduce(1, *))
             var bytes: [UInt8] = []

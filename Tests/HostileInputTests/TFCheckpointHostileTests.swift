@@ -1,3 +1,4 @@
+import EffNetInterchange
 import Foundation
 import TFCheckpoint
 import XCTest
@@ -203,6 +204,51 @@ final class TFCheckpointHostileTests: HostileTestCase {
         let index = TFBundleBuilder.table([([], TFBundleBuilder.header()), (Array("x".utf8), [0x0a, 0x7f, 0x01])])
         try assertRejected("proto", index: index, shard: [], mentions: ["'x'"]) {
             if case .badEntry(_, "x", _) = $0 { return true } else { return false }
+        }
+    }
+
+    // MARK: object graph (TF2 object-based checkpoints)
+
+    func testObjectGraphDanglingReference() throws {
+        let graph = TFBundleBuilder.objectGraph([(children: [(5, "model")], attributes: [])])
+        let (index, shard) = TFBundleBuilder.bundle(Self.tensors, objectGraph: graph)
+        let p = try write("dangling", index: index, shard: shard)
+        let bundle = try TensorBundle(prefix: String(p.dropLast(6)))  // the graph's own CRC is fine
+        XCTAssertThrowsError(try bundle.objectGraph()) { error in
+            guard case .badObjectGraph? = error as? TFCheckpointError else { return XCTFail("\(error)") }
+        }
+        try assertRefused(p, mentions: ["object graph", "refers to node 5"])
+    }
+
+    func testUndecodableObjectGraph() throws {
+        let (index, shard) = TFBundleBuilder.bundle(Self.tensors, objectGraph: [0x0a, 0x7f, 0x00])
+        let p = try write("badgraph", index: index, shard: shard)
+        try assertRefused(p, mentions: ["object graph"])
+    }
+
+    /// Objects may refer back to each other: a cycle neither hangs nor fails, and the variables
+    /// still get their names.
+    func testObjectGraphCycleIsWalkedOnce() throws {
+        let graph = TFBundleBuilder.objectGraph([
+            (children: [(1, "model")], attributes: []),
+            (children: [(0, "back"), (1, "self")], attributes: [("stem_conv/kernel", "a/kernel")]),
+        ])
+        let (index, shard) = TFBundleBuilder.bundle(Self.tensors, objectGraph: graph)
+        let p = try write("cycle", index: index, shard: shard)
+        let bundle = try TensorBundle(prefix: String(p.dropLast(6)))
+        let g = try XCTUnwrap(try bundle.objectGraph())
+        XCTAssertEqual(g.paths, [0: "", 1: "model"])
+        let checkpoint = try SourceReader.read(path: p)
+        XCTAssertEqual(checkpoint.names.sorted(), ["b/bias", "c/gamma", "stem_conv/kernel"])
+    }
+
+    /// A string entry whose bytes disagree with its CRC (the length-checksum layout is checked).
+    func testStringEntryChecksumMismatch() throws {
+        let graph = TFBundleBuilder.objectGraph([(children: [], attributes: [])])
+        var (index, shard) = TFBundleBuilder.bundle(Self.tensors, objectGraph: graph)
+        shard[1] ^= 0x01  // inside the length checksum
+        try assertRejected("stringcrc", index: index, shard: shard, mentions: [TensorBundle.objectGraphKey, "CRC32C mismatch"]) {
+            if case .checksum = $0 { return true } else { return false }
         }
     }
 }

@@ -97,4 +97,20 @@ final class TFCheckpointConversionTests: XCTestCase {
         XCTAssertEqual(m.config.imagePreprocessing.std, [128, 128, 128])
         XCTAssertEqual(FamilyRegistry.detect(checkpoint).first?.family, .tfOfficial)
     }
+
+    /// TF2: a Keras model's tf.train.Checkpoint (object paths as keys) and its SavedModel's
+    /// variables: the object graph gives the Keras names, the Keras family maps them, and the
+    /// result matches the model Keras restored from the same files.
+    func testObjectBasedCheckpointAndSavedModelConvertThroughTheKerasFamily() throws {
+        for c in ["tf2_keras", "keras_savedmodel"] {
+            let r = try convert(c)
+            XCTAssertEqual(r.family, FamilyName.keras.rawValue, c)
+            XCTAssertEqual(r.passed, true, "\(c): \(r.text)")
+            XCTAssertEqual(r.fates.filter { if case .unused = $0.fate { return true } else { return false } }.count, 0, c)
+        }
+        let saved = try SourceReader.read(path: Self.root.appendingPathComponent("keras_savedmodel").path)
+        XCTAssertNotNil(saved.tensor("stem_conv/kernel"))
+        XCTAssertTrue(saved.skipped.contains { $0.reason.contains("stored twice") })
+        XCTAssertNotNil(saved.notes[SourceReader.TFNotes.objectGraph])
+    }
 }

@@ -27,6 +27,11 @@ Writes Fixtures/tf/<case>/:
 Cases: official_b0 (V1 names, EMA), official_lite (Lite names, EMA), user_no_ema (V1 names,
 no EMA copies: the raw variables are the weights), and crc32c_vectors.json (Python's crc32c).
 
+Benchmark data (not a fixture, never committed):
+    TF_PYTHON generate_tf_checkpoints.py bench --torch-python TORCH_PYTHON --out DIR
+writes DIR/model.ckpt-1.* in the official layout at full EfficientNet-B7 size (timm's
+tf_efficientnet_b7 shapes, random values) with EMA copies, RMSProp slots and global_step.
+
 TF2 object-based cases (phase tf only; reference from the Keras model reloaded from the files):
     tf2_keras/        tf.train.Checkpoint(model=m).write() of a small keras.applications
                       EfficientNet (Keras 3): ckpt.index, ckpt.data-*, input.npy (NCHW, 0-255),
@@ -210,6 +215,30 @@ def timm_tensor_order(model):
     return order
 
 
+def phase_shapes(work):
+    """Official names and TF shapes of a full-size tf_efficientnet_b7 (for the benchmark)."""
+    from timm.models import efficientnet as e
+    model = e._gen_efficientnet('tf_efficientnet_b7', channel_multiplier=2.0, depth_multiplier=3.1,
+                                pretrained=False, bn_eps=1e-3, pad_type='same')
+    shapes = {k: list(v.shape) for k, v in official_names(model, "efficientnet-b7").items()}
+    (Path(work) / "b7_shapes.json").write_text(json.dumps(shapes))
+
+
+def bench(out, torch_python):
+    import numpy as np
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run([torch_python, __file__, "shapes", "--work", str(out)], check=True)
+    shapes = json.loads((out / "b7_shapes.json").read_text())
+    rng = np.random.default_rng(7)
+    weights = {}
+    for k, shape in shapes.items():
+        v = rng.standard_normal(shape).astype(np.float32) * 0.05
+        weights[k] = np.abs(v) + 0.5 if k.endswith("moving_variance") else v
+    write_checkpoint(out, weights, weights, True)
+    (out / "b7_shapes.json").unlink()
+
+
 def phase_torch(work):
     import numpy as np
     import torch
@@ -372,12 +401,20 @@ def crc_vectors():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("phase", nargs="?", default="tf", choices=["tf", "torch", "tf2"])
+    ap.add_argument("phase", nargs="?", default="tf", choices=["tf", "torch", "tf2", "shapes", "bench"])
+    ap.add_argument("--out", help="bench: the folder to write the B7-size checkpoint into")
     ap.add_argument("--work")
     ap.add_argument("--torch-python", help="the Python of an environment with torch and timm")
     a = ap.parse_args()
     if a.phase == "torch":
         phase_torch(a.work)
+        return
+    if a.phase == "shapes":
+        phase_shapes(a.work)
+        return
+    if a.phase == "bench":
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        bench(a.out, a.torch_python)
         return
     if a.phase == "tf2":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -251,4 +251,40 @@ final class TFCheckpointHostileTests: HostileTestCase {
             if case .checksum = $0 { return true } else { return false }
         }
     }
+
+    // MARK: the --tf-variables option through the tool
+
+    /// Raw variables of an EMA checkpoint fail verification (exit 1, nothing written); an
+    /// unknown choice is a usage error (exit 2); the default writes.
+    func testTFVariablesOption() throws {
+        let dir = HostileFixtures.fixture("tf/official_b0")
+        let pair = ["--check-input", "\(dir)/input.npy", "--check-output", "\(dir)/output.npy"]
+        let raw = scratch.path("raw.effw")
+        let r = try HostileRunner.run("effnet-convert", [dir, raw, "--tf-variables", "raw"] + pair)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.firstErrorLine.contains("verification failed"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: raw))
+        let bogus = try HostileRunner.run("effnet-convert", [dir, scratch.path("b.effw"), "--tf-variables", "average"] + pair)
+        XCTAssertEqual(bogus.status, 2)
+        XCTAssertTrue(bogus.firstErrorLine.contains("--tf-variables"), bogus.stderr)
+        let ema = scratch.path("ema.effw")
+        let ok = try HostileRunner.run("effnet-convert", [dir, ema] + pair)
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(ok.stdout.contains("ExponentialMovingAverage copies of"), ok.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ema))
+    }
+
+    /// DEST may not be any file of a SOURCE checkpoint, even with --force.
+    func testDestinationInsideTheCheckpointIsRefused() throws {
+        let (index, shard) = TFBundleBuilder.bundle(Self.tensors)
+        let p = try write("own", index: index, shard: shard)
+        let prefix = String(p.dropLast(6))
+        for dest in [p, prefix + ".data-00000-of-00001"] {
+            let before = try FileSnapshot(dest)
+            let r = try HostileRunner.run("effnet-convert", [scratch.url.path, dest, "--force"])
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.firstErrorLine.contains("file of the SOURCE checkpoint"), r.stderr)
+            XCTAssertEqual(try FileSnapshot(dest), before)
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import EffNet
 import Foundation
+import TFCheckpoint
 
 extension Converter {
     /// Source -> verified .effw. Never leaves a partial DEST; never overwrites without
@@ -185,6 +186,13 @@ extension Converter {
         let s = URL(fileURLWithPath: source).resolvingSymlinksInPath().standardizedFileURL.path
         let d = URL(fileURLWithPath: destination).resolvingSymlinksInPath().standardizedFileURL.path
         guard s != d else { throw ConversionError.usage("\(destination): DEST is the SOURCE file; refusing to overwrite it") }
+        // A TensorFlow checkpoint is several files: DEST may be none of them.
+        if let prefix = try? TensorBundle.prefix(forSource: source) {
+            let p = URL(fileURLWithPath: prefix).resolvingSymlinksInPath().standardizedFileURL.path
+            if d == p + ".index" || (d.hasPrefix(p + ".data-") && !d.dropFirst(p.count + 6).contains("/")) {
+                throw ConversionError.usage("\(destination): DEST is a file of the SOURCE checkpoint \(prefix); refusing to overwrite it")
+            }
+        }
         if fm.fileExists(atPath: destination) && !overwrite { throw FileError.exists(path: destination) }
     }
 }

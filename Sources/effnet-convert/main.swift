@@ -27,7 +27,7 @@ struct EffnetConvert: ParsableCommand {
     @Argument(help: "The .effw file to write (never overwritten without --force).")
     var destination: String
 
-    @Option(help: "Naming scheme: auto, seed, torchvision, timm, timm-tf, lukemelas, lite, keras.")
+    @Option(help: "Naming scheme: auto, seed, torchvision, timm, timm-tf, lukemelas, lite, keras, tf-official.")
     var family: String = "auto"
 
     @Option(name: .customLong("check-input"), help: "NCHW float32 .npy batch in the source model's input convention.")

@@ -2,7 +2,7 @@
 // EffNetKit: EfficientNet weights from PyTorch, Keras and ONNX into Swift, verified.
 //
 // Layering (each arrow is "depends on"):
-//   executables -> EffNetInterchange -> {TorchArchive, KerasHDF5, ONNXModel} -> EffNet
+//   executables -> EffNetInterchange -> {TorchArchive, KerasHDF5, ONNXModel, TFCheckpoint} -> EffNet
 //   readers know nothing about EfficientNet; EffNet knows nothing about source formats.
 import PackageDescription
 
@@ -36,6 +36,10 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         // protoc-c output for Schemas/onnx.proto (scripts/gen-onnx-proto.sh); never hand-edited.
         .target(name: "ONNXProto", dependencies: ["CProtobufC"]),
+        // protoc-c output for Schemas/tensor_bundle.proto (scripts/gen-tf-proto.sh); never hand-edited.
+        .target(name: "TFCheckpointProto", dependencies: ["CProtobufC"]),
+        // CRC32C (TensorFlow checkpoints): the SSE4.2 / ARMv8 instruction chosen at run time, else a table.
+        .target(name: "CCRC32C"),
 
         // MARK: The library users import: tensors, Config, module tree, forward pass, .effw, .npy
         .target(name: "EffNet", dependencies: ["CLibdeflate", "CFileSupport", "CEffNetKernels"]),
@@ -49,10 +53,11 @@ let package = Package(
         .target(name: "TorchArchive", dependencies: ["EffNet", "ZipArchive"]),
         .target(name: "KerasHDF5", dependencies: ["EffNet", "ZipArchive", "CHDF5"]),
         .target(name: "ONNXModel", dependencies: ["EffNet", "ONNXProto", "CProtobufC"]),
+        .target(name: "TFCheckpoint", dependencies: ["EffNet", "TFCheckpointProto", "CProtobufC", "CCRC32C"]),
 
         // MARK: Families, mapping, verification, the conversion pipeline
         .target(name: "EffNetInterchange",
-                dependencies: ["EffNet", "TorchArchive", "KerasHDF5", "ONNXModel"]),
+                dependencies: ["EffNet", "TorchArchive", "KerasHDF5", "ONNXModel", "TFCheckpoint"]),
         // JPEG/PNG decoding and image preprocessing for effnet-predict
         .target(name: "ImageIO", dependencies: ["EffNet", "CJPEG", "CPNG", "CImageShim"]),
         // MARK: Fine-tuning a new head on frozen pooled features (effnet-finetune)
@@ -78,7 +83,7 @@ let package = Package(
         // libFuzzer harness for every parser (scripts/fuzz.sh, docs/HOSTILE_INPUT.md); a plain
         // build makes a replay tool. Not a product.
         .executableTarget(name: "effnet-fuzz", dependencies: [
-            "EffNet", "ZipArchive", "TorchArchive", "KerasHDF5", "ONNXModel", "EffNetInterchange"],
+            "EffNet", "ZipArchive", "TorchArchive", "KerasHDF5", "ONNXModel", "TFCheckpoint", "EffNetInterchange"],
             path: "Sources/Fuzz/effnet-fuzz"),
         // Benchmark of the forward pass (Benchmarks/run.sh); not a product.
         .executableTarget(name: "effnet-bench", dependencies: ["EffNet"]),
@@ -89,11 +94,12 @@ let package = Package(
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive"]),
         .testTarget(name: "KerasHDF5Tests", dependencies: ["KerasHDF5"]),
         .testTarget(name: "ONNXModelTests", dependencies: ["ONNXModel"]),
+        .testTarget(name: "TFCheckpointTests", dependencies: ["TFCheckpoint"]),
         .testTarget(name: "InterchangeTests", dependencies: ["EffNetInterchange", "ZipArchive", "ImageIO", "EffNetTraining"]),
         .testTarget(name: "EffNetTrainingTests", dependencies: ["EffNetTraining"]),
         .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
         .testTarget(name: "CLITests", dependencies: ["EffNet"]),
         // Hostile files through the built tools and the readers (docs/HOSTILE_INPUT.md).
-        .testTarget(name: "HostileInputTests", dependencies: ["EffNet", "EffNetInterchange", "TorchArchive", "ZipArchive"]),
+        .testTarget(name: "HostileInputTests", dependencies: ["EffNet", "EffNetInterchange", "TorchArchive", "ZipArchive", "TFCheckpoint"]),
     ]
 )

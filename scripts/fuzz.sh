@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh -t 300 zip onnx      # two targets, 5 minutes each
 #   scripts/fuzz.sh --no-build npy       # reuse the last fuzz build
 #
-# Targets: zip unpickler legacy torch effw npy onnx hdf5 keras source contained.
+# Targets: zip unpickler legacy torch effw npy onnx hdf5 keras tfbundle source contained.
 # Seeds are drawn from Fixtures/ into .build-fuzz/seeds/<target>; the corpus libFuzzer grows is
 # kept in .build-fuzz/corpus/<target> between runs; crashing, leaking, slow and memory-hungry
 # inputs land in .build-fuzz/findings/<target>/ (crash-*, leak-*, timeout-*, oom-*).
@@ -19,7 +19,7 @@ ROOT=$PWD
 SCRATCH=${FUZZ_SCRATCH:-.build-fuzz}
 SECONDS_PER_TARGET=60
 BUILD=1
-ALL=(zip unpickler legacy torch effw npy onnx hdf5 keras source contained)
+ALL=(zip unpickler legacy torch effw npy onnx hdf5 keras tfbundle source contained)
 TARGETS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -82,6 +82,7 @@ seeds_for() {
               extract "$dir" model.weights.h5 -name '*.keras' ;;
         keras) find Fixtures/keras Fixtures/hostile -name '*.h5' -size -1024k -exec cp {} "$dir/" \;
                extract "$dir" model.weights.h5 -name '*.keras' ;;
+        tfbundle) seed "$dir" -name '*.index' ;;
         contained) seed "$dir" \( -name '*.h5' -o -name '*.keras' \)
                    find "$SCRATCH/findings/hdf5" "$SCRATCH/findings/keras" -name 'crash-*' -size +0 -exec cp {} "$dir/" \; 2>/dev/null ;;
         source) seed "$dir" \( -name '*.pt' -o -name '*.pth' -o -name '*.h5' -o -name '*.keras' -o -name '*.onnx' \

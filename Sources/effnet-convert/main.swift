@@ -6,10 +6,12 @@ import EffNetInterchange
 struct EffnetConvert: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "effnet-convert",
-        abstract: "Convert EfficientNet weights (PyTorch, Keras, ONNX) to a verified .effw file.",
+        abstract: "Convert EfficientNet weights (PyTorch, Keras, ONNX, TensorFlow checkpoints) to a verified .effw file.",
         discussion: """
         SOURCE is recognised by content: PyTorch zip or legacy archives (.pt, .pth, .bin, .ckpt), Keras
-        HDF5 (.h5, .weights.h5) and .keras archives, ONNX (.onnx, external data beside it).
+        HDF5 (.h5, .weights.h5) and .keras archives, ONNX (.onnx, external data beside it), TensorFlow
+        checkpoints (a folder with a `checkpoint` file, the prefix model.ckpt-N, its .index, or a
+        SavedModel folder).
 
         ONNX sources are verified against their own graph. PyTorch and Keras files carry no graph:
         give a reference pair written by the source framework to verify them:
@@ -25,7 +27,7 @@ struct EffnetConvert: ParsableCommand {
     @Argument(help: "The .effw file to write (never overwritten without --force).")
     var destination: String
 
-    @Option(help: "Naming scheme: auto, seed, torchvision, timm, timm-tf, lukemelas, lite, keras.")
+    @Option(help: "Naming scheme: auto, seed, torchvision, timm, timm-tf, lukemelas, lite, keras, tf-official.")
     var family: String = "auto"
 
     @Option(name: .customLong("check-input"), help: "NCHW float32 .npy batch in the source model's input convention.")
@@ -54,6 +56,10 @@ struct EffnetConvert: ParsableCommand {
             help: "Keras files: the input size the model was built for, N or HxW (a weights-only file does not record it; it fixes the SAME padding).")
     var imageSize: String?
 
+    @Option(name: .customLong("tf-variables"),
+            help: "TensorFlow checkpoints: ema (default: the ExponentialMovingAverage copies, which the official evaluation uses, when the checkpoint has them) or raw (the trained variables themselves).")
+    var tfVariables: String = "ema"
+
     @Flag(help: "Print only errors.")
     var quiet = false
 
@@ -67,6 +73,9 @@ struct EffnetConvert: ParsableCommand {
         guard Converter.StoragePolicy(rawValue: dtype) != nil else {
             throw ValidationError("unknown --dtype '\(dtype)'; use f32, f16, bf16 or source")
         }
+        guard SourceReader.TFVariables(rawValue: tfVariables) != nil else {
+            throw ValidationError("unknown --tf-variables '\(tfVariables)'; use ema or raw")
+        }
         guard tolerance.isFinite, tolerance >= 0 else { throw ValidationError("--tolerance must be a non-negative number") }
         if let imageSize, Self.parseImageSize(imageSize) == nil {
             throw ValidationError("--image-size '\(imageSize)' is not N or HxW with sizes from 1 to 65536")
@@ -77,6 +86,7 @@ struct EffnetConvert: ParsableCommand {
         var options = Converter.Options()
         options.family = family == "auto" ? nil : FamilyName(rawValue: family)
         options.read.checkpointKey = checkpointKey
+        options.read.tfVariables = SourceReader.TFVariables(rawValue: tfVariables) ?? .ema
         options.checkInput = checkInput
         options.checkOutput = checkOutput
         options.tolerance = tolerance

@@ -6,15 +6,16 @@ struct EffnetInspect: ParsableCommand {
         commandName: "effnet-inspect",
         abstract: "Show what an EfficientNet weights file holds, without converting it.",
         discussion: """
-        Reads .effw, PyTorch (.pt/.pth/.bin/.ckpt, zip or legacy), Keras (.h5, .weights.h5, .keras)
-        and ONNX files, recognised by content. Prints tensors, dtypes, shapes, the parameter count,
+        Reads .effw, PyTorch (.pt/.pth/.bin/.ckpt, zip or legacy), Keras (.h5, .weights.h5, .keras),
+        ONNX files and TensorFlow checkpoints (a checkpoint folder, prefix, .index or SavedModel
+        folder), recognised by content. Prints tensors, dtypes, shapes, the parameter count,
         the detected family and variant, the model config per stage and (for .effw) the provenance.
 
             effnet-inspect model.effw
             effnet-inspect checkpoint.pth --json
         """)
 
-    @Argument(help: "The file to inspect.")
+    @Argument(help: "The file (or TensorFlow checkpoint folder or prefix) to inspect.")
     var file: String
 
     @Flag(help: "Print JSON instead of text.")

@@ -1,5 +1,6 @@
 import EffNet
 import Foundation
+import TFCheckpoint
 
 extension Converter {
     /// Source -> verified .effw. Never leaves a partial DEST; never overwrites without
@@ -191,10 +192,18 @@ extension Converter {
     /// DEST must differ from SOURCE and must not exist unless overwriting.
     static func checkPaths(source: String, destination: String, overwrite: Bool) throws {
         let fm = FileManager.default
-        guard fm.fileExists(atPath: source) else { throw FileError.cannotOpen(path: source, reason: "no such file") }
+        // A TensorFlow checkpoint may be named by its prefix, which is no file itself.
+        guard fm.fileExists(atPath: source) || fm.fileExists(atPath: source + ".index") else { throw FileError.cannotOpen(path: source, reason: "no such file") }
         let s = URL(fileURLWithPath: source).resolvingSymlinksInPath().standardizedFileURL.path
         let d = URL(fileURLWithPath: destination).resolvingSymlinksInPath().standardizedFileURL.path
         guard s != d else { throw ConversionError.usage("\(destination): DEST is the SOURCE file; refusing to overwrite it") }
+        // A TensorFlow checkpoint is several files: DEST may be none of them.
+        if let prefix = try? TensorBundle.prefix(forSource: source) {
+            let p = URL(fileURLWithPath: prefix).resolvingSymlinksInPath().standardizedFileURL.path
+            if d == p + ".index" || (d.hasPrefix(p + ".data-") && !d.dropFirst(p.count + 6).contains("/")) {
+                throw ConversionError.usage("\(destination): DEST is a file of the SOURCE checkpoint \(prefix); refusing to overwrite it")
+            }
+        }
         if fm.fileExists(atPath: destination) && !overwrite { throw FileError.exists(path: destination) }
     }
 }

@@ -13,6 +13,7 @@ public enum FamilyRegistry {
             LiteFamily.self,
             KerasFamily.self,
             HuggingFaceFamily.self,
+            TFOfficialFamily.self,
         ]
     }
 

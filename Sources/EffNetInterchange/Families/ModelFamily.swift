@@ -5,6 +5,8 @@ public enum FamilyName: String, CaseIterable, Codable, Sendable {
     case seed, torchvision, timm, timmTF = "timm-tf", lukemelas, lite, keras
     /// Hugging Face transformers' EfficientNetForImageClassification.
     case hf
+    /// tensorflow/tpu's official EfficientNet (V1 and Lite) variable names in a TF checkpoint.
+    case tfOfficial = "tf-official"
     /// ONNX graphs are mapped by walking the graph, not by family names.
     case onnxGraph = "onnx-graph"
 }

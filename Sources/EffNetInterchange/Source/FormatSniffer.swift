@@ -1,5 +1,6 @@
 import EffNet
 import TorchArchive
+import TFCheckpoint
 
 /// Recognises a file's format from its first bytes, never from its extension.
 public enum FormatSniffer {
@@ -9,6 +10,7 @@ public enum FormatSniffer {
         case hdf5
         case onnx
         case safetensors  // .effw or plain safetensors
+        case tfCheckpointIndex  // a TensorFlow checkpoint's .index table (LevelDB footer magic)
     }
 
     /// - Throws: `SourceError.unrecognised` naming the file when nothing matches.
@@ -36,6 +38,11 @@ public enum FormatSniffer {
             var r = ByteReader(b)
             if let n = try? r.readInteger(as: UInt64.self), n >= 2, n <= UInt64(b.count - 8) { return .safetensors }
         }
+        // TensorFlow checkpoint index: a LevelDB table, whose footer ends in its magic number.
+        if b.count >= TableReader.footerSize,
+           b.loadUnaligned(fromByteOffset: b.count - 8, as: UInt64.self).littleEndian == TableReader.magic {
+            return .tfCheckpointIndex
+        }
         // ONNX ModelProto: starts with field 1 (ir_version, varint: 0x08) in practice; exporters
         // always write ir_version first.
         if b.count >= 2, b[0] == 0x08 { return .onnx }
@@ -55,7 +62,7 @@ public enum SourceError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unrecognised(path):
-            return "\(path): not a PyTorch, Keras, ONNX or .effw file (unrecognised content)"
+            return "\(path): not a PyTorch, Keras, ONNX, TensorFlow checkpoint or .effw file (unrecognised content)"
         case let .notYetSupported(path, format): return "\(path): \(format) files are not supported yet"
         case let .empty(path): return "\(path): file is empty"
         case let .unrecognisedFolder(path, expected):

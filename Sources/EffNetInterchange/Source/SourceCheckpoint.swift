@@ -9,6 +9,8 @@ public enum SourceFormat: String, Codable, Sendable {
     case kerasArchive = "keras-archive"
     case onnx = "onnx"
     case effw = "effw"
+    /// A TensorFlow checkpoint (tensor bundle): `.index` table plus data shards.
+    case tfCheckpoint = "tf-checkpoint"
 }
 
 /// One named tensor as the source file stores it (a view into the mapped file where possible).

@@ -1,5 +1,6 @@
 import EffNet
 import Foundation
+import TFCheckpoint
 
 /// Reads any supported source into a `SourceCheckpoint`, choosing the reader by content.
 /// Each format's glue lives in its own file beside this one (`SourceReader+Torch.swift`, ...).
@@ -12,15 +13,23 @@ public enum SourceReader {
         /// Leave the bulk data checks (the CRC-32s of a torch zip's storages) in the checkpoint's
         /// `pendingCheck` instead of running them on read, so they can run alongside writing.
         public var deferDataChecks: Bool
-        public init(checkpointKey: String? = nil, deferDataChecks: Bool = false) {
+        /// TensorFlow checkpoints: map the ExponentialMovingAverage copies (the default, what the
+        /// official evaluation restores) or the raw variables.
+        public var tfVariables: TFVariables
+        public init(checkpointKey: String? = nil, deferDataChecks: Bool = false, tfVariables: TFVariables = .ema) {
             self.checkpointKey = checkpointKey
             self.deferDataChecks = deferDataChecks
+            self.tfVariables = tfVariables
         }
     }
 
     /// - Throws: the format reader's typed errors (each names the file and the place), or
     ///   `SourceError` when the content is not recognised.
     public static func read(path: String, options: Options = Options()) throws -> SourceCheckpoint {
+        // A TensorFlow checkpoint is a set of files, named by a folder, its prefix or any member.
+        if let prefix = try TensorBundle.prefix(forSource: path) {
+            return try readTFCheckpoint(prefix: prefix, options: options)
+        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             // A model-hub folder: its weights file, with its config.json.
@@ -37,6 +46,9 @@ public enum SourceReader {
         case .hdf5: return try readKerasHDF5(file)
         case .onnx: return try readONNX(file)
         case .safetensors: checkpoint = try readSafetensors(file)
+        case .tfCheckpointIndex:
+            // Reached only for a table not named PREFIX.index, whose shards cannot be found.
+            throw TFCheckpointError.notACheckpoint(path: path, detail: "a TensorFlow checkpoint index must be named PREFIX.index to find its PREFIX.data-* shards")
         }
         if checkpoint.format != .effw && checkpoint.format != .kerasArchive { try attachHubConfigs(&checkpoint, beside: path) }
         return checkpoint

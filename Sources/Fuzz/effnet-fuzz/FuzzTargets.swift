@@ -3,6 +3,7 @@ import Foundation
 import EffNetInterchange
 import KerasHDF5
 import ONNXModel
+import TFCheckpoint
 import TorchArchive
 import ZipArchive
 
@@ -29,6 +30,7 @@ struct FuzzTarget: Sendable {
         FuzzTarget(name: "onnx", seeds: "*.onnx", run: onnx),
         FuzzTarget(name: "hdf5", seeds: "*.h5 and the .weights.h5 inside *.keras", run: hdf5),
         FuzzTarget(name: "keras", seeds: "Keras *.h5 and the .weights.h5 inside *.keras", run: keras),
+        FuzzTarget(name: "tfbundle", seeds: "TensorFlow checkpoint *.index files", run: tfBundle),
         FuzzTarget(name: "source", seeds: "every fixture format", run: source),
         FuzzTarget(name: "contained", seeds: "*.h5, *.keras and the hdf5/keras findings", run: contained,
                    replay: containedReplay),
@@ -123,6 +125,25 @@ struct FuzzTarget: Sendable {
                     if let t = report(try d.read()) { _ = t.floats().count }
                 }
             default: break
+            }
+        }
+    }
+
+    /// A TensorFlow checkpoint's table and entries: the bytes are the `.index` and, again, its
+    /// one data shard, so entries that pass the table checks reach the shard accounting, the
+    /// CRC32C checks and the tensor views.
+    static func tfBundle(_ data: UnsafeRawBufferPointer) {
+        if let table = report(try TableReader(data, path: "fuzz.index")) {
+            for e in table.entries { touch(UnsafeRawBufferPointer(rebasing: data[e.value])) }
+        }
+        _ = ScratchFile.store(data, name: "input.index")
+        _ = ScratchFile.store(data, name: "input.data-00000-of-00001")
+        guard let bundle = report(try TensorBundle(prefix: ScratchFile.path("input"))) else { return }
+        for e in bundle.entries {
+            if e.dataType == .string {
+                if let strings = report(try bundle.strings(e)) { strings.forEach(touch) }
+            } else if let t = report(try bundle.tensor(e)) {
+                _ = t.floats().count
             }
         }
     }

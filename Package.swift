@@ -22,9 +22,6 @@ let package = Package(
     targets: [
         // MARK: C libraries from Debian (see scripts/install-deps.sh)
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // CRC-32 only: libdeflate's PCLMUL/AVX code checksums ~3x faster than zlib's (6.0 vs 2.2 GB/s
-        // here), and checksumming every byte is what a conversion and an .effw load mostly do.
-        .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         // libhdf5 is dlopened on the first HDF5 read, not linked (Sources/CHDF5/include/CHDF5.h):
         // its ~35 dependencies cost every tool ~7 ms of start-up. Needs the headers (libhdf5-dev).
         // -ldl: dlopen lives in libc from glibc 2.34 (here libdl is an empty archive), in libdl before.
@@ -36,9 +33,12 @@ let package = Package(
         .target(name: "ONNXProto", dependencies: ["CProtobufC"]),
 
         // MARK: The library users import: tensors, Config, module tree, forward pass, .effw, .npy
-        .target(name: "EffNet", dependencies: ["CLibdeflate", "CFileSupport", "CEffNetKernels"]),
+        // No system library here: an app that only loads .effw files installs nothing.
+        .target(name: "EffNet", dependencies: ["CEffNetCRC32", "CFileSupport", "CEffNetKernels"]),
         // The fast forward pass's inner loops, compiled per CPU level and chosen at run time.
         .target(name: "CEffNetKernels"),
+        // CRC-32 (zip, .effw) by carry-less multiply / ARMv8 CRC32 / tables, chosen at run time.
+        .target(name: "CEffNetCRC32"),
         // sync_file_range for the .effw writer's write-behind (not exported by Swift's Glibc).
         .target(name: "CFileSupport"),
 
@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(name: "effnet-bench", dependencies: ["EffNet"]),
 
         // MARK: Tests
-        .testTarget(name: "EffNetTests", dependencies: ["EffNet", "CZlib"]),  // zlib: the CRC-32 oracle
+        .testTarget(name: "EffNetTests", dependencies: ["EffNet", "CEffNetCRC32", "CZlib"]),  // zlib: the CRC-32 oracle
         .testTarget(name: "ZipArchiveTests", dependencies: ["ZipArchive"]),
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive"]),
         .testTarget(name: "KerasHDF5Tests", dependencies: ["KerasHDF5"]),

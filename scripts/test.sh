@@ -3,6 +3,7 @@
 #   1. Debian packages the C targets need (scripts/install-deps.sh)
 #   2. swift test (release build: the forward passes are heavy in debug)
 #   3. Python's safetensors reading a Swift-written .effw (a small venv in .cache/)
+#   4. a separate package depending on EffNet alone builds and links no system library
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,3 +19,5 @@ set -e
 
 echo "== python: safetensors reads Swift-written .effw"
 bash scripts/python-interop.sh
+
+bash scripts/check-core-portable.sh

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EffNet
 import EffNetCLI
 
 struct EffnetInspect: ParsableCommand {
@@ -6,13 +7,15 @@ struct EffnetInspect: ParsableCommand {
         commandName: "effnet-inspect",
         abstract: "Show what an EfficientNet weights file holds, without converting it.",
         discussion: """
-        Reads .effw, PyTorch (.pt/.pth/.bin/.ckpt, zip or legacy), Keras (.h5, .weights.h5, .keras)
-        and ONNX files, recognised by content. Prints tensors, dtypes, shapes, the parameter count,
-        the detected family and variant, the model config per stage and (for .effw) the provenance.
+        Reads .effw, PyTorch (.pt/.pth/.bin/.ckpt, zip or legacy), safetensors,
+        Keras (.h5, .weights.h5, .keras) and ONNX files, recognised by content.
+        Prints tensors, dtypes, shapes, the parameter count, the detected family
+        and variant, the model config per stage and (for .effw) the provenance.
 
-            effnet-inspect model.effw
-            effnet-inspect checkpoint.pth --json
-        """)
+          effnet-inspect model.effw
+          effnet-inspect checkpoint.pth --json
+        """,
+        version: EffNetKitVersion.string)
 
     @Argument(help: "The file to inspect.")
     var file: String

@@ -8,27 +8,38 @@ import PackageDescription
 
 let package = Package(
     name: "EffNetKit",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v13), .iOS(.v16)],
     products: [
         .library(name: "EffNet", targets: ["EffNet"]),
         .library(name: "EffNetInterchange", targets: ["EffNetInterchange"]),
+        // JPEG/PNG decoding and the preprocessing a model was trained with (config.imagePreprocessing),
+        // for apps that feed the model images the way effnet-predict does. Needs libjpeg and libpng.
+        .library(name: "EffNetImage", targets: ["ImageIO"]),
         .executable(name: "effnet-convert", targets: ["effnet-convert"]),
         .executable(name: "effnet-inspect", targets: ["effnet-inspect"]),
         .executable(name: "effnet-predict", targets: ["effnet-predict"]),
+        .executable(name: "effnet-diff", targets: ["effnet-diff"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation` for the DocC catalogs (Sources/*/*.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
-        // MARK: C libraries from Debian (see scripts/install-deps.sh)
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // MARK: C libraries the readers and the image module use (scripts/install-deps.sh on Debian;
+        // `brew install protobuf-c jpeg-turbo libpng hdf5` on macOS, where zlib is in the SDK).
+        // EffNet, the library apps import, needs none of them.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // libhdf5 is dlopened on the first HDF5 read, not linked (Sources/CHDF5/include/CHDF5.h):
-        // its ~35 dependencies cost every tool ~7 ms of start-up. Needs the headers (libhdf5-dev).
+        // its ~35 dependencies cost every tool ~7 ms of start-up. Needs the headers (Debian:
+        // libhdf5-dev; Homebrew: hdf5), found by CHDF5.h in their known places rather than through
+        // pkg-config, because SwiftPM would link pkg-config's -lhdf5 into every product.
         // -ldl: dlopen lives in libc from glibc 2.34 (here libdl is an empty archive), in libdl before.
         .target(name: "CHDF5", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
-        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
-        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
-        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c",
+                       providers: [.apt(["libprotobuf-c-dev"]), .brew(["protobuf-c"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"]), .brew(["jpeg-turbo"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         // protoc-c output for Schemas/onnx.proto (scripts/gen-onnx-proto.sh); never hand-edited.
         .target(name: "ONNXProto", dependencies: ["CProtobufC"]),
 
@@ -51,7 +62,7 @@ let package = Package(
         // MARK: Families, mapping, verification, the conversion pipeline
         .target(name: "EffNetInterchange",
                 dependencies: ["EffNet", "TorchArchive", "KerasHDF5", "ONNXModel"]),
-        // JPEG/PNG decoding and image preprocessing for effnet-predict
+        // JPEG/PNG decoding and image preprocessing (the EffNetImage product; effnet-predict)
         .target(name: "ImageIO", dependencies: ["EffNet", "CJPEG", "CPNG", "CImageShim"]),
         // libjpeg/libpng error callbacks must longjmp, which Swift cannot: this C shim wraps a decode.
         .target(name: "CImageShim", dependencies: ["CJPEG", "CPNG"]),
@@ -64,7 +75,9 @@ let package = Package(
         .executableTarget(name: "effnet-inspect", dependencies: [
             "EffNetCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-predict", dependencies: [
-            "EffNetCLI", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            "EffNetCLI", "EffNetInterchange", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "effnet-diff", dependencies: [
+            "EffNetCLI", "EffNetInterchange", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // libFuzzer harness for every parser (scripts/fuzz.sh, docs/HOSTILE_INPUT.md); a plain
         // build makes a replay tool. Not a product.
         .executableTarget(name: "effnet-fuzz", dependencies: [

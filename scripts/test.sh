@@ -4,6 +4,8 @@
 #   2. swift test (release build: the forward passes are heavy in debug)
 #   3. Python's safetensors reading a Swift-written .effw (a small venv in .cache/)
 #   4. a separate package depending on EffNet alone builds and links no system library
+#   5. every documentation link stays inside the repository and resolves
+#   6. the arm64 CRC-32 code under qemu, when qemu-user and the arm64 cross libc are installed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +23,9 @@ echo "== python: safetensors reads Swift-written .effw"
 bash scripts/python-interop.sh
 
 bash scripts/check-core-portable.sh
+
+echo "== documentation links"
+python3 scripts/check-doc-links.py
+
+echo "== CRC-32 on arm64"
+bash scripts/crc32-arm64-check.sh

@@ -93,7 +93,8 @@ uint32_t effnet_crc32_vpclmul_update(uint32_t state, const uint8_t *p, size_t n)
     if (n < 256) return effnet_crc32_pclmul_update(state, p, n);
     // Four 512-bit chains (16 lanes of 128 bits), 256 bytes a step.
     __m512i x0 = load512(p), x1 = load512(p + 64), x2 = load512(p + 128), x3 = load512(p + 192);
-    x0 = _mm512_xor_si512(x0, _mm512_castsi128_si512(_mm_cvtsi32_si128((int)state)));
+    // zext, not cast: a cast leaves the upper 384 bits undefined (garbage at -O0).
+    x0 = _mm512_xor_si512(x0, _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)state)));
     p += 256, n -= 256;
     const __m512i k2048 = _mm512_broadcast_i32x4(K_2048);
     for (; n >= 256; p += 256, n -= 256) {

@@ -6,6 +6,7 @@
 #   4. a separate package depending on EffNet alone builds and links no system library
 #   5. every documentation link stays inside the repository and resolves
 #   6. every CRC-32 implementation at -O0 and -O2; the arm64 one under qemu when it is installed
+#   7. the DocC documentation of EffNet builds (swift-docc-plugin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,3 +30,11 @@ python3 scripts/check-doc-links.py
 
 echo "== CRC-32 at every optimisation level and on arm64"
 bash scripts/crc32-check.sh
+
+echo "== DocC: swift package generate-documentation --target EffNet"
+set +e
+swift package generate-documentation --target EffNet > .build/docc-effnet.log 2>&1
+status=$?
+set -e
+tail -3 .build/docc-effnet.log
+[ "$status" -eq 0 ] || { cat .build/docc-effnet.log; echo "DocC failed (exit $status)"; exit "$status"; }

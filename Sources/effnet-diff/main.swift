@@ -9,7 +9,7 @@ struct EffnetDiff: JSONReportingCommand {
         abstract: "Compare two EfficientNet weight files of any format and family.",
         usage: """
         effnet-diff A B [--input X.npy] [--tolerance T] [--stage-tolerance S]
-                          [--family-a F] [--family-b F] [--json]
+                    [--family-a F] [--family-b F] [--json]
         """,
         discussion: """
         Both files (.effw, PyTorch, safetensors, Keras, ONNX) are mapped onto EffNet's

@@ -11,8 +11,8 @@ struct EffnetPredict: JSONReportingCommand {
         abstract: "Run an EfficientNet (.effw or any source effnet-convert reads) on a .npy batch or on images.",
         usage: """
         effnet-predict MODEL --input X.npy [--output Y.npy] [--json]
-               effnet-predict MODEL IMAGE... [--top K] [--json]
-               (both: [--family F] [--checkpoint-key KEY] [--allow-nonfinite])
+        effnet-predict MODEL IMAGE... [--top K] [--json]
+        (both: [--family F] [--checkpoint-key KEY] [--allow-nonfinite])
         """,
         discussion: """
         MODEL is an .effw file, or any source effnet-convert reads (PyTorch,

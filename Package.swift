@@ -8,32 +8,40 @@ import PackageDescription
 
 let package = Package(
     name: "EffNetKit",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v13), .iOS(.v16)],
     products: [
         .library(name: "EffNet", targets: ["EffNet"]),
         .library(name: "EffNetInterchange", targets: ["EffNetInterchange"]),
         .library(name: "EffNetTraining", targets: ["EffNetTraining"]),
+        // JPEG/PNG decoding and the preprocessing a model was trained with (config.imagePreprocessing),
+        // for apps that feed the model images the way effnet-predict does. Needs libjpeg and libpng.
+        .library(name: "EffNetImage", targets: ["ImageIO"]),
         .executable(name: "effnet-convert", targets: ["effnet-convert"]),
         .executable(name: "effnet-inspect", targets: ["effnet-inspect"]),
         .executable(name: "effnet-predict", targets: ["effnet-predict"]),
         .executable(name: "effnet-finetune", targets: ["effnet-finetune"]),
+        .executable(name: "effnet-diff", targets: ["effnet-diff"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation` for the DocC catalogs (Sources/*/*.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
-        // MARK: C libraries from Debian (see scripts/install-deps.sh)
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        // CRC-32 only: libdeflate's PCLMUL/AVX code checksums ~3x faster than zlib's (6.0 vs 2.2 GB/s
-        // here), and checksumming every byte is what a conversion and an .effw load mostly do.
-        .systemLibrary(name: "CLibdeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        // MARK: C libraries the readers and the image module use (scripts/install-deps.sh on Debian;
+        // `brew install protobuf-c jpeg-turbo libpng hdf5` on macOS, where zlib is in the SDK).
+        // EffNet, the library apps import, needs none of them.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         // libhdf5 is dlopened on the first HDF5 read, not linked (Sources/CHDF5/include/CHDF5.h):
-        // its ~35 dependencies cost every tool ~7 ms of start-up. Needs the headers (libhdf5-dev).
+        // its ~35 dependencies cost every tool ~7 ms of start-up. Needs the headers (Debian:
+        // libhdf5-dev; Homebrew: hdf5), found by CHDF5.h in their known places rather than through
+        // pkg-config, because SwiftPM would link pkg-config's -lhdf5 into every product.
         // -ldl: dlopen lives in libc from glibc 2.34 (here libdl is an empty archive), in libdl before.
         .target(name: "CHDF5", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
-        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
-        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
-        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c",
+                       providers: [.apt(["libprotobuf-c-dev"]), .brew(["protobuf-c"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"]), .brew(["jpeg-turbo"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         // protoc-c output for Schemas/onnx.proto (scripts/gen-onnx-proto.sh); never hand-edited.
         .target(name: "ONNXProto", dependencies: ["CProtobufC"]),
         // protoc-c output for Schemas/tensor_bundle.proto (scripts/gen-tf-proto.sh); never hand-edited.
@@ -42,9 +50,12 @@ let package = Package(
         .target(name: "CCRC32C"),
 
         // MARK: The library users import: tensors, Config, module tree, forward pass, .effw, .npy
-        .target(name: "EffNet", dependencies: ["CLibdeflate", "CFileSupport", "CEffNetKernels"]),
+        // No system library here: an app that only loads .effw files installs nothing.
+        .target(name: "EffNet", dependencies: ["CEffNetCRC32", "CFileSupport", "CEffNetKernels"]),
         // The fast forward pass's inner loops, compiled per CPU level and chosen at run time.
         .target(name: "CEffNetKernels"),
+        // CRC-32 (zip, .effw) by carry-less multiply / ARMv8 CRC32 / tables, chosen at run time.
+        .target(name: "CEffNetCRC32"),
         // sync_file_range for the .effw writer's write-behind (not exported by Swift's Glibc).
         .target(name: "CFileSupport"),
 
@@ -58,7 +69,7 @@ let package = Package(
         // MARK: Families, mapping, verification, the conversion pipeline
         .target(name: "EffNetInterchange",
                 dependencies: ["EffNet", "TorchArchive", "KerasHDF5", "ONNXModel", "TFCheckpoint"]),
-        // JPEG/PNG decoding and image preprocessing for effnet-predict
+        // JPEG/PNG decoding and image preprocessing (the EffNetImage product; effnet-predict)
         .target(name: "ImageIO", dependencies: ["EffNet", "CJPEG", "CPNG", "CImageShim"]),
         // MARK: Fine-tuning a new head on frozen pooled features (effnet-finetune)
         .target(name: "EffNetTraining", dependencies: ["EffNet", "ImageIO", "CHeadKernels"]),
@@ -75,11 +86,13 @@ let package = Package(
         .executableTarget(name: "effnet-inspect", dependencies: [
             "EffNetCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-predict", dependencies: [
-            "EffNetCLI", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            "EffNetCLI", "EffNetInterchange", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-finetune", dependencies: [
             "EffNetCLI", "EffNetTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Head training speed against PyTorch (Benchmarks/finetune.sh); not a product.
         .executableTarget(name: "effnet-finetune-bench", dependencies: ["EffNetTraining"]),
+        .executableTarget(name: "effnet-diff", dependencies: [
+            "EffNetCLI", "EffNetInterchange", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // libFuzzer harness for every parser (scripts/fuzz.sh, docs/HOSTILE_INPUT.md); a plain
         // build makes a replay tool. Not a product.
         .executableTarget(name: "effnet-fuzz", dependencies: [
@@ -89,7 +102,7 @@ let package = Package(
         .executableTarget(name: "effnet-bench", dependencies: ["EffNet"]),
 
         // MARK: Tests
-        .testTarget(name: "EffNetTests", dependencies: ["EffNet", "CZlib"]),  // zlib: the CRC-32 oracle
+        .testTarget(name: "EffNetTests", dependencies: ["EffNet", "CEffNetCRC32", "CZlib"]),  // zlib: the CRC-32 oracle
         .testTarget(name: "ZipArchiveTests", dependencies: ["ZipArchive"]),
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive"]),
         .testTarget(name: "KerasHDF5Tests", dependencies: ["KerasHDF5"]),

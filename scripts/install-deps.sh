@@ -6,7 +6,6 @@ set -euo pipefail
 PACKAGES=(
   pkg-config
   zlib1g-dev            # CZlib: inflate, crc32_combine
-  libdeflate-dev        # CLibdeflate: CRC-32 (3x zlib's speed)
   libhdf5-dev           # CHDF5: Keras .h5
   libprotobuf-c-dev     # CProtobufC: ONNX
   protobuf-c-compiler   # protoc-c, only to regenerate Sources/ONNXProto

@@ -5,6 +5,10 @@
 #      (a small venv in .cache/; docs/ONNX_CONFORMANCE.md)
 #   3. swift test (release build: the forward passes are heavy in debug)
 #   4. Python's safetensors reading a Swift-written .effw (a small venv in .cache/)
+#   5. a separate package depending on EffNet alone builds and links no system library
+#   6. every documentation link stays inside the repository and resolves
+#   7. every CRC-32 implementation at -O0 and -O2; the arm64 one under qemu when it is installed
+#   8. the DocC documentation of EffNet builds (swift-docc-plugin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +29,19 @@ set -e
 
 echo "== python: safetensors reads Swift-written .effw"
 bash scripts/python-interop.sh
+
+bash scripts/check-core-portable.sh
+
+echo "== documentation links"
+python3 scripts/check-doc-links.py
+
+echo "== CRC-32 at every optimisation level and on arm64"
+bash scripts/crc32-check.sh
+
+echo "== DocC: swift package generate-documentation --target EffNet"
+set +e
+swift package generate-documentation --target EffNet > .build/docc-effnet.log 2>&1
+status=$?
+set -e
+tail -3 .build/docc-effnet.log
+[ "$status" -eq 0 ] || { cat .build/docc-effnet.log; echo "DocC failed (exit $status)"; exit "$status"; }

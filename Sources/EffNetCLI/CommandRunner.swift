@@ -10,6 +10,7 @@ import Darwin
 /// Runs a command with the exit statuses of CONTRACT.md: 0 success, 1 verification failed,
 /// 2 unusable input or command line. Errors are one `error:` line on stderr naming the file and
 /// the problem, then details. swift-argument-parser's own usage errors (64 by default) become 2.
+/// A `JSONReportingCommand` given --json also prints its error document on stdout.
 public enum CommandRunner {
     public static func main<C: ParsableCommand>(_ type: C.Type) -> Never {
         // A re-executed containment child does its read here and exits (docs/HOSTILE_INPUT.md).
@@ -23,7 +24,11 @@ public enum CommandRunner {
                 print(type.fullMessage(for: error))
                 exit(0)
             }
-            writeError(type.fullMessage(for: error).replacingOccurrences(of: "Error: ", with: ""))
+            let message = type.fullMessage(for: error).replacingOccurrences(of: "Error: ", with: "")
+            if let reporting = type as? any JSONReportingCommand.Type, CommandLine.arguments.dropFirst().contains("--json") {
+                print(reporting.errorDocument(message))
+            }
+            writeError(message)
             exit(2)
         }
         do {
@@ -36,11 +41,13 @@ public enum CommandRunner {
                 print(type.fullMessage(for: error))
                 exit(0)
             }
-            if error is ValidationError || String(reflecting: Swift.type(of: error)).hasPrefix("ArgumentParser.") {
-                writeError(type.fullMessage(for: error).replacingOccurrences(of: "Error: ", with: ""))
-            } else {
-                writeError(describe(error))
+            let message = error is ValidationError || String(reflecting: Swift.type(of: error)).hasPrefix("ArgumentParser.")
+                ? type.fullMessage(for: error).replacingOccurrences(of: "Error: ", with: "")
+                : describe(error)
+            if let reporting = command as? any JSONReportingCommand, reporting.json {
+                print(reporting.errorDocument(message))
             }
+            writeError(message)
             exit(2)
         }
     }

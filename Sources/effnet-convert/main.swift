@@ -3,23 +3,30 @@ import EffNet
 import EffNetCLI
 import EffNetInterchange
 
-struct EffnetConvert: ParsableCommand {
+struct EffnetConvert: JSONReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "effnet-convert",
-        abstract: "Convert EfficientNet weights (PyTorch, Keras, ONNX, TensorFlow checkpoints) to a verified .effw file.",
+        abstract: "Convert EfficientNet weights (PyTorch, safetensors, Keras, ONNX, TensorFlow) to a verified .effw file.",
         discussion: """
-        SOURCE is recognised by content: PyTorch zip or legacy archives (.pt, .pth, .bin, .ckpt), Keras
-        HDF5 (.h5, .weights.h5) and .keras archives, ONNX (.onnx, external data beside it), TensorFlow
-        checkpoints (a folder with a `checkpoint` file, the prefix model.ckpt-N, its .index, or a
-        SavedModel folder).
+        SOURCE is recognised by content: PyTorch zip or legacy archives (.pt, .pth,
+        .bin, .ckpt), safetensors, Keras HDF5 (.h5, .weights.h5) and .keras archives,
+        ONNX (.onnx, external data beside it), TensorFlow checkpoints (a folder with a
+        `checkpoint` file, the prefix model.ckpt-N, its .index, or a SavedModel folder),
+        and model-hub folders (config.json beside model.safetensors or pytorch_model.bin).
 
-        ONNX sources are verified against their own graph. PyTorch and Keras files carry no graph:
-        give a reference pair written by the source framework to verify them:
+        ONNX sources are verified against their own graph. PyTorch and Keras files
+        carry no graph: give a reference pair written by the source framework:
 
-            effnet-convert model.pth model.effw --check-input x.npy --check-output y.npy
+          effnet-convert model.pth model.effw \\
+              --check-input x.npy --check-output y.npy
 
-        Exit status: 0 written, 1 verification failed (nothing written), 2 unusable input.
-        """)
+        --json prints the whole report, or the error, as one JSON document on stdout
+        (docs/JSON.md).
+
+        Exit status: 0 written, 1 verification failed (nothing written), 2 unusable
+        input.
+        """,
+        version: EffNetKitVersion.string)
 
     @Argument(help: "The source checkpoint.")
     var source: String
@@ -63,6 +70,9 @@ struct EffnetConvert: ParsableCommand {
     @Flag(help: "Print only errors.")
     var quiet = false
 
+    @Flag(help: "Print the report (or the error) as one JSON document.")
+    var json = false
+
     func validate() throws {
         if family != "auto" && FamilyName(rawValue: family) == nil {
             throw ValidationError("unknown --family '\(family)'; use auto, \(FamilyName.allCases.filter { $0 != .onnxGraph }.map(\.rawValue).joined(separator: ", "))")
@@ -100,7 +110,11 @@ struct EffnetConvert: ParsableCommand {
         } catch let e as WeightCheckError {
             throw ToolError(CommandRunner.describe(e, file: source))
         }
-        if !quiet { print(report.text) }
+        if json {
+            print(ToolJSON.string(ConvertDocument(report)))
+        } else if !quiet {
+            print(report.text)
+        }
         if report.passed == false, let v = report.verification {
             CommandRunner.writeError("\(source): verification failed: relative error \(v.comparison.relativeError) exceeds the tolerance \(v.tolerance)\(v.float32Noise.map { " (float32 noise of this model ~\($0))" } ?? "")\(v.firstDivergence.map { "; first divergence at \($0)" } ?? ""); nothing written")
             throw ExitCode(1)
@@ -109,6 +123,14 @@ struct EffnetConvert: ParsableCommand {
 }
 
 extension EffnetConvert {
+    func errorDocument(_ message: String) -> String {
+        ToolJSON.string(ConvertDocument(source: source, destination: destination, error: message))
+    }
+
+    static func errorDocument(_ message: String) -> String {
+        ToolJSON.string(ConvertDocument(source: nil, destination: nil, error: message))
+    }
+
     /// "224" -> [224, 224]; "240x320" -> [240, 320]; nil for anything else.
     static func parseImageSize(_ text: String) -> [Int]? {
         let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }

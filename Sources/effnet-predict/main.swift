@@ -1,27 +1,44 @@
 import ArgumentParser
 import EffNet
 import EffNetCLI
+import EffNetInterchange
 import Foundation
 import ImageIO
 
-struct EffnetPredict: ParsableCommand {
+struct EffnetPredict: JSONReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "effnet-predict",
-        abstract: "Run an .effw EfficientNet on a .npy batch or on images.",
+        abstract: "Run an EfficientNet (.effw or any source effnet-convert reads) on a .npy batch or on images.",
+        usage: """
+        effnet-predict MODEL --input X.npy [--output Y.npy] [--json]
+        effnet-predict MODEL IMAGE... [--top K] [--json]
+        (both: [--family F] [--checkpoint-key KEY] [--allow-nonfinite])
+        """,
         discussion: """
-        Tensor mode writes exactly what the source model outputs (logits, or probabilities when the
-        source ends in softmax) as a float32 [N, classes] .npy:
+        MODEL is an .effw file, or any source effnet-convert reads (PyTorch,
+        safetensors, Keras, ONNX), converted in memory and not verified: convert it
+        once with effnet-convert and a reference pair to know it is right.
 
-            effnet-predict model.effw --input x.npy --output y.npy
+        Tensor mode writes exactly what the source model outputs (logits, or
+        probabilities when the source ends in softmax) as a float32 [N, classes]
+        .npy:
 
-        Image mode (JPEG, PNG) preprocesses as the model's config says (PyTorch models: shorter side
-        to 256, centre crop 224, ImageNet normalisation) and prints the top K classes, with the
-        class names stored in the file (effnet-finetune), or ImageNet's for 1000-class models:
+          effnet-predict model.effw --input x.npy --output y.npy
 
-            effnet-predict model.effw cat.jpg --top 5
-        """)
+        Image mode (JPEG, PNG) preprocesses as the model's config says (PyTorch
+        models: shorter side to 256, centre crop 224, ImageNet normalisation) and
+        prints the top K classes, with the class names stored in the model
+        (effnet-finetune, a hub config's id2label), or ImageNet's when the model
+        has 1000 classes:
 
-    @Argument(help: "The .effw model.")
+          effnet-predict model.effw cat.jpg --top 5
+
+        --json prints the top K of every image or batch row as one JSON document
+        (docs/JSON.md); with --input, --output is then optional.
+        """,
+        version: EffNetKitVersion.string)
+
+    @Argument(help: "The model: .effw, or a PyTorch, safetensors, Keras or ONNX file.")
     var model: String
 
     @Argument(help: "JPEG or PNG images (image mode).")
@@ -33,34 +50,61 @@ struct EffnetPredict: ParsableCommand {
     @Option(help: "Where to write the [N, classes] float32 .npy output (tensor mode).")
     var output: String?
 
-    @Option(help: "How many classes to print per image.")
+    @Option(help: "How many classes to print per image or row.")
     var top: Int = 5
+
+    @Option(help: "Sources other than .effw: the naming scheme, as effnet-convert's --family.")
+    var family: String = "auto"
+
+    @Option(name: .customLong("checkpoint-key"), help: "PyTorch sources: the checkpoint entry holding the weights.")
+    var checkpointKey: String?
 
     @Flag(name: .customLong("allow-nonfinite"), help: "Accept NaN/Inf weights.")
     var allowNonFinite = false
 
+    @Flag(help: "Print the results (or the error) as one JSON document.")
+    var json = false
+
     func validate() throws {
         if input != nil || output != nil {
-            guard input != nil, output != nil else { throw ValidationError("--input and --output go together") }
+            guard input != nil, output != nil || json else { throw ValidationError("--input and --output go together (--output is optional with --json)") }
             guard images.isEmpty else { throw ValidationError("give either --input/--output or images, not both") }
         } else if images.isEmpty {
             throw ValidationError("give --input X.npy --output Y.npy, or one or more images")
         }
         guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        if family != "auto" && FamilyName(rawValue: family) == nil {
+            throw ValidationError("unknown --family '\(family)'; use auto, \(FamilyName.allCases.filter { $0 != .onnxGraph }.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() throws {
-        let net = try EfficientNet(contentsOf: URL(fileURLWithPath: model), allowNonFinite: allowNonFinite)
-        if let input, let output {
+        let loaded = try ModelLoader.load(model, family: family == "auto" ? nil : FamilyName(rawValue: family),
+                                          checkpointKey: checkpointKey, allowNonFinite: allowNonFinite)
+        let net = loaded.model
+        // Class names stored in the file (effnet-finetune, a hub config's id2label), else ImageNet's
+        // for 1000-class models.
+        let names = loaded.classNames ?? (net.config.numClasses == 1000 ? ImageNetClasses.names : nil)
+        var document = PredictDocument(model: model, format: loaded.format, family: loaded.family, classes: net.config.numClasses)
+        if let input {
             let x = try NPY.readTensor(path: input)
             do { try net.validateInput(shape: x.shape) } catch { throw ToolError("\(input): \(error)") }
             let y = try net(x)
-            try NPY.write(y, to: output)
+            if let output {
+                try NPY.write(y, to: output)
+                document.output = output
+            }
+            if json {
+                let classes = y.shape.last ?? 1
+                for row in 0 ..< (y.shape.first ?? 0) {
+                    var p = Tensor(shape: [classes], scalars: Array(y.scalars[row * classes ..< (row + 1) * classes]))
+                    if !net.config.finalSoftmax { softmax(&p) }
+                    document.results.append(.init(input: input, row: row, top: PredictDocument.top(p.scalars, k: top, names: names)))
+                }
+                print(ToolJSON.string(document))
+            }
             return
         }
-        // Class names stored by effnet-finetune, else ImageNet's for 1000-class models.
-        let stored = try EffwFile(path: model, verifyChecksums: false).classNames(classes: net.config.numClasses)
-        let names = stored ?? (net.config.numClasses == 1000 ? ImageNetClasses.names : nil)
         let preprocessor = ImagePreprocessor(net.config.imagePreprocessing)
         do { try preprocessor.validate() } catch { throw ToolError("\(model): \(error)") }
         for path in images {
@@ -68,13 +112,29 @@ struct EffnetPredict: ParsableCommand {
             let x = preprocessor.tensor(from: image)
             var y = try net(x)
             if !net.config.finalSoftmax { softmax(&y) }
-            let probs = Array(y.scalars)
+            let best = PredictDocument.top(Array(y.scalars), k: top, names: names)
+            if json {
+                document.results.append(.init(input: path, row: 0, top: best))
+                continue
+            }
             print("\(path):")
-            for c in Comparison.topK(probs, min(top, probs.count)) {
-                let name = names.map { "  \($0[c])" } ?? ""
-                print(String(format: "  %5d  %.4f", c, Double(probs[c])) + name)
+            for c in best {
+                print(String(format: "  %5d  %.4f", c.index, Double(c.probability ?? .nan)) + (c.name.map { "  \($0)" } ?? ""))
             }
         }
+        if json { print(ToolJSON.string(document)) }
+    }
+
+    func errorDocument(_ message: String) -> String {
+        var d = PredictDocument(model: model)
+        d.error = message
+        return ToolJSON.string(d)
+    }
+
+    static func errorDocument(_ message: String) -> String {
+        var d = PredictDocument(model: nil)
+        d.error = message
+        return ToolJSON.string(d)
     }
 
     private func softmax(_ t: inout Tensor) {

@@ -12,16 +12,26 @@
 // function named `H5Fopen` here would interpose on libhdf5's internal calls to itself.
 //
 // Types, enums and plain constants still come from the installed headers, and the loader checks
-// every prototype in the list below against them at compile time. Debian installs the serial
-// build's headers under /usr/include/hdf5/serial/ (pkg-config used to add that -I; a plain C
-// target cannot), other systems put hdf5.h on the include path. hdf5.h includes its siblings with
-// quotes, so they are found beside it either way.
-#if __has_include(<hdf5/serial/hdf5.h>)
+// every prototype in the list below against them at compile time. They are found here, not
+// through pkg-config: SwiftPM adds a pkg-config package's Libs (-lhdf5) to every product that
+// depends on it, even through a headers-only system-library target, which would put libhdf5
+// back into every tool's DT_NEEDED (checked on Debian: ldd lists libhdf5_serial.so.103). So
+// the known places are tried in turn; anywhere else, `swift build -Xcc -I<dir with hdf5.h>`.
+// hdf5.h includes its siblings with quotes, so they are found beside it in every case.
+#if __has_include(<hdf5/serial/hdf5.h>)  // Debian, Ubuntu: the serial build (libhdf5-dev)
 #include <hdf5/serial/hdf5.h>
 #include <hdf5/serial/hdf5_hl.h>
-#else
+#elif __has_include(<hdf5.h>)  // on the include path: Homebrew on Intel Macs (/usr/local), Fedora, Arch, -Xcc -I
 #include <hdf5.h>
 #include <hdf5_hl.h>
+#elif __has_include("/opt/homebrew/include/hdf5.h")  // Homebrew on Apple silicon (brew install hdf5)
+#include "/opt/homebrew/include/hdf5.h"
+#include "/opt/homebrew/include/hdf5_hl.h"
+#elif __has_include("/opt/local/include/hdf5.h")  // MacPorts
+#include "/opt/local/include/hdf5.h"
+#include "/opt/local/include/hdf5_hl.h"
+#else
+#error "hdf5.h not found: install libhdf5-dev (Debian, Ubuntu) or hdf5 (Homebrew), or build with -Xcc -I<directory of hdf5.h>"
 #endif
 #include <stddef.h>
 

@@ -62,7 +62,7 @@ public enum SourceError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unrecognised(path):
-            return "\(path): not a PyTorch, Keras, ONNX, TensorFlow checkpoint or .effw file (unrecognised content)"
+            return "\(path): not a PyTorch, safetensors, Keras, ONNX, TensorFlow checkpoint or .effw file (unrecognised content)"
         case let .notYetSupported(path, format): return "\(path): \(format) files are not supported yet"
         case let .empty(path): return "\(path): file is empty"
         case let .unrecognisedFolder(path, expected):

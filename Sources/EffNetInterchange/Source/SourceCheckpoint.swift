@@ -8,6 +8,8 @@ public enum SourceFormat: String, Codable, Sendable {
     case kerasWeightsH5 = "keras-weights-h5"
     case kerasArchive = "keras-archive"
     case onnx = "onnx"
+    /// A plain safetensors file (e.g. `safetensors.torch.save_file` of a state_dict).
+    case safetensors = "safetensors"
     case effw = "effw"
     /// A TensorFlow checkpoint (tensor bundle): `.index` table plus data shards.
     case tfCheckpoint = "tf-checkpoint"

@@ -59,7 +59,7 @@ public enum SourceReader {
     static func readSafetensors(_ file: MappedFile) throws -> SourceCheckpoint {
         let st = try EffwFile(path: file.path, verifyChecksums: true)
         let tensors = try st.entries.map { SourceTensor(name: $0.name, raw: try st.rawTensor($0.name)) }
-        let kind: SourceFormat = st.isEffw ? .effw : .torchZip
+        let kind: SourceFormat = st.isEffw ? .effw : .safetensors
         let notes: [String: String] = ["container": st.isEffw ? "effw" : "safetensors"]
         var checkpoint = SourceCheckpoint(path: file.path, format: kind, tensors: tensors, notes: notes)
         if st.isEffw {

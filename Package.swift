@@ -39,7 +39,8 @@ let package = Package(
         .target(name: "EffNet", dependencies: ["CLibdeflate", "CFileSupport", "CEffNetKernels"]),
         // The fast forward pass's inner loops, compiled per CPU level and chosen at run time.
         .target(name: "CEffNetKernels"),
-        // sync_file_range for the .effw writer's write-behind (not exported by Swift's Glibc).
+        // sync_file_range for the .effw writer's write-behind, O_TMPFILE, non-blocking opens, the
+        // SIGBUS guard for file maps and the interrupt handlers (docs/HOSTILE_INPUT.md).
         .target(name: "CFileSupport"),
 
         // MARK: Format readers (format only, no EfficientNet knowledge)
@@ -50,7 +51,7 @@ let package = Package(
 
         // MARK: Families, mapping, verification, the conversion pipeline
         .target(name: "EffNetInterchange",
-                dependencies: ["EffNet", "TorchArchive", "KerasHDF5", "ONNXModel"]),
+                dependencies: ["EffNet", "TorchArchive", "KerasHDF5", "ONNXModel", "CFileSupport"]),
         // JPEG/PNG decoding and image preprocessing for effnet-predict
         .target(name: "ImageIO", dependencies: ["EffNet", "CJPEG", "CPNG", "CImageShim"]),
         // libjpeg/libpng error callbacks must longjmp, which Swift cannot: this C shim wraps a decode.
@@ -58,9 +59,9 @@ let package = Package(
 
         // MARK: Command-line tools (thin); EffNetCLI holds what they share (exit codes, error lines)
         .target(name: "EffNetCLI", dependencies: [
-            "EffNetInterchange", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            "EffNetInterchange", "CFileSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-convert", dependencies: [
-            "EffNetCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            "EffNetCLI", "CFileSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-inspect", dependencies: [
             "EffNetCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-predict", dependencies: [

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CFileSupport
 import EffNet
 import EffNetInterchange
 #if canImport(Glibc)
@@ -14,6 +15,8 @@ public enum CommandRunner {
     public static func main<C: ParsableCommand>(_ type: C.Type) -> Never {
         // A re-executed containment child does its read here and exits (docs/HOSTILE_INPUT.md).
         ContainedRead.bootstrap()
+        // SIGINT/SIGTERM/SIGHUP: remove any temporary file and contained child, say so, exit 128+n.
+        effnet_interrupt_install()
         var command: ParsableCommand
         do {
             command = try type.parseAsRoot()
@@ -28,10 +31,15 @@ public enum CommandRunner {
         }
         do {
             try command.run()
+            // A read that faulted (a file shrank while mapped) read zeros: the output is void.
+            // (A conversion never gets here then: its commit checks first.)
+            if MappedFile.firstChangedFile(faultsOnly: true) != nil { exitChanged() }
             exit(0)
         } catch let e as ExitCode {
+            if e.rawValue != 0, MappedFile.firstChangedFile() != nil { exitChanged() }
             exit(e.rawValue)
         } catch {
+            if MappedFile.firstChangedFile() != nil { exitChanged() }
             if type.exitCode(for: error) == .success {
                 print(type.fullMessage(for: error))
                 exit(0)
@@ -45,8 +53,27 @@ public enum CommandRunner {
         }
     }
 
-    /// Prints `error: <first line>` and the remaining lines indented, on stderr.
+    /// Reports the first input that changed while it was read (it explains any other failure:
+    /// the bytes read were not the file's) and exits 2.
+    static func exitChanged() -> Never {
+        if let path = MappedFile.firstChangedFile() { writeError(FileError.changedWhileReading(path: path).description) }
+        exit(2)
+    }
+
+    /// Prints `error: <first line>` and the remaining lines indented, on stderr. When an input
+    /// changed while it was read, that is reported instead (and only once).
     public static func writeError(_ message: String) {
+        if let path = MappedFile.firstChangedFile() {
+            guard !reportedChange else { return }
+            reportedChange = true
+            return writeLines(FileError.changedWhileReading(path: path).description)
+        }
+        writeLines(message)
+    }
+
+    nonisolated(unsafe) private static var reportedChange = false
+
+    private static func writeLines(_ message: String) {
         var lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         while lines.last?.isEmpty == true { lines.removeLast() }
         guard let first = lines.first else { return }

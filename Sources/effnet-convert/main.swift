@@ -1,4 +1,5 @@
 import ArgumentParser
+import CFileSupport
 import EffNet
 import EffNetCLI
 import EffNetInterchange
@@ -74,6 +75,8 @@ struct EffnetConvert: ParsableCommand {
     }
 
     func run() throws {
+        // SIGINT/SIGTERM: "error: DEST: interrupted by SIGINT; nothing was written" (CommandRunner).
+        effnet_interrupt_set_context("\(destination): ")
         var options = Converter.Options()
         options.family = family == "auto" ? nil : FamilyName(rawValue: family)
         options.read.checkpointKey = checkpointKey

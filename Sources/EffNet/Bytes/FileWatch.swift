@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CFileSupport
+import Foundation
+
+/// The live memory maps and what each file looked like when it was mapped, for
+/// `MappedFile.checkAllUnchanged()`. A map released after a read of it faulted is remembered by
+/// path, since its zeros may already have been copied elsewhere.
+final class FileWatch: @unchecked Sendable {
+    static let shared = FileWatch()
+
+    struct Entry {
+        var path: String
+        /// Kept open while mapped, so `fstat` sees this file even after a rename over its path.
+        var fd: Int32
+        var slot: Int32
+        var size: Int
+        var modified: timespec
+        var changed: timespec
+
+        init(path: String, fd: Int32, slot: Int32, status st: stat) {
+            self.path = path
+            self.fd = fd
+            self.slot = slot
+            size = Int(st.st_size)
+            #if canImport(Glibc)
+            modified = st.st_mtim
+            changed = st.st_ctim
+            #else
+            modified = st.st_mtimespec
+            changed = st.st_ctimespec
+            #endif
+        }
+
+        /// True when the map faulted or `fstat` disagrees with what was recorded.
+        var hasChanged: Bool {
+            if effnet_map_guard_faulted(slot) != 0 { return true }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { return true }
+            let now = Entry(path: path, fd: fd, slot: slot, status: st)
+            return now.size != size || !same(now.modified, modified) || !same(now.changed, changed)
+        }
+    }
+
+    private let lock = NSLock()
+    private var entries: [ObjectIdentifier: Entry] = [:]
+    private var faultedAfterRelease: [String] = []
+
+    func add(_ entry: Entry, for owner: ObjectIdentifier) {
+        lock.withLock { entries[owner] = entry }
+    }
+
+    /// Forgets the map (noting it when it faulted) and closes its descriptor.
+    func remove(_ owner: ObjectIdentifier) {
+        lock.withLock {
+            guard let e = entries.removeValue(forKey: owner) else { return }
+            if effnet_map_guard_faulted(e.slot) != 0 { faultedAfterRelease.append(e.path) }
+            effnet_map_guard_unregister(e.slot)
+            close(e.fd)
+        }
+    }
+
+    /// The path of the first changed file: `owner`'s only, or any (including released maps that faulted).
+    func firstChange(only owner: ObjectIdentifier?, faultsOnly: Bool = false) -> String? {
+        lock.withLock {
+            if let owner { return entries[owner].flatMap { $0.hasChanged ? $0.path : nil } }
+            if let p = faultedAfterRelease.first { return p }
+            if faultsOnly { return entries.values.first { effnet_map_guard_faulted($0.slot) != 0 }?.path }
+            return entries.values.first(where: \.hasChanged)?.path
+        }
+    }
+}
+
+private func same(_ a: timespec, _ b: timespec) -> Bool { a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec }

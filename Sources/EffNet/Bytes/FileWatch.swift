@@ -18,8 +18,9 @@ final class FileWatch: @unchecked Sendable {
         var fd: Int32
         var slot: Int32
         var size: Int
+        /// Not ctime: unlinking or renaming a file changes that (the containment parent
+        /// unlinks its child's result while it is mapped), and neither changes the bytes.
         var modified: timespec
-        var changed: timespec
 
         init(path: String, fd: Int32, slot: Int32, status st: stat) {
             self.path = path
@@ -28,10 +29,8 @@ final class FileWatch: @unchecked Sendable {
             size = Int(st.st_size)
             #if canImport(Glibc)
             modified = st.st_mtim
-            changed = st.st_ctim
             #else
             modified = st.st_mtimespec
-            changed = st.st_ctimespec
             #endif
         }
 
@@ -41,7 +40,7 @@ final class FileWatch: @unchecked Sendable {
             var st = stat()
             guard fstat(fd, &st) == 0 else { return true }
             let now = Entry(path: path, fd: fd, slot: slot, status: st)
-            return now.size != size || !same(now.modified, modified) || !same(now.changed, changed)
+            return now.size != size || !same(now.modified, modified)
         }
     }
 

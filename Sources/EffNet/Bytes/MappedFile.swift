@@ -16,7 +16,7 @@ import Darwin
 /// - A file that shrinks while mapped would kill the process with SIGBUS on the next read past
 ///   its new end. The map is registered with a SIGBUS guard (CFileSupport map_guard.c) that puts
 ///   zero pages in place and marks it instead; the descriptor stays open so that size, mtime and
-///   ctime can be compared later. `checkUnchanged()` / `checkAllUnchanged()` turn either sign
+///   modification time can be compared later. `checkUnchanged()` / `checkAllUnchanged()` turn either sign
 ///   into `FileError.changedWhileReading`: the .effw writer calls it before committing, the
 ///   command-line tools before reporting anything.
 /// - Where no guard slot is free (over 1024 maps at once) the file is read into memory with
@@ -93,7 +93,7 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     /// - Throws: `FileError.changedWhileReading` when a read of this map faulted (the file
-    ///   shrank) or the file's size, mtime or ctime differ from when it was mapped.
+    ///   shrank) or the file's size or modification time differ from when it was mapped.
     public func checkUnchanged() throws {
         if let changed = FileWatch.shared.firstChange(only: ObjectIdentifier(self)) { throw FileError.changedWhileReading(path: changed) }
     }

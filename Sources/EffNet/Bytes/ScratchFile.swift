@@ -1,4 +1,3 @@
-import CFileSupport
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -6,29 +5,42 @@ import Glibc
 import Darwin
 #endif
 
-/// A temporary file with no name (Linux O_TMPFILE; elsewhere created and unlinked at once) in
-/// $TMPDIR: it disappears when closed or when the process dies, even from SIGKILL. Libraries
-/// that only take paths reopen it through `path` (/proc/self/fd/N). Used to hand a .keras
-/// archive's inflated weights to libhdf5 without holding them in memory.
+/// A private temporary file in $TMPDIR for a library that only opens paths: a .keras archive's
+/// inflated weights, handed to libhdf5 without holding them in memory. Call `removeName()` as
+/// soon as the library has opened it (the bytes live until the last descriptor closes); the
+/// name is also removed when this object goes away.
+///
+/// Not O_TMPFILE: libhdf5 resolves the path it is given with realpath(3), which fails for
+/// /proc/self/fd/N of an unnamed file. The name therefore exists between creation and the
+/// library's open; in the tools that happens in the containment child, whose TMPDIR is its
+/// private folder, removed by whichever of parent and child survives (even a SIGKILL).
 public final class ScratchFile: @unchecked Sendable {
     /// The write descriptor.
     public let fd: Int32
-    /// A path that opens this file while it is open (Linux: /proc/self/fd/N).
-    public var path: String { "/proc/self/fd/\(fd)" }
+    /// The file's name until `removeName()`.
+    public let path: String
+    private var named = true
 
     /// - Throws: `FileError.cannotWrite` naming the folder ("no space left on device" spelled out).
     public init(directory: String? = nil) throws {
         let dir = directory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var fd = effnet_open_unnamed(dir)
-        if fd < 0 {
-            var template = Array("\(dir)/.effnet-scratch-XXXXXX".utf8CString)
-            fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            guard fd >= 0 else { throw FileError.cannotWrite(path: dir, reason: "cannot create a temporary file: \(FileError.reason(errno))") }
-            template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
+        var template = Array("\(dir)/.effnet-scratch-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw FileError.cannotWrite(path: dir, reason: "cannot create a temporary file: \(FileError.reason(errno))") }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         self.fd = fd
+        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    deinit { close(fd) }
+    /// Unlinks the name (the open descriptors keep the bytes).
+    public func removeName() {
+        guard named else { return }
+        unlink(path)
+        named = false
+    }
+
+    deinit {
+        removeName()
+        close(fd)
+    }
 }

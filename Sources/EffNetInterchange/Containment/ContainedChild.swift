@@ -60,6 +60,9 @@ enum ContainedChild {
             exit(cannotWrite)
         }
         apply(limits)
+        // Temporary files the reader makes (a .keras archive's inflated weights, ScratchFile)
+        // go into the private folder, which is removed whatever happens to either process.
+        setenv("TMPDIR", directory, 1)
         let checkpoint: SourceCheckpoint
         do {
             checkpoint = try SourceReader.read(path: path)
@@ -70,6 +73,9 @@ enum ContainedChild {
                 exit(sourceChanged)
             }
             store(String(describing: error), to: directory + "/error.txt")
+            // A full TMPDIR (the inflated .keras weights go there) may leave no room for
+            // error.txt either: the status says it.
+            if String(describing: error).contains(FileError.reason(ENOSPC)) { exit(noSpace) }
             exit(readFailed)
         }
         do {

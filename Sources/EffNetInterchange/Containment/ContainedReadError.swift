@@ -33,7 +33,7 @@ public enum ContainedReadError: Error, Equatable, CustomStringConvertible {
             }
             return "\(path): \(library) failed reading this file (reader exited with status \(status), probably out of memory)" + (tail.isEmpty ? "" : "\n" + tail)
         case let .noSpace(path, library, folder):
-            return "\(path): the contained \(library) reader could not pass its result back: no space left on device in \(folder) (set TMPDIR to a folder with room)"
+            return "\(path): the contained \(library) reader ran out of room for its temporary files: no space left on device in \(folder) (set TMPDIR to a folder with room)"
         case let .badResult(path, library, detail):
             return "\(path): the contained \(library) reader returned an unusable result: \(detail)"
         case let .spawnFailed(path, library, reason):

@@ -5,8 +5,8 @@ import ZipArchive
 /// A Keras 3 `.keras` archive: a zip holding `config.json`, `metadata.json` and
 /// `model.weights.h5`. A stored weights entry is opened in place as an HDF5 image (a view into
 /// the mapped archive, `HDF5File(image:name:)`); a deflated one is inflated through a 1 MiB
-/// buffer into an unnamed temporary file in $TMPDIR (`ScratchFile`) that libhdf5 then opens,
-/// so the weights never sit in memory. Sizes are bounded before any work:
+/// buffer into a private temporary file in $TMPDIR (`ScratchFile`, unlinked once libhdf5 has
+/// opened it) that libhdf5 reads with its ordinary file driver, so the weights never sit in memory. Sizes are bounded before any work:
 /// - the weights entry at `maxWeightsBytes` (default 2 GiB, four times EfficientNetV2-L's
 ///   float32 weights; EFFNET_KERAS_MAX_WEIGHTS_MB raises it, and reaches the contained reader);
 /// - config.json and metadata.json at `maxConfigBytes` (16 MiB; an EfficientNet config is
@@ -96,8 +96,9 @@ public enum KerasArchive {
             let scratch = try ScratchFile()
             try archive.extract(weightsEntry, to: scratch.fd, scratchName: "\(name) (a temporary file in $TMPDIR)",
                                 maxSize: cap, limitReason: capReason)
-            // libhdf5 opens its own descriptor: the unnamed file lives until that one closes.
+            // libhdf5 opens its own descriptor: the bytes live until that one closes.
             file = try HDF5File(path: scratch.path, name: name)
+            scratch.removeName()
         }
         var result = try KerasWeightsReader.read(file, config: config)
         result.path = path

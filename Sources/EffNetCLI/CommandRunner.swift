@@ -47,7 +47,7 @@ public enum CommandRunner {
             if error is ValidationError || String(reflecting: Swift.type(of: error)).hasPrefix("ArgumentParser.") {
                 writeError(type.fullMessage(for: error).replacingOccurrences(of: "Error: ", with: ""))
             } else {
-                writeError(describe(error))
+                writeError(namingAFile(describe(error)))
             }
             exit(2)
         }
@@ -90,6 +90,20 @@ public enum CommandRunner {
             if n <= 0 { return }
             off += n
         }
+    }
+
+    /// The files a tool works on, the first being the one an error is most likely about (the
+    /// source). Set by each tool's `run()`; `namingAFile` uses them.
+    nonisolated(unsafe) public static var files: [String] = []
+
+    /// `message` with `files[0]: ` put in front when its first line names none of `files`:
+    /// every error line names a file (CONTRACT.md), also for errors raised deep inside a
+    /// library that does not know the path (an ONNX subgraph's operator, for one).
+    static func namingAFile(_ message: String) -> String {
+        guard let subject = files.first else { return message }
+        let first = message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        if files.contains(where: { !$0.isEmpty && first.contains($0) }) { return message }
+        return "\(subject): \(message)"
     }
 
     /// A person-readable description of any error the toolkit throws (each names its file).

@@ -50,6 +50,7 @@ struct EffnetPredict: ParsableCommand {
     }
 
     func run() throws {
+        CommandRunner.files = [model] + images + [input, output].compactMap { $0 }
         let net = try EfficientNet(contentsOf: URL(fileURLWithPath: model), allowNonFinite: allowNonFinite)
         if let input, let output {
             let x = try NPY.readTensor(path: input)

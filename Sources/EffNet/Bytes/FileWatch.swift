@@ -7,8 +7,10 @@ import CFileSupport
 import Foundation
 
 /// The live memory maps and what each file looked like when it was mapped, for
-/// `MappedFile.checkAllUnchanged()`. A map released after a read of it faulted is remembered by
-/// path, since its zeros may already have been copied elsewhere.
+/// `MappedFile.checkAllUnchanged()`. A map released after its file changed (a read faulted, or
+/// the size or modification time moved) is remembered by path: what was read from it may have
+/// been copied elsewhere, and a reader that failed on the changed bytes has released its map by
+/// the time its error is reported.
 final class FileWatch: @unchecked Sendable {
     static let shared = FileWatch()
 
@@ -46,27 +48,29 @@ final class FileWatch: @unchecked Sendable {
 
     private let lock = NSLock()
     private var entries: [ObjectIdentifier: Entry] = [:]
-    private var faultedAfterRelease: [String] = []
+    private var changedAfterRelease: [String] = []
 
     func add(_ entry: Entry, for owner: ObjectIdentifier) {
         lock.withLock { entries[owner] = entry }
     }
 
-    /// Forgets the map (noting it when it faulted) and closes its descriptor.
+    /// Forgets the map (noting it when its file changed) and closes its descriptor.
     func remove(_ owner: ObjectIdentifier) {
         lock.withLock {
             guard let e = entries.removeValue(forKey: owner) else { return }
-            if effnet_map_guard_faulted(e.slot) != 0 { faultedAfterRelease.append(e.path) }
+            if e.hasChanged { changedAfterRelease.append(e.path) }
             effnet_map_guard_unregister(e.slot)
             close(e.fd)
         }
     }
 
+    func forgetReleased() { lock.withLock { changedAfterRelease.removeAll() } }
+
     /// The path of the first changed file: `owner`'s only, or any (including released maps that faulted).
     func firstChange(only owner: ObjectIdentifier?, faultsOnly: Bool = false) -> String? {
         lock.withLock {
             if let owner { return entries[owner].flatMap { $0.hasChanged ? $0.path : nil } }
-            if let p = faultedAfterRelease.first { return p }
+            if let p = changedAfterRelease.first { return p }
             if faultsOnly { return entries.values.first { effnet_map_guard_faulted($0.slot) != 0 }?.path }
             return entries.values.first(where: \.hasChanged)?.path
         }

@@ -98,7 +98,7 @@ public final class MappedFile: @unchecked Sendable {
         if let changed = FileWatch.shared.firstChange(only: ObjectIdentifier(self)) { throw FileError.changedWhileReading(path: changed) }
     }
 
-    /// Checks every file mapped now, and every map released after a read of it faulted.
+    /// Checks every file mapped now, and every map released after its file changed.
     /// - Throws: `FileError.changedWhileReading` for the first such file.
     public static func checkAllUnchanged() throws {
         if let changed = FileWatch.shared.firstChange(only: nil) { throw FileError.changedWhileReading(path: changed) }
@@ -109,6 +109,10 @@ public final class MappedFile: @unchecked Sendable {
     public static func firstChangedFile(faultsOnly: Bool = false) -> String? {
         FileWatch.shared.firstChange(only: nil, faultsOnly: faultsOnly)
     }
+
+    /// Forgets maps released after their files changed, for a long-running process (or a
+    /// test) that has handled the change: until then every later commit refuses.
+    public static func forgetReleasedChanges() { FileWatch.shared.forgetReleased() }
 
     deinit {
         if isMapped {

@@ -58,7 +58,11 @@ final class FileWatch: @unchecked Sendable {
     func remove(_ owner: ObjectIdentifier) {
         lock.withLock {
             guard let e = entries.removeValue(forKey: owner) else { return }
-            if e.hasChanged { changedAfterRelease.append(e.path) }
+            // Each path once, and a bounded list: a host that maps a file again and again (the
+            // fuzz harness's scratch file) must not grow it; the first names suffice to report.
+            if e.hasChanged, changedAfterRelease.count < 64, !changedAfterRelease.contains(e.path) {
+                changedAfterRelease.append(e.path)
+            }
             effnet_map_guard_unregister(e.slot)
             close(e.fd)
         }

@@ -48,7 +48,8 @@ final class FileWatch: @unchecked Sendable {
 
     private let lock = NSLock()
     private var entries: [ObjectIdentifier: Entry] = [:]
-    private var changedAfterRelease: [String] = []
+    /// Released maps whose files changed: the path, and whether a read of the map faulted.
+    private var changedAfterRelease: [(path: String, faulted: Bool)] = []
 
     func add(_ entry: Entry, for owner: ObjectIdentifier) {
         lock.withLock { entries[owner] = entry }
@@ -60,8 +61,8 @@ final class FileWatch: @unchecked Sendable {
             guard let e = entries.removeValue(forKey: owner) else { return }
             // Each path once, and a bounded list: a host that maps a file again and again (the
             // fuzz harness's scratch file) must not grow it; the first names suffice to report.
-            if e.hasChanged, changedAfterRelease.count < 64, !changedAfterRelease.contains(e.path) {
-                changedAfterRelease.append(e.path)
+            if e.hasChanged, changedAfterRelease.count < 64, !changedAfterRelease.contains(where: { $0.path == e.path }) {
+                changedAfterRelease.append((e.path, effnet_map_guard_faulted(e.slot) != 0))
             }
             effnet_map_guard_unregister(e.slot)
             close(e.fd)
@@ -74,8 +75,13 @@ final class FileWatch: @unchecked Sendable {
     func firstChange(only owner: ObjectIdentifier?, faultsOnly: Bool = false) -> String? {
         lock.withLock {
             if let owner { return entries[owner].flatMap { $0.hasChanged ? $0.path : nil } }
-            if let p = changedAfterRelease.first { return p }
-            if faultsOnly { return entries.values.first { effnet_map_guard_faulted($0.slot) != 0 }?.path }
+            // With faultsOnly, a file that changed after its last read (a conversion already
+            // committed, for one) does not count: what was read is intact.
+            if faultsOnly {
+                if let p = changedAfterRelease.first(where: \.faulted) { return p.path }
+                return entries.values.first { effnet_map_guard_faulted($0.slot) != 0 }?.path
+            }
+            if let p = changedAfterRelease.first { return p.path }
             return entries.values.first(where: \.hasChanged)?.path
         }
     }

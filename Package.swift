@@ -56,7 +56,8 @@ let package = Package(
         .target(name: "CEffNetKernels"),
         // CRC-32 (zip, .effw) by carry-less multiply / ARMv8 CRC32 / tables, chosen at run time.
         .target(name: "CEffNetCRC32"),
-        // sync_file_range for the .effw writer's write-behind (not exported by Swift's Glibc).
+        // sync_file_range for the .effw writer's write-behind, O_TMPFILE, non-blocking opens, the
+        // SIGBUS guard for file maps and the interrupt handlers (docs/HOSTILE_INPUT.md).
         .target(name: "CFileSupport"),
 
         // MARK: Format readers (format only, no EfficientNet knowledge)
@@ -68,7 +69,7 @@ let package = Package(
 
         // MARK: Families, mapping, verification, the conversion pipeline
         .target(name: "EffNetInterchange",
-                dependencies: ["EffNet", "TorchArchive", "KerasHDF5", "ONNXModel", "TFCheckpoint"]),
+                dependencies: ["EffNet", "TorchArchive", "KerasHDF5", "ONNXModel", "TFCheckpoint", "CFileSupport"]),
         // JPEG/PNG decoding and image preprocessing (the EffNetImage product; effnet-predict)
         .target(name: "ImageIO", dependencies: ["EffNet", "CJPEG", "CPNG", "CImageShim"]),
         // MARK: Fine-tuning a new head on frozen pooled features (effnet-finetune)
@@ -80,9 +81,9 @@ let package = Package(
 
         // MARK: Command-line tools (thin); EffNetCLI holds what they share (exit codes, error lines)
         .target(name: "EffNetCLI", dependencies: [
-            "EffNetInterchange", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            "EffNetInterchange", "CFileSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-convert", dependencies: [
-            "EffNetCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            "EffNetCLI", "CFileSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-inspect", dependencies: [
             "EffNetCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-predict", dependencies: [

@@ -365,6 +365,85 @@ def zip_fixtures():
           ".keras whose model.weights.h5 declares 2^40 bytes: refused before inflating")
 
 
+# MARK: 4b. Faults of issue 16: overlapping entries, broken .keras archives, wrong argument types
+
+def fault_fixtures():
+    storage = float_bytes(16)
+
+    def write(rel, data, note, kind="fault"):
+        with open(out(rel), "wb") as f:
+            f.write(data)
+        record(rel, kind=kind, expect=note)
+
+    # Nested overlap: entry archive/data/0's stored bytes contain the local header and data of
+    # archive/data/1, and the central directory lists both (the "overlapping" zip bomb shape;
+    # CPython's zipfile refuses it since 3.12).
+    sd_pickle = torch_pickle(collections.OrderedDict(
+        [("w", RebuildTensor(StorageRef("0", 16), 0, (4, 4), (4, 1))),
+         ("v", RebuildTensor(StorageRef("1", 16), 0, (4, 4), (4, 1)))]))
+    inner_name = b"archive/data/1"
+    inner = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0x21, zlib.crc32(storage), len(storage), len(storage),
+                        len(inner_name), 0) + inner_name + storage
+    outer = inner + storage
+    entries = [entry("archive/data.pkl", sd_pickle), entry("archive/byteorder", b"little"),
+               entry("archive/data/0", outer)]
+    blob = zip_bytes(entries)
+    # Rebuild the central directory by hand with a 4th entry pointing inside data/0.
+    body_end = blob.index(struct.pack("<I", 0x02014B50))
+    body = blob[:body_end]
+    central = b""
+    offset = 0
+    offsets = []
+    for e in entries:
+        offsets.append(offset)
+        offset += 30 + len(e["name"]) + len(e["data"])
+    inner_offset = offsets[2] + 30 + len("archive/data/0")
+    listed = [(e["name"].encode(), e["crc"], len(e["data"]), off) for e, off in zip(entries, offsets)]
+    listed.append((inner_name, zlib.crc32(storage), len(storage), inner_offset))
+    for name, crc, size, off in listed:
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0x21, crc, size, size,
+                               len(name), 0, 0, 0, 0, 0, off) + name
+    eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(listed), len(listed), len(central), len(body), 0)
+    write("zip/overlap_nested.pt", body + central + eocd,
+          "archive/data/1's local header and data lie inside archive/data/0: refused as overlapping entries")
+
+    with zipfile.ZipFile(os.path.join(HERE, "keras", "k3_plain64.keras")) as real:
+        meta, config = real.read("metadata.json"), real.read("config.json")
+    # Each is refused before the weights are read: a few placeholder bytes stand for them.
+    weights = b"\x89HDF\r\n\x1a\n" + b"\0" * 56
+    config_entry = entry("config.json", config, method=8, raw=deflate(config))
+    write("keras/no_weights_entry.keras", zip_bytes([entry("metadata.json", meta), config_entry]),
+          ".keras without model.weights.h5: a Keras message naming the missing entry (not 'not a PyTorch archive')")
+    write("keras/weights_dotdot.keras",
+          zip_bytes([entry("metadata.json", meta), config_entry, entry("../model.weights.h5", weights)]),
+          ".keras whose weights entry is '../model.weights.h5': a Keras message naming that entry")
+    nested = b"[" * 100000 + b"]" * 100000
+    write("keras/config_nested.keras",
+          zip_bytes([entry("metadata.json", meta), entry("config.json", nested, method=8, raw=deflate(nested)),
+                     entry("model.weights.h5", weights)]),
+          ".keras whose config.json nests 100,000 levels: refused as nested too deeply")
+    big = b'{"padding": "' + b" " * (200 << 20) + b'"}'
+    write("keras/config_200mb.keras",
+          zip_bytes([entry("metadata.json", meta), entry("config.json", big, method=8, raw=deflate(big)),
+                     entry("model.weights.h5", weights)]),
+          ".keras whose config.json inflates to 200 MB: refused by the config size limit before inflating")
+    zeros = b"\0" * (8 << 20)
+    write("keras/weights_7gb.keras",
+          zip_bytes([entry("metadata.json", meta), config_entry,
+                     entry("model.weights.h5", zeros, method=8, raw=deflate(zeros), usize=7 << 30, zip64=True)]),
+          ".keras whose model.weights.h5 declares 7 GiB: refused by the weights size limit before libhdf5")
+
+    class RebuildRequiresGrad(RebuildTensor):
+        def __init__(self, requires_grad):
+            super().__init__(StorageRef("0", 16), 0, (4, 4), (4, 1))
+            self.args = self.args[:4] + (requires_grad,) + self.args[5:]
+
+    torch_zip(out("torch/requires_grad_string.pt"),
+              torch_pickle(collections.OrderedDict([("w", RebuildRequiresGrad("yes"))])), {"0": storage})
+    record("torch/requires_grad_string.pt", kind="fault",
+           expect="_rebuild_tensor_v2 with requires_grad='yes' (torch accepts only a bool): refused naming the call")
+
+
 # MARK: 5. ONNX external data escaping the model's folder
 
 def onnx_fixtures():
@@ -589,6 +668,7 @@ def main():
     pickle_length_fixtures()
     view_fixtures()
     zip_fixtures()
+    fault_fixtures()
     onnx_fixtures()
     hdf5_fixtures()
     family_fixtures()

@@ -61,6 +61,14 @@ public struct PickleLimits: Sendable, Equatable {
     public var maxNodes = 1 << 24
     /// Tensor rank.
     public var maxRank = 32
+    /// Elements in all: items given to containers (MARK-delimited groups, APPEND, SETITEM) plus
+    /// memo entries. The budget of one pickle is the smaller of this and half its length in
+    /// bytes (at least 4096), so the work and memory of unpickling are bounded by the file's
+    /// size whatever it declares: a real state dict's pickle spends ~6 bytes per element (an
+    /// EfficientNet-B7 checkpoint with EMA and optimizer state: ~60,000 elements), while a
+    /// hostile one of 10 million one-byte `None`s or small dict entries is refused within
+    /// 2^19 elements, in about a second and ~100 MB (docs/HOSTILE_INPUT.md).
+    public var maxElements = 1 << 19
 
     public init() {}
     public static let `default` = PickleLimits()

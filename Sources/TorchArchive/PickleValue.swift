@@ -132,6 +132,8 @@ public final class PickleGraph {
     public internal(set) var nodes: [PickleNode] = []
     /// Nesting depth of each node (1 for a container of scalars), enforced against the limit.
     var depths: [Int32] = []
+    /// Elements spent so far by the pickles loaded into this graph (`PickleLimits.maxElements`).
+    var elements = 0
 
     public init() {}
 

@@ -143,7 +143,10 @@ extension Unpickler {
             let a = try arguments(args, for: g)
             guard let first = a.first, let t = graph.tensor(first) else { throw bad("expected a tensor") }
             var rg = true
-            if a.count > 1, case let .bool(b) = a[1] { rg = b }
+            if a.count > 1 {
+                guard case let .bool(b) = a[1] else { throw bad("requires_grad is \(graph.describe(a[1])), not a bool") }
+                rg = b
+            }
             return try newNode(.tensor(t.asParameter(requiresGrad: rg)))
         case .rebuildFromType:
             // _rebuild_from_type_v2(func, new_type, args, state): func(*args), viewed as new_type.
@@ -246,7 +249,11 @@ extension Unpickler {
             throw bad("size \(shape) and stride \(strides) differ in rank")
         }
         var requiresGrad = false
-        if version >= 2, case let .bool(b) = a[4] { requiresGrad = b }
+        if version >= 2 {
+            // torch sets tensor.requires_grad from it, which accepts only a bool.
+            guard case let .bool(b) = a[4] else { throw bad("requires_grad is \(graph.describe(a[4])), not a bool") }
+            requiresGrad = b
+        }
         var dtype = storage.dtype
         var dtypeName = storage.typeName
         var elementSize = storage.elementSize

@@ -91,6 +91,7 @@ extension Unpickler {
             try push(try newNode(.set(l, frozen: true), children: items))
         case 0x61: // APPEND
             let v = try pop()
+            try spend(1)
             try appendItems([v])
         case 0x65: // APPENDS
             let items = try popMark()
@@ -98,6 +99,7 @@ extension Unpickler {
         case 0x73: // SETITEM
             let v = try pop()
             let k = try pop()
+            try spend(2)
             try setItems([k, v])
         case 0x75: // SETITEMS
             let items = try popMark()

@@ -44,6 +44,19 @@ public struct Unpickler {
         self.graph = graph
         self.reader = PickleReader(bytes, baseOffset: baseOffset)
         self.persistentLoad = persistentLoad
+        self.elementBudget = graph.elements + min(limits.maxElements, max(4096, bytes.count / 2))
+    }
+
+    /// `graph.elements` may grow to this (see `PickleLimits.maxElements`).
+    let elementBudget: Int
+
+    /// Counts `n` elements against the budget.
+    func spend(_ n: Int) throws {
+        graph.elements += n
+        guard graph.elements <= elementBudget else {
+            throw limit("elements (container items and memo entries, bounded by the pickle's length)",
+                        min(limits.maxElements, elementBudget))
+        }
     }
 
     /// Bytes consumed so far (after `load()`: the pickle's length including STOP).
@@ -94,6 +107,7 @@ public struct Unpickler {
 
     mutating func popMark() throws -> [PickleValue] {
         guard let m = marks.popLast() else { throw PickleError.stackUnderflow(path: path, offset: opOffset, opcode: opName) }
+        try spend(stack.count - m)
         let items = Array(stack[m...])
         stack.removeSubrange(m...)
         return items
@@ -159,6 +173,7 @@ public struct Unpickler {
     /// the array goes to a dictionary so a hostile index cannot make the array huge.
     mutating func memoize(_ index: Int, _ value: PickleValue) throws {
         guard index >= 0 else { throw invalid("negative memo index \(index)") }
+        try spend(1)
         if index < memoArray.count {
             if memoArray[index] == nil { memoCount += 1 }
             memoArray[index] = value

@@ -231,4 +231,25 @@ enum CentralDirectory {
         try r.skip(extraLength)
         return r.index
     }
+
+    /// Entries may not share bytes: each entry's local header and data, from its header's
+    /// offset to the end of its compressed data, must end before the next one starts and before
+    /// the central directory. One pass over the entries sorted by offset. (Two central entries
+    /// pointing into one data range are the "overlapping" zip bomb: a small file whose entries
+    /// all inflate the same kernel.)
+    /// - Throws: `ZipError.overlappingEntries` naming both entries.
+    static func checkNoOverlap(_ entries: [ZipEntry], directoryOffset: Int, path: String) throws {
+        let order = entries.indices.sorted { entries[$0].localHeaderOffset < entries[$1].localHeaderOffset }
+        var previous: ZipEntry?
+        for i in order {
+            let e = entries[i]
+            if let p = previous, e.localHeaderOffset < p.dataOffset + p.compressedSize {
+                throw ZipError.overlappingEntries(path: path, first: p.name, second: e.name, offset: e.localHeaderOffset)
+            }
+            previous = e
+        }
+        if let last = previous, last.dataOffset + last.compressedSize > directoryOffset {
+            throw ZipError.overlappingEntries(path: path, first: last.name, second: "central directory", offset: directoryOffset)
+        }
+    }
 }

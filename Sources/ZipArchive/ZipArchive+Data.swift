@@ -47,6 +47,22 @@ extension ZipArchive {
 
     /// Raw inflate (no zlib header) of `entry` into exactly `uncompressedSize` bytes.
     private func inflate(_ entry: ZipEntry) throws -> ByteStorage {
+        try checkInflateLimits(entry)
+        let declared = entry.uncompressedSize
+        let input = UnsafeRawBufferPointer(rebasing: file.bytes[entry.dataRange])
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(declared, 1), alignment: 64)
+        do {
+            try Self.rawInflate(input, into: output, count: declared, path: path, entry: entry)
+        } catch {
+            output.deallocate()
+            throw error
+        }
+        return ByteStorage(adopting: output, count: declared)
+    }
+
+    /// `limits` against what a deflated entry declares.
+    /// - Throws: `ZipError.sizeLimitExceeded`.
+    func checkInflateLimits(_ entry: ZipEntry) throws {
         let declared = entry.uncompressedSize
         if declared > limits.maxInflatedSize {
             throw ZipError.sizeLimitExceeded(path: path, entry: entry.name, declared: declared,
@@ -58,15 +74,6 @@ extension ZipArchive {
             throw ZipError.sizeLimitExceeded(path: path, entry: entry.name, declared: declared, limit: ratioLimit,
                                              reason: "more than \(limits.maxCompressionRatio)x its \(entry.compressedSize) compressed bytes, impossible for deflate")
         }
-        let input = UnsafeRawBufferPointer(rebasing: file.bytes[entry.dataRange])
-        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: max(declared, 1), alignment: 64)
-        do {
-            try Self.rawInflate(input, into: output, count: declared, path: path, entry: entry)
-        } catch {
-            output.deallocate()
-            throw error
-        }
-        return ByteStorage(adopting: output, count: declared)
     }
 
     /// zlib's counters are 32-bit: feed input and output in chunks of at most 1 GiB.

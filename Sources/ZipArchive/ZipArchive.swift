@@ -8,7 +8,8 @@ import EffNet
 /// (no copy), DEFLATED entries inflated into memory bounded by their declared size.
 ///
 /// Not supported (each is a typed error): multi-disk archives, encryption, methods other than
-/// stored and deflated, duplicate entry names, and archives with bytes prepended before the first
+/// stored and deflated, duplicate entry names, entries sharing bytes (overlapping local header
+/// and data ranges, as in "nested" zip bombs; CPython refuses them since 3.12), and archives with bytes prepended before the first
 /// local header (self-extractors): offsets are taken as written.
 public final class ZipArchive: Sendable {
     /// Bounds on what a deflated entry may declare, chosen so a hostile archive cannot make the
@@ -53,6 +54,7 @@ public final class ZipArchive: Sendable {
         isZip64 = directory.isZip64
         comment = directory.comment
         let parsed = try CentralDirectory.entries(of: directory, in: file)
+        try CentralDirectory.checkNoOverlap(parsed, directoryOffset: directory.offset, path: file.path)
         var idx: [String: Int] = [:]
         idx.reserveCapacity(parsed.count)
         for (i, e) in parsed.enumerated() {

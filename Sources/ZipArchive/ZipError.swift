@@ -18,6 +18,9 @@ public enum ZipError: Error, Equatable, CustomStringConvertible {
     case localHeaderMismatch(path: String, entry: String, offset: Int, detail: String)
     /// The entry's data does not lie inside the file.
     case entryOutOfBounds(path: String, entry: String, offset: Int, size: Int, fileSize: Int)
+    /// Two entries' local header + data ranges share bytes (or an entry runs into the central
+    /// directory): `second` starts at `offset`, inside `first`.
+    case overlappingEntries(path: String, first: String, second: String, offset: Int)
     /// Encrypted entries are not supported.
     case encrypted(path: String, entry: String)
     /// A compression method other than stored (0) or deflated (8).
@@ -50,6 +53,8 @@ public enum ZipError: Error, Equatable, CustomStringConvertible {
             return "\(path): entry '\(entry)': local header at offset \(offset) disagrees with the central directory: \(detail)"
         case let .entryOutOfBounds(path, entry, offset, size, fileSize):
             return "\(path): entry '\(entry)': \(size) bytes at offset \(offset) exceed the \(fileSize)-byte file"
+        case let .overlappingEntries(path, first, second, offset):
+            return "\(path): entries overlap: '\(second)' at offset \(offset) starts inside entry '\(first)' (a zip whose entries share bytes, as zip bombs do)"
         case let .encrypted(path, entry):
             return "\(path): entry '\(entry)' is encrypted (not supported)"
         case let .unsupportedMethod(path, entry, method):

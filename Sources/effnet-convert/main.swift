@@ -1,4 +1,5 @@
 import ArgumentParser
+import CFileSupport
 import EffNet
 import EffNetCLI
 import EffNetInterchange
@@ -93,6 +94,9 @@ struct EffnetConvert: JSONReportingCommand {
     }
 
     func run() throws {
+        // SIGINT/SIGTERM: "error: DEST: interrupted by SIGINT; nothing was written" (CommandRunner).
+        effnet_interrupt_set_context("\(destination): ")
+        CommandRunner.files = [source, destination] + [checkInput, checkOutput].compactMap { $0 }
         var options = Converter.Options()
         options.family = family == "auto" ? nil : FamilyName(rawValue: family)
         options.read.checkpointKey = checkpointKey

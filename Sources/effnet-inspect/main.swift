@@ -26,6 +26,7 @@ struct EffnetInspect: ParsableCommand {
     var json = false
 
     func run() throws {
+        CommandRunner.files = [file]
         let inspection = try Inspection.of(path: file)
         print(json ? inspection.json : inspection.text)
     }

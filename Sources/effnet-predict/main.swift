@@ -79,6 +79,7 @@ struct EffnetPredict: JSONReportingCommand {
     }
 
     func run() throws {
+        CommandRunner.files = [model] + images + [input, output].compactMap { $0 }
         let loaded = try ModelLoader.load(model, family: family == "auto" ? nil : FamilyName(rawValue: family),
                                           checkpointKey: checkpointKey, allowNonFinite: allowNonFinite)
         let net = loaded.model

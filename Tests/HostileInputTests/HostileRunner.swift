@@ -36,8 +36,11 @@ enum HostileRunner {
         #endif
     }
 
-    /// Runs `tool` with `arguments`; kills it after `limit` seconds.
-    static func run(_ tool: String, _ arguments: [String], limit: Double = 60, environment: [String: String] = [:]) throws -> HostileRun {
+    /// Runs `tool` with `arguments`; kills it after `limit` seconds. `alongside`, when given, runs
+    /// on another thread with the tool's pid as soon as it is started (to signal it, or to
+    /// change its input while it runs); the run is not reaped before it returns.
+    static func run(_ tool: String, _ arguments: [String], limit: Double = 60, environment: [String: String] = [:],
+                    alongside: (@Sendable (pid_t) -> Void)? = nil) throws -> HostileRun {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("effnet-hostile-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -58,6 +61,18 @@ enum HostileRunner {
         let start = Date()
         let spawned = posix_spawn(&pid, executable, &actions, nil, &cArgs, &cEnv)
         guard spawned == 0 else { throw NSError(domain: "HostileRunner", code: Int(spawned), userInfo: [NSLocalizedDescriptionKey: "cannot run \(executable)"]) }
+        let helperDone = DispatchSemaphore(value: 0)
+        if let alongside {
+            let child = pid
+            Thread.detachNewThread {
+                alongside(child)
+                helperDone.signal()
+            }
+        } else {
+            helperDone.signal()
+        }
+        // The helper finishes before the run is reported (it may still be looking at the pid).
+        defer { helperDone.wait() }
         var status: Int32 = 0
         var usage = rusage()
         var timedOut = false

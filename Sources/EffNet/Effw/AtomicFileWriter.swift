@@ -5,9 +5,15 @@ import Glibc
 import Darwin
 #endif
 
-/// Writes a file so that it either appears complete or not at all: data goes to a temporary file
-/// beside the destination, is fsynced, then moved into place. Without `overwrite`, an existing
-/// destination is never replaced (the move is a hard link, which fails if the name exists).
+/// Writes a file so that it either appears complete or not at all, even when the process is
+/// killed: the data goes to an unnamed file (Linux O_TMPFILE) in the destination's folder, is
+/// fsynced, then linked into place, so SIGKILL at any moment leaves nothing visible. Where the
+/// filesystem lacks O_TMPFILE, a named temporary file beside the destination is used instead,
+/// registered with the interrupt handler (SIGINT/SIGTERM remove it; SIGKILL cannot be caught).
+/// Without `overwrite`, an existing destination is never replaced (the move is a hard link,
+/// which fails if the name exists). Before committing, every file the process has mapped is
+/// checked to be unchanged (`MappedFile.checkAllUnchanged`): a source that shrank or was
+/// rewritten while it was read never becomes a destination.
 public struct AtomicFileWriter {
     public let destination: String
     public let overwrite: Bool
@@ -20,43 +26,22 @@ public struct AtomicFileWriter {
     /// Runs `body` with a descriptor to write to, then commits. On any error the temporary file
     /// is removed and the destination is untouched.
     /// - Throws: `FileError.exists` when the destination exists and `overwrite` is false,
-    ///   `FileError.cannotWrite` on I/O failures, or whatever `body` throws.
+    ///   `FileError.cannotWrite` on I/O failures ("no space left on device" for ENOSPC),
+    ///   `FileError.changedWhileReading` when a mapped input changed, or whatever `body` throws.
     public func write(_ body: (inout FileSink) throws -> Void) throws {
         if !overwrite, access(destination, F_OK) == 0 { throw FileError.exists(path: destination) }
         let dir = Self.directory(of: destination)
-        var template = Array("\(dir)/.effnet-tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw FileError.cannotWrite(path: destination, reason: String(cString: strerror(errno))) }
-        let tmp = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var committed = false
-        defer {
-            if !committed { unlink(tmp) }
+        var temp = try TemporaryOutput(directory: dir, destination: destination)
+        defer { temp.discard() }
+        var sink = FileSink(fd: temp.fd, path: destination)
+        try body(&sink)
+        try sink.flush()
+        guard fchmod(temp.fd, 0o644) == 0, fsync(temp.fd) == 0 else {
+            throw FileError.cannotWrite(path: destination, reason: FileError.reason(errno))
         }
-        var sink = FileSink(fd: fd, path: destination)
-        do {
-            try body(&sink)
-            try sink.flush()
-            guard fchmod(fd, 0o644) == 0, fsync(fd) == 0 else {
-                throw FileError.cannotWrite(path: destination, reason: String(cString: strerror(errno)))
-            }
-        } catch {
-            close(fd)
-            throw error
-        }
-        close(fd)
-        if overwrite {
-            guard rename(tmp, destination) == 0 else {
-                throw FileError.cannotWrite(path: destination, reason: String(cString: strerror(errno)))
-            }
-        } else {
-            guard link(tmp, destination) == 0 else {
-                if errno == EEXIST { throw FileError.exists(path: destination) }
-                throw FileError.cannotWrite(path: destination, reason: String(cString: strerror(errno)))
-            }
-            unlink(tmp)
-        }
-        committed = true
-        let dfd = open(dir, O_RDONLY | O_DIRECTORY)
+        try MappedFile.checkAllUnchanged()
+        try temp.commit(overwrite: overwrite)
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
     }
 
@@ -128,7 +113,7 @@ public struct FileSink {
             let n = systemWrite(fd, bytes.baseAddress! + off, min(bytes.count - off, writeBehindChunk))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw FileError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
+                throw FileError.cannotWrite(path: path, reason: FileError.reason(errno))
             }
             off += n
             bytesFlushed += n

@@ -1,3 +1,4 @@
+import CFileSupport
 import EffNet
 import Foundation
 #if canImport(Glibc)
@@ -23,15 +24,27 @@ struct ContainedParent {
 
     func run() throws -> SourceCheckpoint {
         let directory = try Self.makePrivateDirectory()
-        defer { Self.removeTree(directory) }
+        // Whichever side survives removes the folder: this one here or in its signal handler
+        // (which also kills the child), the child when this process dies (ContainedChild.main).
+        effnet_interrupt_set_folder(directory)
+        defer {
+            Self.removeTree(directory)
+            effnet_interrupt_set_folder(nil)
+        }
         let pid = try spawn(directory: directory)
+        effnet_interrupt_set_child(pid)
         let outcome = wait(pid)
+        effnet_interrupt_set_child(0)
         let errorText = Self.readSmallFile(directory + "/error.txt")
         switch outcome {
         case .exited(0):
             return try ContainedResult.decode(resultPath: directory + "/result.effw", sourcePath: path, library: library)
         case .exited(ContainedChild.readFailed) where errorText != nil:
             throw ContainedReadError.failed(message: errorText ?? "")
+        case .exited(ContainedChild.sourceChanged):
+            throw FileError.changedWhileReading(path: path)
+        case .exited(ContainedChild.noSpace):
+            throw ContainedReadError.noSpace(path: path, library: library, folder: (directory as NSString).deletingLastPathComponent)
         case let .exited(status):
             throw ContainedReadError.noResult(path: path, library: library, status: Int(status),
                                               detail: Self.readSmallFile(directory + "/stderr.txt") ?? "")
@@ -49,7 +62,7 @@ struct ContainedParent {
     func spawn(directory: String) throws -> pid_t {
         let executable = Self.executablePath()
         let limits = ContainedChild.Limits(cpuSeconds: Int(timeout.rounded(.up)) + 5,
-                                           addressSpace: Self.addressSpaceLimit(fileAt: path))
+                                           addressSpace: Self.addressSpaceLimit(fileAt: path), parent: Int(getpid()))
         let arguments = [executable, ContainedRead.childFlag, path, directory, limits.argument]
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -124,7 +137,7 @@ struct ContainedParent {
         let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array("\(base)/effnet-contained-XXXXXX".utf8CString)
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw FileError.cannotWrite(path: base, reason: "cannot create a private temporary folder: \(String(cString: strerror(errno)))")
+            throw FileError.cannotWrite(path: base, reason: "cannot create a private temporary folder: \(FileError.reason(errno))")
         }
         return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

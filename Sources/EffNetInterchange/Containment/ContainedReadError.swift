@@ -9,6 +9,8 @@ public enum ContainedReadError: Error, Equatable, CustomStringConvertible {
     case timedOut(path: String, library: String, seconds: Double)
     /// The child exited without a result (out of memory, for one).
     case noResult(path: String, library: String, status: Int, detail: String)
+    /// The child could not write its result: the temporary folder's filesystem is full.
+    case noSpace(path: String, library: String, folder: String)
     /// The child's result file was unusable.
     case badResult(path: String, library: String, detail: String)
     /// The child could not be started.
@@ -26,7 +28,12 @@ public enum ContainedReadError: Error, Equatable, CustomStringConvertible {
             return "\(path): \(library) did not finish reading this file within \(Int(seconds)) s; the file is damaged or hostile"
         case let .noResult(path, library, status, detail):
             let tail = detail.split(separator: "\n").suffix(3).joined(separator: "\n")
+            if status == Int(ContainedChild.cannotWrite) {
+                return "\(path): the contained \(library) reader could not pass its result back (exit status \(status))" + (tail.isEmpty ? "" : "\n" + tail)
+            }
             return "\(path): \(library) failed reading this file (reader exited with status \(status), probably out of memory)" + (tail.isEmpty ? "" : "\n" + tail)
+        case let .noSpace(path, library, folder):
+            return "\(path): the contained \(library) reader ran out of room for its temporary files: no space left on device in \(folder) (set TMPDIR to a folder with room)"
         case let .badResult(path, library, detail):
             return "\(path): the contained \(library) reader returned an unusable result: \(detail)"
         case let .spawnFailed(path, library, reason):

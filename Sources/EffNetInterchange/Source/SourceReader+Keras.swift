@@ -58,7 +58,11 @@ extension SourceReader {
     /// `KerasArchive.isKerasArchive(archive)` is true.
     /// - Throws: `KerasFormatError`, `HDF5Error`, `ZipError`.
     static func readKerasArchive(_ archive: ZipArchive) throws -> SourceCheckpoint {
-        try ContainedRead.run(path: archive.path, library: "libhdf5") {
+        // The child inflates the weights before libhdf5 reads them: its time goes with their
+        // declared size (bounded by the cap), not with the archive's.
+        let inflated = archive.entries.reduce(0) { min(1 << 40, $0 + min($1.uncompressedSize, KerasArchive.maxWeightsBytes)) }
+        let timeout = ContainedParent.defaultTimeout(fileSize: max(archive.file.count, inflated))
+        return try ContainedRead.run(path: archive.path, library: "libhdf5", timeout: timeout) {
             checkpoint(try KerasArchive.read(archive), path: archive.path, format: .kerasArchive)
         }
     }

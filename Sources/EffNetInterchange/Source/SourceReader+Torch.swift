@@ -1,4 +1,5 @@
 import EffNet
+import KerasHDF5
 import TorchArchive
 import ZipArchive
 
@@ -43,8 +44,10 @@ extension SourceReader {
     /// - Throws: `ZipError`, `PickleError`, `TorchError` (or the Keras reader's errors).
     static func readZip(_ file: MappedFile, options: Options = Options()) throws -> SourceCheckpoint {
         let archive = try ZipArchive(file: file)
-        if archive.entry(named: "model.weights.h5") != nil, archive.entry(named: "config.json") != nil {
-            return try readKerasArchive(file)
+        // Also broken .keras archives (no weights entry, or one under a folder): they get Keras's
+        // messages rather than "not a PyTorch archive".
+        if KerasArchive.looksLikeKerasArchive(archive) {
+            return try readKerasArchive(archive)
         }
         let torchOptions = TorchReadOptions(wrapperKey: options.checkpointKey, deferStorageCRC: options.deferDataChecks)
         return checkpoint(try TorchCheckpoint(archive: archive, options: torchOptions), format: .torchZip)

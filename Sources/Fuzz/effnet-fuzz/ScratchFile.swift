@@ -1,3 +1,4 @@
+import EffNet
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -31,6 +32,9 @@ enum ScratchFile {
             guard n > 0 else { fatalError("short write to \(p)") }
             offset += n
         }
+        // Rewriting the file is not a change this process must report (MappedFile remembers
+        // files that changed after their map was released; each input is a new file).
+        MappedFile.forgetReleasedChanges()
         return p
     }
 

@@ -16,20 +16,27 @@ public final class HDF5File: @unchecked Sendable {
 
     /// Opens the file at `path` read-only with libhdf5's default (sec2) driver.
     /// - Throws: `HDF5Error.library` with libhdf5's reason (not HDF5, truncated, unreadable, ...).
-    public init(path: String) throws {
-        name = path
+    public convenience init(path: String) throws {
+        try self.init(path: path, name: path)
+    }
+
+    /// Opens the file at `path`, naming it `name` in errors (a .keras archive's weights, inflated
+    /// into a `ScratchFile`, are opened through /proc/self/fd/N but named "archive.keras!model.weights.h5").
+    public init(path: String, name: String) throws {
+        self.name = name
         image = nil
-        let fapl = try HDF5Library.call("H5Pcreate(file access)", file: path, object: "/") {
+        let path = path, display = name
+        let fapl = try HDF5Library.call("H5Pcreate(file access)", file: display, object: "/") {
             effnet_H5Pcreate(effnet_h5p_file_access())
         }
         defer { HDF5Library.quietly { _ = effnet_H5Pclose(fapl) } }
         // Read-only access needs no lock; locking fails on some network file systems.
-        try HDF5Library.call("H5Pset_file_locking", file: path, object: "/") { effnet_H5Pset_file_locking(fapl, false, true) }
-        let fid = try HDF5Library.call("H5Fopen", file: path, object: "/") {
+        try HDF5Library.call("H5Pset_file_locking", file: display, object: "/") { effnet_H5Pset_file_locking(fapl, false, true) }
+        let fid = try HDF5Library.call("H5Fopen", file: display, object: "/") {
             effnet_H5Fopen(path, effnet_h5f_acc_rdonly(), fapl)
         }
         var size: hsize_t = 0
-        _ = try? HDF5Library.call("H5Fget_filesize", file: path, object: "/") { effnet_H5Fget_filesize(fid, &size) }
+        _ = try? HDF5Library.call("H5Fget_filesize", file: display, object: "/") { effnet_H5Fget_filesize(fid, &size) }
         byteCount = Int(clamping: size)
         id = fid
     }

@@ -1,19 +1,51 @@
 import EffNet
+import Foundation
 import ZipArchive
 
 /// A Keras 3 `.keras` archive: a zip holding `config.json`, `metadata.json` and
-/// `model.weights.h5`. The weights are opened from memory (see `HDF5File(image:name:)`):
-/// stored entries are views into the mapped archive, deflated ones are inflated once.
+/// `model.weights.h5`. A stored weights entry is opened in place as an HDF5 image (a view into
+/// the mapped archive, `HDF5File(image:name:)`); a deflated one is inflated through a 1 MiB
+/// buffer into a private temporary file in $TMPDIR (`ScratchFile`, unlinked once libhdf5 has
+/// opened it) that libhdf5 reads with its ordinary file driver, so the weights never sit in memory. Sizes are bounded before any work:
+/// - the weights entry at `maxWeightsBytes` (default 2 GiB, four times EfficientNetV2-L's
+///   float32 weights; EFFNET_KERAS_MAX_WEIGHTS_MB raises it, and reaches the contained reader);
+/// - config.json and metadata.json at `maxConfigBytes` (16 MiB; an EfficientNet config is
+///   ~100-400 KB), and config.json's nesting at 512 levels.
 public enum KerasArchive {
     /// The entry names Keras writes.
     public static let configEntry = "config.json"
     public static let metadataEntry = "metadata.json"
     public static let weightsEntry = "model.weights.h5"
 
+    /// Largest uncompressed weights entry accepted by default (see the type's documentation).
+    public static let defaultMaxWeightsBytes = 2 << 30
+    /// Largest config.json / metadata.json accepted.
+    public static let maxConfigBytes = 16 << 20
+
+    /// The weights cap in effect: EFFNET_KERAS_MAX_WEIGHTS_MB (megabytes) or the default.
+    public static var maxWeightsBytes: Int {
+        if let s = ProcessInfo.processInfo.environment["EFFNET_KERAS_MAX_WEIGHTS_MB"], let mb = Int(s), mb > 0 {
+            return mb >= Int.max >> 20 ? Int.max : mb << 20
+        }
+        return defaultMaxWeightsBytes
+    }
+
     /// True when `archive` looks like a .keras file (it holds `model.weights.h5` or `config.json`
     /// next to `metadata.json`).
     public static func isKerasArchive(_ archive: ZipArchive) -> Bool {
         archive.entry(named: weightsEntry) != nil || (archive.entry(named: configEntry) != nil && archive.entry(named: metadataEntry) != nil)
+    }
+
+    /// True when `archive` is meant as a .keras file even if it is broken: it has one of the
+    /// entries Keras writes (also under another folder, `../model.weights.h5`) and no PyTorch
+    /// `data.pkl`. Such archives get Keras's error messages, not PyTorch's.
+    public static func looksLikeKerasArchive(_ archive: ZipArchive) -> Bool {
+        if isKerasArchive(archive) { return true }
+        let names = archive.entries.map(\.name)
+        if names.contains(where: { $0 == "data.pkl" || $0.hasSuffix("/data.pkl") }) { return false }
+        return names.contains { n in
+            [weightsEntry, configEntry, metadataEntry].contains { n == $0 || n.hasSuffix("/" + $0) }
+        }
     }
 
     /// Reads the archive's weights with its config.
@@ -26,7 +58,13 @@ public enum KerasArchive {
             if archive.entry(named: "model.weights.json") != nil {
                 throw KerasFormatError.archive(file: path, detail: "sharded weights (model.weights.json) are not supported")
             }
-            throw KerasFormatError.archive(file: path, detail: "no \(Self.weightsEntry) entry")
+            if let elsewhere = archive.entries.first(where: { $0.name.hasSuffix("/" + Self.weightsEntry) }) {
+                throw KerasFormatError.archive(file: path, detail: "no \(Self.weightsEntry) entry at the archive's top level (found '\(elsewhere.name)', which Keras does not write; entry names are never used as paths)")
+            }
+            throw KerasFormatError.archive(file: path, detail: "no \(Self.weightsEntry) entry (a .keras archive holds the weights as \(Self.weightsEntry))")
+        }
+        for entry in [configEntry, metadataEntry].compactMap(archive.entry(named:)) where entry.uncompressedSize > maxConfigBytes {
+            throw KerasFormatError.archive(file: path, detail: "\(entry.name) is \(entry.uncompressedSize) bytes, over the \(maxConfigBytes >> 20) MiB limit (an EfficientNet config is a few hundred KB)")
         }
         var config: String? = nil
         if let entry = archive.entry(named: configEntry) {
@@ -44,8 +82,24 @@ public enum KerasArchive {
            let json = try? KerasJSON.parse(text, source: metadataEntry) {
             version = json["keras_version"]?.string
         }
-        let image = try archive.data(for: weightsEntry)
-        let file = try HDF5File(image: image, name: "\(path)!\(Self.weightsEntry)")
+        let name = "\(path)!\(Self.weightsEntry)"
+        let file: HDF5File
+        let cap = maxWeightsBytes
+        let capReason = "the .keras weights limit (\(cap >> 20) MiB); set EFFNET_KERAS_MAX_WEIGHTS_MB to raise it"
+        if case .stored = weightsEntry.method {
+            guard weightsEntry.uncompressedSize <= cap else {
+                throw ZipError.sizeLimitExceeded(path: path, entry: weightsEntry.name, declared: weightsEntry.uncompressedSize,
+                                                 limit: cap, reason: capReason)
+            }
+            file = try HDF5File(image: try archive.data(for: weightsEntry), name: name)
+        } else {
+            let scratch = try ScratchFile()
+            try archive.extract(weightsEntry, to: scratch.fd, scratchName: "\(name) (a temporary file in $TMPDIR)",
+                                maxSize: cap, limitReason: capReason)
+            // libhdf5 opens its own descriptor: the bytes live until that one closes.
+            file = try HDF5File(path: scratch.path, name: name)
+            scratch.removeName()
+        }
         var result = try KerasWeightsReader.read(file, config: config)
         result.path = path
         result.kerasVersion = result.kerasVersion ?? version

@@ -13,6 +13,11 @@ public indirect enum KerasJSON: Sendable, Equatable, Decodable {
     /// is allowed because Python's json module writes NaN and Infinity bare.
     /// - Throws: `KerasJSONError` naming `source` when the text is not JSON.
     public static func parse(_ text: String, source: String) throws -> KerasJSON {
+        // Say what is wrong with a too deeply nested document (Foundation's own error for it
+        // reads like a syntax error).
+        if let depth = nestingBeyond(maxDepth, in: text) {
+            throw KerasJSONError(source: source, detail: "JSON nested more than \(maxDepth) levels deep (at byte \(depth)); a Keras config is a few levels deep")
+        }
         let decoder = JSONDecoder()
         decoder.allowsJSON5 = true
         do {
@@ -20,6 +25,30 @@ public indirect enum KerasJSON: Sendable, Equatable, Decodable {
         } catch {
             throw KerasJSONError(source: source, detail: "not valid JSON (\(error))")
         }
+    }
+
+    /// Deepest nesting accepted (Foundation's decoder refuses beyond 512).
+    static let maxDepth = 512
+
+    /// The byte offset where `text` first nests deeper than `limit` arrays/objects (outside
+    /// strings), or nil. One linear pass.
+    static func nestingBeyond(_ limit: Int, in text: String) -> Int? {
+        var depth = 0, inString = false, escaped = false
+        for (i, b) in text.utf8.enumerated() {
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > limit { return i }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return nil
     }
 
     public subscript(key: String) -> KerasJSON? {

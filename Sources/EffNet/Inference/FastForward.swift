@@ -143,26 +143,39 @@ struct FastForward {
                        ws: Workspace, cur: Int, threads: Int) -> Int {
         let x = UnsafePointer(ws.io[cur].pointer), ldx = roundUpToLanes(config.inChannels)
         let residual = config.hasResidual
-        let convParts = Parallel.parts(threads: threads, work: d.work, units: d.oh)
         guard let project = f.project else {
             // The convolution writes the block's output: into the other io buffer (it reads its
             // neighbours' input rows), holding a copy of the input when the residual is added.
             let out = 1 - cur
             if residual { ws.io[out].pointer.update(from: x, count: d.h * d.w * ldx) }
-            Parallel.forEach(convParts, threads: threads) { p, t in
-                DenseConvKernels.runNHWC(d, x: x, ldx: ldx, weights: f.conv.product, y: ws.io[out].pointer,
-                                         rows: Parallel.slice(d.oh, p, of: convParts), patches: ws.patches(t), residual: residual)
-            }
+            denseConv(f.conv, d, x: x, ldx: ldx, y: ws.io[out].pointer, residual: residual, ws: ws, threads: threads)
             return out
         }
-        Parallel.forEach(convParts, threads: threads) { p, t in
-            DenseConvKernels.runNHWC(d, x: x, ldx: ldx, weights: f.conv.product, y: ws.expanded.pointer,
-                                     rows: Parallel.slice(d.oh, p, of: convParts), patches: ws.patches(t), residual: false)
-        }
+        denseConv(f.conv, d, x: x, ldx: ldx, y: ws.expanded.pointer, residual: false, ws: ws, threads: threads)
         let out = residual ? cur : 1 - cur
         gemm(project, b: project.matrix.data.pointer, m: d.oh * d.ow, a: ws.expanded.pointer, lda: d.op,
              c: ws.io[out].pointer, ldc: project.matrix.np, residual: residual, threads: threads)
         return out
+    }
+
+    /// A Fused-MBConv block's dense convolution, split by output rows (Winograd: by tile rows).
+    private func denseConv(_ conv: InferencePlan.DenseConv, _ d: DenseConvKernels.Shape, x: UnsafePointer<Float>, ldx: Int,
+                           y: UnsafeMutablePointer<Float>, residual: Bool, ws: Workspace, threads: Int) {
+        if let kernels = conv.winograd {
+            let tileRows = DenseConvKernels.winogradTileRows(d)
+            let parts = Parallel.parts(threads: threads, work: d.work, units: tileRows)
+            Parallel.forEach(parts, threads: threads) { p, t in
+                DenseConvKernels.runWinograd(d, x: x, ldx: ldx, conv: conv, kernels: kernels, y: y,
+                                             tileRows: Parallel.slice(tileRows, p, of: parts), scratch: ws.winograd(t),
+                                             residual: residual)
+            }
+            return
+        }
+        let parts = Parallel.parts(threads: threads, work: d.work, units: d.oh)
+        Parallel.forEach(parts, threads: threads) { p, t in
+            DenseConvKernels.runNHWC(d, x: x, ldx: ldx, weights: conv.product, y: y, rows: Parallel.slice(d.oh, p, of: parts),
+                                     patches: ws.patches(t), residual: residual)
+        }
     }
 
     /// Output rows `rows` of a block's depthwise convolution, its input computed on demand by the

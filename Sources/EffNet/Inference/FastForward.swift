@@ -138,7 +138,8 @@ struct FastForward {
 
     /// A Fused-MBConv block on the image in io[cur]: the dense k x k convolution by output rows
     /// (into the expanded buffer, or straight into the output when there is no projection), then
-    /// the projection. Returns the io buffer holding its output.
+    /// the projection; by Winograd, each part projects its own rows of tiles right after their
+    /// convolution, while they are in cache. Returns the io buffer holding its output.
     private func fused(_ f: InferencePlan.Fused, _ config: EfficientNetConfig.Block, _ d: DenseConvKernels.Shape,
                        ws: Workspace, cur: Int, threads: Int) -> Int {
         let x = UnsafePointer(ws.io[cur].pointer), ldx = roundUpToLanes(config.inChannels)
@@ -150,6 +151,11 @@ struct FastForward {
             if residual { ws.io[out].pointer.update(from: x, count: d.h * d.w * ldx) }
             denseConv(f.conv, d, x: x, ldx: ldx, y: ws.io[out].pointer, residual: residual, ws: ws, threads: threads)
             return out
+        }
+        if let kernels = f.conv.winograd {
+            winogradProjected(f.conv, kernels, project, d, x: x, ldx: ldx, y: ws.io[1 - cur].pointer, residual: residual,
+                              ws: ws, threads: threads)
+            return 1 - cur
         }
         denseConv(f.conv, d, x: x, ldx: ldx, y: ws.expanded.pointer, residual: false, ws: ws, threads: threads)
         let out = residual ? cur : 1 - cur
@@ -175,6 +181,32 @@ struct FastForward {
         Parallel.forEach(parts, threads: threads) { p, t in
             DenseConvKernels.runNHWC(d, x: x, ldx: ldx, weights: conv.product, y: y, rows: Parallel.slice(d.oh, p, of: parts),
                                      patches: ws.patches(t), residual: residual)
+        }
+    }
+
+    /// A Winograd convolution followed by the block's projection, fused per row of tiles: the two
+    /// convolved rows (in the expanded buffer) are projected into `y` at once. `y` is not the
+    /// input: later tile rows still read the input rows above theirs. With the residual, each
+    /// part copies its input rows into `y` first and the projection adds to them.
+    private func winogradProjected(_ conv: InferencePlan.DenseConv, _ kernels: InferencePlan.WinogradKernels,
+                                   _ project: InferencePlan.Pointwise, _ d: DenseConvKernels.Shape, x: UnsafePointer<Float>,
+                                   ldx: Int, y: UnsafeMutablePointer<Float>, residual: Bool, ws: Workspace, threads: Int) {
+        let pm = project.matrix, tileRows = DenseConvKernels.winogradTileRows(d)
+        precondition(!residual || (ldx == pm.np && d.w == d.ow && d.h == d.oh))
+        let work = d.work + d.oh * d.ow * pm.k * pm.np
+        let parts = Parallel.parts(threads: threads, work: work, units: tileRows)
+        let expanded = ws.expanded.pointer
+        Parallel.forEach(parts, threads: threads) { p, t in
+            for ty in Parallel.slice(tileRows, p, of: parts) {
+                DenseConvKernels.runWinograd(d, x: x, ldx: ldx, conv: conv, kernels: kernels, y: expanded,
+                                             tileRows: ty ..< ty + 1, scratch: ws.winograd(t), residual: false)
+                let r0 = 2 * ty, m = (min(d.oh, r0 + 2) - r0) * d.ow
+                let c = y + r0 * d.ow * pm.np
+                if residual { c.update(from: x + r0 * d.w * ldx, count: m * ldx) }
+                GemmKernels.product(project, b: pm.data.pointer, m: m, a: expanded + r0 * d.ow * d.op, lda: d.op,
+                                    c: c, ldc: pm.np, residual: residual,
+                                    tiles: 0 ..< GemmKernels.tileCount(m: m), panels: 0 ..< pm.panelCount)
+            }
         }
     }
 

@@ -49,8 +49,12 @@ def ort_session(path, threads):
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
+# model name -> (torchvision constructor, input size of the correctness check)
+MODELS = {"b0": ("efficientnet_b0", 224), "b4": ("efficientnet_b4", 380), "v2s": ("efficientnet_v2_s", 384)}
+
+
 def torch_model(cache, model):
-    ctor = getattr(torchvision.models, f"efficientnet_{model}")
+    ctor = getattr(torchvision.models, MODELS[model][0])
     m = ctor(weights=None).eval()
     m.load_state_dict(torch.load(os.path.join(cache, f"efficientnet_{model}.pt")))
     return m
@@ -66,14 +70,11 @@ def write_check(cache, model, size):
     np.save(out, sess.run(None, {"input": x})[0].astype(np.float32))
 
 
-SIZES = {"b0": 224, "b4": 380}
-
-
 def main():
     cache = sys.argv[1]
     if sys.argv[2] == "--write-checks":
         for model in sys.argv[3:]:
-            write_check(cache, model, SIZES[model])
+            write_check(cache, model, MODELS[model][1])
         return
     cases = [c.split(":") for c in sys.argv[2:]]
     torch_models = {}

@@ -7,7 +7,8 @@
 # written by real torch.save into $WORK (never committed).
 #
 # Usage: Benchmarks/convert_vs_cp.sh [--format pth|legacy|safetensors] [--runs N] [--no-build]
-#   PYTHON   python with torch + torchvision  (default /work/venvs/torch/bin/python)
+#   PYTHON   python with torch + torchvision  (default .cache/venv-bench/bin/python, the venv
+#            Benchmarks/run.sh makes)
 #   WORK     scratch folder                   (default /tmp/effnet-convert-bench)
 #   SCRATCH  SwiftPM scratch path             (default .build-bench)
 #   STATIC   1: build the tool with --static-swift-stdlib, the way to ship a Swift tool on Linux
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
 done
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHON="${PYTHON:-/work/venvs/torch/bin/python}"
+PYTHON="${PYTHON:-$ROOT/.cache/venv-bench/bin/python}"
 WORK="${WORK:-/tmp/effnet-convert-bench}"
 SCRATCH="${SCRATCH:-$ROOT/.build-bench}"
 mkdir -p "$WORK"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Creates the benchmark models: torchvision EfficientNet-B0 / B4 with random weights and random
-batch-norm statistics, written three ways from the same tensors:
+"""Creates the benchmark models: torchvision EfficientNet-B0 / B4 and EfficientNetV2-S with random
+weights and random batch-norm statistics, written three ways from the same tensors:
 
   CACHE/<name>.effw   our format (safetensors + effw.version / effw.config / effw.crc32 metadata)
   CACHE/<name>.onnx   torch.onnx.export of the same module (for ONNX Runtime)
@@ -9,7 +9,7 @@ batch-norm statistics, written three ways from the same tensors:
 The .effw config JSON comes from the Swift side (`effnet-bench config NAME`), so the metadata is
 exactly what EfficientNetConfig encodes. Run by Benchmarks/run.sh; never in CI.
 
-usage: make_models.py CACHE_DIR BENCH_BINARY [b0 b4 ...]
+usage: make_models.py CACHE_DIR BENCH_BINARY [b0 b4 v2s ...]
 """
 import json
 import os
@@ -21,7 +21,9 @@ import torch
 import torchvision
 from safetensors.torch import save_file
 
-ARCHS = {"b0": (torchvision.models.efficientnet_b0, 224), "b4": (torchvision.models.efficientnet_b4, 380)}
+# name -> (torchvision constructor, input size the ONNX export traces with)
+ARCHS = {"b0": (torchvision.models.efficientnet_b0, 224), "b4": (torchvision.models.efficientnet_b4, 380),
+         "v2s": (torchvision.models.efficientnet_v2_s, 384)}
 
 
 def randomize(model: torch.nn.Module, seed: int) -> None:
@@ -56,6 +58,12 @@ def canonical_state(model: torch.nn.Module) -> dict:
         for mb in stage:
             layers = list(mb.block)
             p = f"blocks.{i}"
+            i += 1
+            if type(mb).__name__ == "FusedMBConv":  # V2: k x k conv [, 1x1 projection]
+                cna(f"{p}.fused", layers[0])
+                if len(layers) == 2:
+                    cna(f"{p}.project", layers[1])
+                continue
             if len(layers) == 4:  # expand, depthwise, se, project
                 cna(f"{p}.expand", layers.pop(0))
             cna(f"{p}.depthwise", layers[0])
@@ -65,7 +73,6 @@ def canonical_state(model: torch.nn.Module) -> dict:
             out[f"{p}.se.expand.weight"] = se.fc2.weight
             out[f"{p}.se.expand.bias"] = se.fc2.bias
             cna(f"{p}.project", layers[2])
-            i += 1
     cna("head", f[-1])
     out["classifier.weight"] = model.classifier[1].weight
     out["classifier.bias"] = model.classifier[1].bias

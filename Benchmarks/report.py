@@ -5,6 +5,8 @@ import json
 import os
 import sys
 
+NAMES = {"v2s": "V2-S"}
+
 
 def main():
     out = sys.argv[1]
@@ -34,7 +36,7 @@ def main():
         print("|" + "---|" * (head.count("|") - 1))
         for c in cases:
             model, size, batch, threads = c
-            cells = [f"{model.upper()} {size}x{size} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"]
+            cells = [f"{NAMES.get(model, model.upper())} {size}x{size} batch {batch}, {threads} thread{'s' if threads > 1 else ''}"]
             for e in engines:
                 r = by.get((e, c))
                 cells.append(f"{r[field]:.2f}" if r and field in r else "-")

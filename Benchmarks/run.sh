@@ -6,8 +6,8 @@
 #   Benchmarks/run.sh b0:224:1:1 ...  chosen cases (model:size:batch:threads)
 #
 # Environment:
-#   PYTHON             python with torch, torchvision, onnx, onnxruntime, safetensors
-#                      (default /work/venvs/torch/bin/python)
+#   PYTHON             python with torch, torchvision, onnx, onnxruntime, safetensors (default: a
+#                      venv that this script makes once in .cache/venv-bench with pip)
 #   BENCH_MIN_SECONDS  minimum timing per case and engine (default 3)
 #   BENCH_MIN_RUNS     minimum runs per case and engine (default 20)
 #   DEFAULT_BUILD=0    skip the second Swift build: the default one, `swift build -c release`
@@ -20,17 +20,31 @@
 #                      OpenBLAS (libopenblas-dev; OPENBLAS_CORETYPE defaults to SkylakeX, since
 #                      OpenBLAS 0.3.21 does not know this CPU and falls back to SSE3 kernels)
 #
-# Weights: torchvision EfficientNet-B0/B4 with random weights and BN statistics, made once by
-# make_models.py into Benchmarks/.cache (git-ignored) as .effw, .onnx and .pt.
+# Weights: torchvision EfficientNet-B0/B4 and EfficientNetV2-S (case model "v2s") with random
+# weights and BN statistics, made once by make_models.py into Benchmarks/.cache (git-ignored) as
+# .effw, .onnx and .pt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-/work/venvs/torch/bin/python}
+if [ -z "${PYTHON:-}" ]; then
+  # Our own venv, as scripts/python-interop.sh makes one for the tests; .ready marks a finished
+  # install, so an interrupted one is redone. torch from its CPU-only wheel index (the default
+  # wheels bring CUDA).
+  venv=.cache/venv-bench
+  if [ ! -e "$venv/.ready" ]; then
+    echo "== making $venv (pip install torch torchvision onnx onnxruntime safetensors)" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --index-url https://download.pytorch.org/whl/cpu torch torchvision
+    "$venv/bin/pip" install -q onnx onnxscript onnxruntime safetensors numpy
+    touch "$venv/.ready"
+  fi
+  PYTHON=$venv/bin/python
+fi
 CACHE=Benchmarks/.cache
 MIN_SECONDS=${BENCH_MIN_SECONDS:-3}
 MIN_RUNS=${BENCH_MIN_RUNS:-20}
 CASES=("$@")
-[ ${#CASES[@]} -gt 0 ] || CASES=(b0:224:1:1 b0:224:1:2 b0:224:8:1 b0:224:8:2 b4:380:1:1 b4:380:1:2)
+[ ${#CASES[@]} -gt 0 ] || CASES=(b0:224:1:1 b0:224:1:2 b0:224:8:1 b0:224:8:2 b4:380:1:1 b4:380:1:2 v2s:384:1:1 v2s:384:1:2)
 
 # The inner loops (GEMM tiles, depthwise rows) are C in Sources/CEffNetKernels, compiled for
 # AVX-512, AVX2+FMA and the baseline, and chosen at run time, so the default build runs them at

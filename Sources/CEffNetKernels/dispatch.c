@@ -10,17 +10,23 @@ typedef void (*gemm_fn)(int32_t, intptr_t, intptr_t, const float *, intptr_t, co
 typedef void (*depthwise_fn)(int32_t, const effnet_depthwise_shape *, intptr_t,
                              const float *const *, const float *, const float *, float *, double *,
                              float *);
+typedef void (*winograd_fn)(int32_t, const effnet_winograd_shape *, intptr_t, const float *,
+                            const float *, const float *, const float *, float *, int32_t, float *,
+                            float *);
 
 typedef struct {
     const char *name;
     gemm_fn gemm;
     depthwise_fn depthwise;
+    winograd_fn winograd;
 } level;
 
-static const level generic = {"generic", effnet_gemm_generic, effnet_depthwise_row_generic};
+static const level generic = {"generic", effnet_gemm_generic, effnet_depthwise_row_generic,
+                              effnet_winograd_rows_generic};
 #if defined(__x86_64__) || defined(__i386__)
-static const level avx2 = {"avx2", effnet_gemm_avx2, effnet_depthwise_row_avx2};
-static const level avx512 = {"avx512", effnet_gemm_avx512, effnet_depthwise_row_avx512};
+static const level avx2 = {"avx2", effnet_gemm_avx2, effnet_depthwise_row_avx2, effnet_winograd_rows_avx2};
+static const level avx512 = {"avx512", effnet_gemm_avx512, effnet_depthwise_row_avx512,
+                             effnet_winograd_rows_avx512};
 #endif
 
 // Written once by choose() (every thread that races there writes the same pointer).
@@ -60,6 +66,12 @@ void effnet_depthwise_row(int32_t activation, const effnet_depthwise_shape *shap
                           const float *const *inputRows, const float *weights, const float *bias,
                           float *y, double *pool, float *rowSum) {
     current()->depthwise(activation, shape, oy, inputRows, weights, bias, y, pool, rowSum);
+}
+
+void effnet_winograd_rows(int32_t activation, const effnet_winograd_shape *shape, intptr_t tileRow,
+                          const float *x, const float *u, const float *bias, const float *zeros,
+                          float *y, int32_t residual, float *v, float *m) {
+    current()->winograd(activation, shape, tileRow, x, u, bias, zeros, y, residual, v, m);
 }
 
 const char *effnet_kernels_level(void) { return current()->name; }

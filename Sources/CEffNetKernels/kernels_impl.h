@@ -306,3 +306,91 @@ void CAT(effnet_depthwise_row, SFX)(int32_t act, const effnet_depthwise_shape *s
     default: dw_row(EFFNET_ACT_IDENTITY, sh, oy, inputRows, wt, bias, y, pool, rowSum); break;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 3x3 stride-1 convolution by Winograd F(2x2, 3x3) (Lavin & Gray 2015): each 2x2 block of
+// outputs ("tile") is A^T [U_xi . V_xi] A over the 16 positions xi of the 4x4 transform, where
+// V = B^T d B is the tile's 4x4 input window transformed and U = G g G^T the kernel transformed
+// (done once, in the plan). The 16 products U_xi . V_xi over the input channels are matrix
+// products (tiles x cin times cin x cout), run by this level's GEMM. 16 multiplies per 4 outputs
+// instead of 36. One call computes one row of tiles (two output rows), so how the rows are split
+// over threads never changes a result.
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1]
+
+// d0..d3 -> B^T d (one column of four values).
+#define WINO_IN(d0, d1, d2, d3, e0, e1, e2, e3) \
+    do { e0 = (d0) - (d2); e1 = (d1) + (d2); e2 = (d2) - (d1); e3 = (d1) - (d3); } while (0)
+
+void CAT(effnet_winograd_rows, SFX)(int32_t act, const effnet_winograd_shape *sh, intptr_t ty,
+                                    const float *x, const float *u, const float *bias,
+                                    const float *zeros, float *y, int32_t residual, float *v,
+                                    float *m) {
+    const intptr_t cin = sh->cin, ldx = sh->ldx, np = sh->np, h = sh->h, w = sh->w;
+    const intptr_t tiles = (sh->ow + 1) / 2, cinp = (cin + 15) / 16 * 16;
+    const intptr_t vStride = tiles * cinp, mStride = tiles * np;
+    const intptr_t iy0 = 2 * ty - sh->padTop;
+    // Input transform: v[xi][t][c] for the row's tiles, zero outside the image.
+    for (intptr_t t = 0; t < tiles; t++) {
+        const intptr_t ix0 = 2 * t - sh->padLeft;
+        const float *px[4][4];
+        for (int r = 0; r < 4; r++)
+            for (int s = 0; s < 4; s++) {
+                intptr_t iy = iy0 + r, ix = ix0 + s;
+                px[r][s] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x + (iy * w + ix) * ldx : 0;
+            }
+        float *vt = v + t * cinp;
+        for (intptr_t c = 0; c < cinp; c += W) {
+            VT d[4][4], e[4][4];
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < 4; r++)
+                _Pragma("clang loop unroll(full)") for (int s = 0; s < 4; s++)
+                    d[r][s] = px[r][s] ? ld(px[r][s] + c) : splat(0);
+            _Pragma("clang loop unroll(full)") for (int s = 0; s < 4; s++)
+                WINO_IN(d[0][s], d[1][s], d[2][s], d[3][s], e[0][s], e[1][s], e[2][s], e[3][s]);
+            _Pragma("clang loop unroll(full)") for (int r = 0; r < 4; r++) {
+                VT f0, f1, f2, f3;
+                WINO_IN(e[r][0], e[r][1], e[r][2], e[r][3], f0, f1, f2, f3);
+                st(vt + (r * 4 + 0) * vStride + c, f0);
+                st(vt + (r * 4 + 1) * vStride + c, f1);
+                st(vt + (r * 4 + 2) * vStride + c, f2);
+                st(vt + (r * 4 + 3) * vStride + c, f3);
+            }
+        }
+    }
+    // Panel by panel (32 output channels): the 16 products, then the output transform, while
+    // that panel's columns of m are in cache.
+    const intptr_t panels = (np + 31) / 32, rowTiles = (tiles + 7) / 8;
+    for (intptr_t j = 0; j < panels; j++) {
+        for (int xi = 0; xi < 16; xi++)
+            CAT(effnet_gemm, SFX)(EFFNET_ACT_IDENTITY, tiles, cin, v + xi * vStride, cinp,
+                                  u + xi * cin * np, np, zeros, m + xi * mStride, np, 0, 0,
+                                  rowTiles, j, j + 1);
+        const intptr_t c0 = j * 32, c1 = np - c0 < 32 ? np : c0 + 32;
+        for (intptr_t t = 0; t < tiles; t++) {
+            const float *mt = m + t * np;
+            for (intptr_t c = c0; c < c1; c += W) {
+                VT g[2][4];
+                _Pragma("clang loop unroll(full)") for (int s = 0; s < 4; s++) {
+                    VT m0 = ld(mt + (0 * 4 + s) * mStride + c), m1 = ld(mt + (1 * 4 + s) * mStride + c);
+                    VT m2 = ld(mt + (2 * 4 + s) * mStride + c), m3 = ld(mt + (3 * 4 + s) * mStride + c);
+                    g[0][s] = (m0 + m1) + m2;
+                    g[1][s] = (m1 - m2) - m3;
+                }
+                VT b = ld(bias + c);
+                _Pragma("clang loop unroll(full)") for (int r = 0; r < 2; r++) {
+                    intptr_t oy = 2 * ty + r;
+                    if (oy >= sh->oh) break;
+                    VT o[2] = {(g[r][0] + g[r][1]) + g[r][2], (g[r][1] - g[r][2]) - g[r][3]};
+                    _Pragma("clang loop unroll(full)") for (int s = 0; s < 2; s++) {
+                        intptr_t ox = 2 * t + s;
+                        if (ox >= sh->ow) break;
+                        float *p = y + (oy * sh->ow + ox) * np + c;
+                        VT val = activate(act, o[s] + b);
+                        if (residual) val += ld(p);
+                        st(p, val);
+                    }
+                }
+            }
+        }
+    }
+}
+#undef WINO_IN

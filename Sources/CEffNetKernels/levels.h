@@ -9,7 +9,10 @@
                            intptr_t, intptr_t);                                                       \
     void effnet_depthwise_row_##sfx(int32_t, const effnet_depthwise_shape *, intptr_t,               \
                                     const float *const *, const float *, const float *, float *,     \
-                                    double *, float *);
+                                    double *, float *);                                      \
+    void effnet_winograd_rows_##sfx(int32_t, const effnet_winograd_shape *, intptr_t, const float *, \
+                                    const float *, const float *, const float *, float *, int32_t,   \
+                                    float *, float *);
 
 EFFNET_LEVEL_DECLS(generic)
 #if defined(__x86_64__) || defined(__i386__)

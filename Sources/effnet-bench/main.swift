@@ -1,7 +1,7 @@
 // effnet-bench: times the Swift forward pass on the benchmark models made by
 // Benchmarks/make_models.py; Benchmarks/run.sh runs it beside ONNX Runtime and PyTorch.
 //
-//   effnet-bench config b0|b4                 the EfficientNetConfig JSON .effw metadata needs
+//   effnet-bench config b0|b4|v2s             the EfficientNetConfig JSON .effw metadata needs
 //   effnet-bench run CACHE CASE...            CASE = model:size:batch:threads (e.g. b0:224:1:1);
 //                                             one JSON line per case on stdout
 //   effnet-bench random CASE...               the same on random weights, no files needed
@@ -30,7 +30,8 @@ func config(_ name: String) -> EfficientNetConfig {
     case "b4": return .b(4)
     case "mini": return .seedB0Mini()
     case "lite0": return .lite(0)
-    default: fail("unknown model \(name) (b0, b4, mini, lite0)")
+    case "v2s": return .v2S()
+    default: fail("unknown model \(name) (b0, b4, v2s, mini, lite0)")
     }
 }
 
@@ -175,7 +176,7 @@ guard let command = args.first else { fail("usage: effnet-bench config|run|rando
 do {
     switch command {
     case "config":
-        guard args.count == 2 else { fail("usage: effnet-bench config b0|b4") }
+        guard args.count == 2 else { fail("usage: effnet-bench config b0|b4|v2s") }
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         print(String(decoding: try enc.encode(config(args[1])), as: UTF8.self))

@@ -49,6 +49,20 @@ void effnet_depthwise_row(int32_t activation, const effnet_depthwise_shape *shap
                           float *y, double *pool, float *rowSum);
 
 /// The level in use: "avx512", "avx2" or "generic".
+/// A 3x3 stride-1 convolution's sizes for effnet_winograd_rows: input h x w with cin channels at
+/// channel stride ldx (NHWC), output oh x ow with np channels (a multiple of 16) at stride np.
+typedef struct {
+    intptr_t h, w, cin, ldx, np, padTop, padLeft, oh, ow;
+} effnet_winograd_shape;
+
+/// Output rows 2*tileRow and 2*tileRow + 1 (those below oh) of a 3x3 stride-1 convolution by
+/// Winograd F(2x2, 3x3): y = act(conv(x) + bias) [+ y]. u holds the 16 transformed kernels
+/// (each a cin x np matrix packed as the GEMM's B); zeros is np zeros; v and m are scratch of
+/// 16 * ceil(ow/2) * cin rounded up to 16 and 16 * ceil(ow/2) * np floats.
+void effnet_winograd_rows(int32_t activation, const effnet_winograd_shape *shape, intptr_t tileRow,
+                          const float *x, const float *u, const float *bias, const float *zeros,
+                          float *y, int32_t residual, float *v, float *m);
+
 const char *effnet_kernels_level(void);
 
 #ifdef __cplusplus

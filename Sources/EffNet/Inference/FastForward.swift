@@ -139,31 +139,76 @@ struct FastForward {
 
     /// A Fused-MBConv block on the image in io[cur]: the dense k x k convolution by output rows
     /// (into the expanded buffer, or straight into the output when there is no projection), then
-    /// the projection. Returns the io buffer holding its output.
+    /// the projection; by Winograd, each part projects its own rows of tiles right after their
+    /// convolution, while they are in cache. Returns the io buffer holding its output.
     private func fused(_ f: InferencePlan.Fused, _ config: EfficientNetConfig.Block, _ d: DenseConvKernels.Shape,
                        ws: Workspace, cur: Int, threads: Int) -> Int {
         let x = UnsafePointer(ws.io[cur].pointer), ldx = roundUpToLanes(config.inChannels)
         let residual = config.hasResidual
-        let convParts = Parallel.parts(threads: threads, work: d.work, units: d.oh)
         guard let project = f.project else {
             // The convolution writes the block's output: into the other io buffer (it reads its
             // neighbours' input rows), holding a copy of the input when the residual is added.
             let out = 1 - cur
             if residual { ws.io[out].pointer.update(from: x, count: d.h * d.w * ldx) }
-            Parallel.forEach(convParts, threads: threads) { p, t in
-                DenseConvKernels.runNHWC(d, x: x, ldx: ldx, weights: f.conv.product, y: ws.io[out].pointer,
-                                         rows: Parallel.slice(d.oh, p, of: convParts), patches: ws.patches(t), residual: residual)
-            }
+            denseConv(f.conv, d, x: x, ldx: ldx, y: ws.io[out].pointer, residual: residual, ws: ws, threads: threads)
             return out
         }
-        Parallel.forEach(convParts, threads: threads) { p, t in
-            DenseConvKernels.runNHWC(d, x: x, ldx: ldx, weights: f.conv.product, y: ws.expanded.pointer,
-                                     rows: Parallel.slice(d.oh, p, of: convParts), patches: ws.patches(t), residual: false)
+        if let kernels = f.conv.winograd {
+            winogradProjected(f.conv, kernels, project, d, x: x, ldx: ldx, y: ws.io[1 - cur].pointer, residual: residual,
+                              ws: ws, threads: threads)
+            return 1 - cur
         }
+        denseConv(f.conv, d, x: x, ldx: ldx, y: ws.expanded.pointer, residual: false, ws: ws, threads: threads)
         let out = residual ? cur : 1 - cur
         gemm(project, b: project.matrix.data.pointer, m: d.oh * d.ow, a: ws.expanded.pointer, lda: d.op,
              c: ws.io[out].pointer, ldc: project.matrix.np, residual: residual, threads: threads)
         return out
+    }
+
+    /// A Fused-MBConv block's dense convolution, split by output rows (Winograd: by tile rows).
+    private func denseConv(_ conv: InferencePlan.DenseConv, _ d: DenseConvKernels.Shape, x: UnsafePointer<Float>, ldx: Int,
+                           y: UnsafeMutablePointer<Float>, residual: Bool, ws: Workspace, threads: Int) {
+        if let kernels = conv.winograd {
+            let tileRows = DenseConvKernels.winogradTileRows(d)
+            let parts = Parallel.parts(threads: threads, work: d.work, units: tileRows)
+            Parallel.forEach(parts, threads: threads) { p, t in
+                DenseConvKernels.runWinograd(d, x: x, ldx: ldx, conv: conv, kernels: kernels, y: y,
+                                             tileRows: Parallel.slice(tileRows, p, of: parts), scratch: ws.winograd(t),
+                                             residual: residual)
+            }
+            return
+        }
+        let parts = Parallel.parts(threads: threads, work: d.work, units: d.oh)
+        Parallel.forEach(parts, threads: threads) { p, t in
+            DenseConvKernels.runNHWC(d, x: x, ldx: ldx, weights: conv.product, y: y, rows: Parallel.slice(d.oh, p, of: parts),
+                                     patches: ws.patches(t), residual: residual)
+        }
+    }
+
+    /// A Winograd convolution followed by the block's projection, fused per row of tiles: the two
+    /// convolved rows (in the expanded buffer) are projected into `y` at once. `y` is not the
+    /// input: later tile rows still read the input rows above theirs. With the residual, each
+    /// part copies its input rows into `y` first and the projection adds to them.
+    private func winogradProjected(_ conv: InferencePlan.DenseConv, _ kernels: InferencePlan.WinogradKernels,
+                                   _ project: InferencePlan.Pointwise, _ d: DenseConvKernels.Shape, x: UnsafePointer<Float>,
+                                   ldx: Int, y: UnsafeMutablePointer<Float>, residual: Bool, ws: Workspace, threads: Int) {
+        let pm = project.matrix, tileRows = DenseConvKernels.winogradTileRows(d)
+        precondition(!residual || (ldx == pm.np && d.w == d.ow && d.h == d.oh))
+        let work = d.work + d.oh * d.ow * pm.k * pm.np
+        let parts = Parallel.parts(threads: threads, work: work, units: tileRows)
+        let expanded = ws.expanded.pointer
+        Parallel.forEach(parts, threads: threads) { p, t in
+            for ty in Parallel.slice(tileRows, p, of: parts) {
+                DenseConvKernels.runWinograd(d, x: x, ldx: ldx, conv: conv, kernels: kernels, y: expanded,
+                                             tileRows: ty ..< ty + 1, scratch: ws.winograd(t), residual: false)
+                let r0 = 2 * ty, m = (min(d.oh, r0 + 2) - r0) * d.ow
+                let c = y + r0 * d.ow * pm.np
+                if residual { c.update(from: x + r0 * d.w * ldx, count: m * ldx) }
+                GemmKernels.product(project, b: pm.data.pointer, m: m, a: expanded + r0 * d.ow * d.op, lda: d.op,
+                                    c: c, ldc: pm.np, residual: residual,
+                                    tiles: 0 ..< GemmKernels.tileCount(m: m), panels: 0 ..< pm.panelCount)
+            }
+        }
     }
 
     /// Output rows `rows` of a block's depthwise convolution, its input computed on demand by the

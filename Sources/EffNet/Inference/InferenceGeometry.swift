@@ -31,6 +31,8 @@ struct InferenceGeometry: Equatable {
     let stemScratchCount: Int
     /// One output row's im2col patches (the largest dense convolution's).
     let patchCount: Int
+    /// One tile row's Winograd scratch (the largest Winograd convolution's).
+    let winogradCount: Int
     let ioCount: Int
     let expandedCount: Int
     /// Floats of one thread's ring of expanded rows (row-fused MBConv blocks).
@@ -71,7 +73,7 @@ struct InferenceGeometry: Equatable {
         var h = stem.oh, w = stem.ow
         var io = h * w * stem.op, expanded = 0, dwOut = 0, scaled = 0, maxC = stem.op, maxS = 1
         var patches = stem.ow * stem.k * stem.k * stem.cin
-        var shapes: [BlockShape] = [], ring = 0, rowPools = 0
+        var shapes: [BlockShape] = [], ring = 0, rowPools = 0, winograd = 0
         for (i, b) in plan.blocks.enumerated() {
             let shape: BlockShape
             switch b.kind {
@@ -97,7 +99,11 @@ struct InferenceGeometry: Equatable {
             case let .fused(f):
                 let d = try dense(f.conv, index: i + 1, h: h, w: w, what: "blocks.\(i).fused")
                 shape = .fused(d)
-                patches = max(patches, d.ow * d.k * d.k * d.cin)
+                if f.conv.winograd != nil {
+                    winograd = max(winograd, DenseConvKernels.winogradScratchCount(d))
+                } else {
+                    patches = max(patches, d.ow * d.k * d.k * d.cin)
+                }
                 if f.project != nil { expanded = max(expanded, d.oh * d.ow * d.op) }
                 maxC = max(maxC, d.op)
             }
@@ -114,6 +120,7 @@ struct InferenceGeometry: Equatable {
         headWidth = w
         stemScratchCount = stem.paddedHeight * stem.paddedWidth * stem.cin
         patchCount = patches
+        winogradCount = winograd
         ioCount = io
         expandedCount = expanded
         depthwiseCount = dwOut

@@ -63,11 +63,22 @@ final class InferencePlan: @unchecked Sendable {
         }
     }
 
-    /// A dense k x k convolution (the stem, Fused-MBConv blocks) as an im2col product.
+    /// A dense k x k convolution (the stem, Fused-MBConv blocks) as an im2col product, or for
+    /// the 3x3 stride-1 ones of Fused-MBConv blocks by Winograd F(2x2, 3x3).
     struct DenseConv {
         let cin, outChannels, op, kernel, stride: Int
         /// B = [(ky * k + kx) * cin + ci][o] for the im2col product.
         let product: Pointwise
+        /// For Winograd: the 16 transformed kernels U_xi = (G g G^T)[xi] (xi = 4 i + j), each a
+        /// cin x op matrix packed as `PackedMatrix`, one after another.
+        var winograd: WinogradKernels? = nil
+    }
+
+    /// The transformed kernels of a 3x3 stride-1 convolution for `DenseConvKernels.runWinograd`.
+    struct WinogradKernels {
+        let u: FloatBuffer
+        /// op zeros: the bias of the 16 products (the real bias is added after the transform).
+        let zeros: FloatBuffer
     }
 
     let config: EfficientNetConfig
@@ -118,7 +129,7 @@ final class InferencePlan: @unchecked Sendable {
                 se: model.squeezeExcitation(ofBlock: i).map { squeezeExcitation($0, channels: depthwise.conv.outputChannels) },
                 project: pointwise(unit(.project)!))))
         case .fused:
-            return Block(config: b, kind: .fused(Fused(conv: dense(unit(.fused)!), project: unit(.project).map(pointwise))))
+            return Block(config: b, kind: .fused(Fused(conv: dense(unit(.fused)!, winograd: true), project: unit(.project).map(pointwise))))
         }
     }
 
@@ -152,7 +163,9 @@ final class InferencePlan: @unchecked Sendable {
         return pw
     }
 
-    static func dense(_ m: ConvNormActivation) -> DenseConv {
+    /// - Parameter winograd: also transform the kernels for Winograd when the convolution is
+    ///   3x3 with stride 1 (Fused-MBConv blocks; the stride-2 stem never is).
+    static func dense(_ m: ConvNormActivation, winograd: Bool = false) -> DenseConv {
         let (scale, shift) = folding(m)
         let o = m.conv.outputChannels, k = m.conv.kernelSize, cin = m.conv.inputChannels
         let w = m.conv.weight.scalars
@@ -162,7 +175,38 @@ final class InferencePlan: @unchecked Sendable {
             return w[((oc * cin + ci) * k + ky) * k + kx] * scale[oc]
         }
         let product = Pointwise(matrix: matrix, bias: padded(shift, to: matrix.np), activation: m.activation)
-        return DenseConv(cin: cin, outChannels: o, op: matrix.np, kernel: k, stride: m.conv.stride, product: product)
+        var conv = DenseConv(cin: cin, outChannels: o, op: matrix.np, kernel: k, stride: m.conv.stride, product: product)
+        if winograd && k == 3 && m.conv.stride == 1 && m.conv.groups == 1 {
+            conv.winograd = winogradKernels(cin: cin, out: o, np: matrix.np) { oc, ci, ky, kx in
+                w[((oc * cin + ci) * 3 + ky) * 3 + kx] * scale[oc]
+            }
+        }
+        return conv
+    }
+
+    /// U_xi[ci][oc] = (G g G^T)[xi] of each folded 3x3 kernel g = weight(oc, ci, ., .), computed in
+    /// Double, with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] (F(2x2, 3x3)).
+    static func winogradKernels(cin: Int, out o: Int, np: Int, weight: (Int, Int, Int, Int) -> Float) -> WinogradKernels {
+        let g: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+        // transformed[(oc * cin + ci) * 16 + xi]
+        var transformed = [Float](repeating: 0, count: o * cin * 16)
+        for oc in 0 ..< o {
+            for ci in 0 ..< cin {
+                for i in 0 ..< 4 {
+                    for j in 0 ..< 4 {
+                        var sum = 0.0
+                        for a in 0 ..< 3 { for b in 0 ..< 3 { sum += g[i][a] * Double(weight(oc, ci, a, b)) * g[j][b] } }
+                        transformed[(oc * cin + ci) * 16 + i * 4 + j] = Float(sum)
+                    }
+                }
+            }
+        }
+        let u = FloatBuffer(count: 16 * cin * np)
+        for xi in 0 ..< 16 {
+            let packed = PackedMatrix(k: cin, n: o) { ci, oc in transformed[(oc * cin + ci) * 16 + xi] }
+            (u.pointer + xi * cin * np).update(from: packed.data.pointer, count: cin * np)
+        }
+        return WinogradKernels(u: u, zeros: FloatBuffer(count: np))
     }
 
     static func depthwise(_ d: ConvNormActivation) -> Depthwise {

@@ -11,6 +11,8 @@ final class Workspace: @unchecked Sendable {
     /// parts x (output width x k*k*cin): one output row's im2col patches per thread (the stem's
     /// and Fused-MBConv blocks' dense convolutions).
     let patchRows: FloatBuffer
+    /// parts x one tile row's Winograd scratch (3x3 stride-1 Fused-MBConv convolutions).
+    let winogradRows: FloatBuffer
     let io: [FloatBuffer]
     let expanded: FloatBuffer
     let depthwise: FloatBuffer
@@ -32,6 +34,7 @@ final class Workspace: @unchecked Sendable {
         self.parts = parts
         stemScratch = FloatBuffer(count: g.stemScratchCount)
         patchRows = FloatBuffer(count: parts * g.patchCount)
+        winogradRows = FloatBuffer(count: parts * g.winogradCount)
         io = [FloatBuffer(count: g.ioCount), FloatBuffer(count: g.ioCount)]
         expanded = FloatBuffer(count: max(g.expandedCount, parts * g.ringCount))
         depthwise = FloatBuffer(count: g.depthwiseCount)
@@ -51,6 +54,8 @@ final class Workspace: @unchecked Sendable {
     func ring(_ thread: Int) -> UnsafeMutablePointer<Float> { expanded.pointer + thread * geometry.ringCount }
 
     func patches(_ thread: Int) -> UnsafeMutablePointer<Float> { patchRows.pointer + thread * geometry.patchCount }
+
+    func winograd(_ thread: Int) -> UnsafeMutablePointer<Float> { winogradRows.pointer + thread * geometry.winogradCount }
 
     func rowSum(_ thread: Int) -> UnsafeMutablePointer<Float> { rowSums.pointer + thread * geometry.maxChannels }
 }

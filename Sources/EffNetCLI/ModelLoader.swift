@@ -34,6 +34,7 @@ public enum ModelLoader {
         }
         let weights = try Converter.canonicalWeights(source: path, family: family, read: .init(checkpointKey: checkpointKey),
                                                      allowNonFinite: allowNonFinite)
-        return Loaded(model: try weights.model(), format: weights.format.rawValue, family: weights.family)
+        return Loaded(model: try weights.model(), format: weights.format.rawValue, family: weights.family,
+                      classNames: weights.classNames)
     }
 }

@@ -93,6 +93,23 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
             residual = try c.decodeIfPresent(Bool.self, forKey: .residual)
         }
 
+        /// MBConv blocks are written without `kind` (as before kinds existed), so an .effw of
+        /// an EfficientNet (V1) keeps the config every earlier reader knows, byte for byte.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            if kind != .mbconv { try c.encode(kind, forKey: .kind) }
+            try c.encode(expandRatio, forKey: .expandRatio)
+            try c.encode(kernel, forKey: .kernel)
+            try c.encode(stride, forKey: .stride)
+            try c.encode(inChannels, forKey: .inChannels)
+            try c.encode(outChannels, forKey: .outChannels)
+            try c.encode(expandedChannels, forKey: .expandedChannels)
+            try c.encodeIfPresent(seChannels, forKey: .seChannels)
+            try c.encode(stage, forKey: .stage)
+            try c.encodeIfPresent(fusedProjection, forKey: .fusedProjection)
+            try c.encodeIfPresent(residual, forKey: .residual)
+        }
+
         public var hasExpansion: Bool { expandRatio != 1 }
         /// Whether the block ends in a 1x1 projection (every MBConv block; a Fused-MBConv block
         /// when it expands, or as `fusedProjection` says).

@@ -98,7 +98,7 @@ public final class EfficientNet: @unchecked Sendable {
     }
 
     /// The classifier as a linear layer.
-    var classifier: Linear {
+    public var classifier: Linear {
         Linear(weight: parameter(.init(.classifier, .weight))!, bias: parameter(.init(.classifier, .bias))!)
     }
 

@@ -108,8 +108,12 @@ extension Converter {
         let plan = try streamingPlan(checkpoint, mapping, storage: storage, allowNonFinite: options.allowNonFinite, built: built)
         // A built model has been through the strict check and the scan already.
         let scan = built == nil ? ConcurrentCheck(plan.scan) : nil
-        let metadata = try EfficientNet.effwMetadata(
+        var metadata = try EfficientNet.effwMetadata(
             config: mapping.config, provenance: provenance(source: source, checkpoint: checkpoint, mapping: mapping, verification: verification))
+        // Class names the source gives (a hub config's id2label) travel as effnet-finetune's do.
+        if let names = mapping.classNames, names.count == mapping.config.numClasses {
+            metadata[EffwKeys.classNames] = String(decoding: try JSONEncoder().encode(names), as: UTF8.self)
+        }
         try EffwWriter.write(entries: plan.entries, metadata: metadata, to: destination, overwrite: options.overwrite,
                              alongside: [sourceCheck, scan].compactMap { $0 })
     }

@@ -13,6 +13,8 @@ extension Converter {
         public var tensors: [(name: String, tensor: Tensor)]
         /// What the mapping decided (conventions a weights-only file leaves open).
         public var notes: [String]
+        /// The classes' names, when the source gives them (a hub config's id2label).
+        public var classNames: [String]? = nil
 
         /// The model these weights make (not verified against the source framework: that is
         /// what effnet-convert does with a reference pair or an ONNX graph).
@@ -43,6 +45,7 @@ extension Converter {
         }
         let resolved = try resolve(checkpoint, mapping, allowNonFinite: allowNonFinite)
         return CanonicalWeights(path: source, format: checkpoint.format, family: mapping.family, config: mapping.config,
-                                tensors: try resolved.map { ($0.name, try $0.tensor.tensor()) }, notes: mapping.notes)
+                                tensors: try resolved.map { ($0.name, try $0.tensor.tensor()) }, notes: mapping.notes,
+                                classNames: mapping.classNames)
     }
 }

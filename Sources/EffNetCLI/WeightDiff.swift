@@ -237,9 +237,3 @@ public struct WeightDiff: Encodable {
 
     private func fmt(_ v: Float?) -> String { v.map { String(format: "%.3g", Double($0)) } ?? "n/a" }
 }
-
-/// An effnet-diff failure whose text is complete (names the file).
-public struct DiffError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ d: String) { description = d }
-}

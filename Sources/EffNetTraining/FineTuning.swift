@@ -122,14 +122,16 @@ public enum FineTuning {
                               batchSize: settings.batchSize, seed: settings.seed)
         var epochs: [Trainer.Epoch] = []
         for e in 0 ..< settings.epochs {
+            let start = Date()
             if settings.augment {
                 var g = SeededGenerator.stream(settings.seed, 6, UInt64(e))
                 trainFeatures = try extractor.features(of: trainPaths, augmentSeed: g.next()) { done, _ in
                     events(.features(done: done, total: trainPaths.count, epoch: e))
                 }
             }
-            let epoch = trainer.runEpoch(e, features: trainFeatures, labels: trainLabels,
+            var epoch = trainer.runEpoch(e, features: trainFeatures, labels: trainLabels,
                                          validation: valLabels.isEmpty ? nil : (valFeatures, valLabels))
+            epoch.seconds = Date().timeIntervalSince(start)  // with the augmented features' extraction
             epochs.append(epoch)
             events(.epoch(epoch, of: settings.epochs))
         }

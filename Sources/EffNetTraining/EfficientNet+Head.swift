@@ -25,20 +25,6 @@ extension EfficientNet {
         return model
     }
 
-    /// Writes the model as F32 .effw, atomically, with `extra` metadata (class names, the
-    /// fine-tuning record) beside what `write(to:)` stores.
-    /// - Throws: `FileError` (exists, cannot write), `EffwError`.
-    public func write(to url: URL, extraMetadata extra: [String: String], overwrite: Bool = false) throws {
-        var meta = try effwMetadata()
-        for (k, v) in extra { meta[k] = v }
-        let all = parameters
-        let entries = parameterShapes.map { p -> EffwWriter.Entry in
-            let t = all[p.name]!
-            return EffwWriter.Entry(name: p.name, dtype: .f32, shape: t.shape) { body in try t.scalars.withUnsafeBytes(body) }
-        }
-        try EffwWriter.write(entries: entries, metadata: meta, to: url.path, overwrite: overwrite)
-    }
-
     /// The metadata a fine-tuned model carries: class names and the training record, as JSON.
     public static func fineTuneMetadata(classes: [String], record: FineTuneRecord) throws -> [String: String] {
         let enc = JSONEncoder()

@@ -152,9 +152,8 @@ public enum FineTuning {
             finalTrainLoss: Double(last.trainLoss), finalTrainAccuracy: last.trainAccuracy,
             finalValidationAccuracy: last.validationAccuracy, tool: "effnetkit \(EffNetKitVersion.string) effnet-finetune")
         let tuned = try model.replacingClassifier(with: head)
-        try tuned.write(to: URL(fileURLWithPath: output),
-                        extraMetadata: try EfficientNet.fineTuneMetadata(classes: classes, record: record),
-                        overwrite: settings.overwrite)
+        try tuned.write(to: URL(fileURLWithPath: output), overwrite: settings.overwrite,
+                        extraMetadata: try EfficientNet.fineTuneMetadata(classes: classes, record: record))
         return Result(classes: classes, epochs: epochs, perClass: perClass, record: record)
     }
 }

@@ -46,7 +46,8 @@ extension EfficientNet {
     ///   - dtype: storage type, F32 (default), F16 or BF16.
     ///   - overwrite: replace an existing file.
     /// - Throws: `FileError.exists` without `overwrite`, `FileError.cannotWrite`.
-    public func write(to url: URL, dtype: DType = .f32, overwrite: Bool = false) throws {
+    ///   - extraMetadata: more `__metadata__` entries (class names, a fine-tuning record).
+    public func write(to url: URL, dtype: DType = .f32, overwrite: Bool = false, extraMetadata: [String: String] = [:]) throws {
         precondition([.f32, .f16, .bf16].contains(dtype), "weights are stored as F32, F16 or BF16")
         var entries: [EffwWriter.Entry] = []
         for (slot, tensor) in zip(layout.slots, weights) {
@@ -58,6 +59,8 @@ extension EfficientNet {
                 }
             })
         }
-        try EffwWriter.write(entries: entries, metadata: try effwMetadata(), to: url.path, overwrite: overwrite)
+        var metadata = try effwMetadata()
+        for (k, v) in extraMetadata { metadata[k] = v }
+        try EffwWriter.write(entries: entries, metadata: metadata, to: url.path, overwrite: overwrite)
     }
 }

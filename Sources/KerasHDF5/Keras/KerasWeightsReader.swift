@@ -16,6 +16,10 @@ public enum KerasWeightsReader {
     public static func read(_ file: HDF5File, config: String?) throws -> KerasWeightsFile {
         let root = try file.root()
         let modelConfigText = try KerasAttributes.string("model_config", on: root)
+        // The config travels on (notes, the contained reader's result): bounded like a .keras config.json.
+        if let text = modelConfigText, text.utf8.count > KerasArchive.maxConfigBytes {
+            throw KerasFormatError.unsupported(file: file.name, object: "/", detail: "the model_config attribute is \(text.utf8.count) bytes, over the \(KerasArchive.maxConfigBytes >> 20) MiB limit (an EfficientNet config is a few hundred KB)")
+        }
         if let modelConfigText, try root.kind(of: "model_weights") == .group {
             var result = KerasWeightsFile(path: file.name, layout: .fullModelH5, modelConfig: modelConfigText)
             result.kerasVersion = try KerasAttributes.string("keras_version", on: root)

@@ -97,8 +97,9 @@ public struct ObjectGraph: Sendable {
         while head < queue.count {
             let i = queue[head]
             head += 1
+            let base = out[i] ?? ""
             for c in nodes[i].children where out[c.nodeID] == nil {
-                out[c.nodeID] = out[i]!.isEmpty ? c.localName : "\(out[i]!)/\(c.localName)"
+                out[c.nodeID] = base.isEmpty ? c.localName : "\(base)/\(c.localName)"
                 queue.append(c.nodeID)
             }
         }

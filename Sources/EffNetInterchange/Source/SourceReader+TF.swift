@@ -47,7 +47,7 @@ extension SourceReader {
         // `variables/N` and `_all_variables/M`): identical copies are skipped as duplicates of the
         // first key; copies that differ leave every key of that name unrenamed.
         var duplicateOf: [String: String] = [:]
-        let byName = Dictionary(grouping: bundle.entries.filter { fullNames[$0.key] != nil }) { fullNames[$0.key]! }
+        let byName = Dictionary(grouping: bundle.entries.filter { fullNames[$0.key] != nil }) { fullNames[$0.key] ?? "" }
         for (_, group) in byName where group.count > 1 {
             let first = group[0]
             let same = group.dropFirst().allSatisfy { e in

@@ -132,13 +132,23 @@ struct FuzzTarget: Sendable {
     /// A TensorFlow checkpoint's table and entries: the bytes are the `.index` and, again, its
     /// one data shard, so entries that pass the table checks reach the shard accounting, the
     /// CRC32C checks and the tensor views.
+    /// The bytes are also run as the single data block of an otherwise valid table (its trailer
+    /// CRC computed here), so that mutations reach the block and entry parsers instead of
+    /// stopping at the block checksum; entry CRCs are checked separately for the same reason.
     static func tfBundle(_ data: UnsafeRawBufferPointer) {
+        tfBundleIndex(data)
+        wrappedAsDataBlock(Array(data)).withUnsafeBytes { tfBundleIndex($0) }
+    }
+
+    static func tfBundleIndex(_ data: UnsafeRawBufferPointer) {
         if let table = report(try TableReader(data, path: "fuzz.index")) {
             for e in table.entries { touch(UnsafeRawBufferPointer(rebasing: data[e.value])) }
         }
         _ = ScratchFile.store(data, name: "input.index")
         _ = ScratchFile.store(data, name: "input.data-00000-of-00001")
-        guard let bundle = report(try TensorBundle(prefix: ScratchFile.path("input"))) else { return }
+        guard let bundle = report(try TensorBundle(prefix: ScratchFile.path("input"), verifyChecksums: false)) else { return }
+        _ = report(try bundle.verifyChecksums())
+        _ = report(try bundle.objectGraph()).map { $0?.paths.count }
         for e in bundle.entries {
             if e.dataType == .string {
                 if let strings = report(try bundle.strings(e)) { strings.forEach(touch) }
@@ -146,6 +156,30 @@ struct FuzzTarget: Sendable {
                 _ = t.floats().count
             }
         }
+    }
+
+    /// `block` as the one data block of a table: trailer with its CRC, an empty metaindex, an
+    /// index block pointing at it, the footer (layout in TableReader's documentation).
+    static func wrappedAsDataBlock(_ block: [UInt8]) -> [UInt8] {
+        func varint(_ v: Int) -> [UInt8] {
+            var v = UInt64(v), out: [UInt8] = []
+            while v >= 0x80 { out.append(UInt8(v & 0x7f) | 0x80); v >>= 7 }
+            return out + [UInt8(v)]
+        }
+        func fixed32(_ v: UInt32) -> [UInt8] { (0 ..< 4).map { UInt8((v >> (8 * $0)) & 0xff) } }
+        func trailer(_ b: [UInt8]) -> [UInt8] { [0] + fixed32(CRC32C.mask(CRC32C.checksum(b + [0]))) }
+        var file = block + trailer(block)
+        let meta: [UInt8] = fixed32(0) + fixed32(1)
+        let metaOffset = file.count
+        file += meta + trailer(meta)
+        let handle = varint(0) + varint(block.count)
+        let index = [0, 1, UInt8(handle.count), 0xff] + handle + fixed32(0) + fixed32(1)
+        let indexOffset = file.count
+        file += index + trailer(index)
+        var footer = varint(metaOffset) + varint(meta.count) + varint(indexOffset) + varint(index.count)
+        footer += [UInt8](repeating: 0, count: 40 - footer.count)
+        footer += (0 ..< 8).map { UInt8((TableReader.magic >> (8 * UInt64($0))) & 0xff) }
+        return file + footer
     }
 
     /// The whole pipeline a user's file goes through: sniffing, the reader, family detection,

@@ -55,7 +55,12 @@ def probe_input(shape, seed=0x5EED):
     return ((s - np.float32(2)) * np.float32(1.7320508)).astype(np.float32).reshape(shape)
 
 
-def build(family, arch, width, depth, classes):
+def build(family, arch, width, depth, classes, real=False):
+    """`real`: torchvision's own builder for `arch` (B5-B7 use BN eps 1e-3 there, as the converter
+    expects of those shapes); else the EfficientNet class at any width/depth (eps 1e-5)."""
+    if family == "torchvision" and real:
+        import torchvision
+        return getattr(torchvision.models, arch)(weights=None, num_classes=classes)
     if family == "torchvision":
         from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
         setting, last = _efficientnet_conf(arch, width_mult=width, depth_mult=depth)
@@ -92,7 +97,7 @@ def write(model, x, folder, info):
     folder.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         y32 = model(torch.from_numpy(x)).numpy()
-        m64 = build(info["family"], info["arch"], info["width"], info["depth"], info["classes"])
+        m64 = build(info["family"], info["arch"], info["width"], info["depth"], info["classes"], info.get("real", False))
         m64.load_state_dict(model.state_dict())
         y64 = m64.double().eval()(torch.from_numpy(x).double()).numpy()
     torch.save(model.state_dict(), folder / "model.pth")
@@ -128,9 +133,9 @@ def main():
         defaults = {"efficientnet_b0": (1.0, 1.0), "efficientnet_b4": (1.4, 1.8), "efficientnet_b7": (2.0, 3.1)}
         w, d = defaults.get(a.arch, (1.0, 1.0))
         info = dict(family=a.family, arch=a.arch, width=a.width or w, depth=a.depth or d, classes=a.classes, seed=16,
-                    bn_gamma=a.bn_gamma or [0.5, 1.5], bn_beta=0.2)
+                    bn_gamma=a.bn_gamma or [0.5, 1.5], bn_beta=0.2, real=a.width is None and a.depth is None)
         folder = Path(a.out)
-    model = randomise(build(info["family"], info["arch"], info["width"], info["depth"], info["classes"]),
+    model = randomise(build(info["family"], info["arch"], info["width"], info["depth"], info["classes"], info.get("real", False)),
                       a.calibration_size, info["seed"], info["bn_gamma"], info["bn_beta"])
     x = probe_input([a.batch, 3, a.size, a.size])
     if a.mode == "measure":

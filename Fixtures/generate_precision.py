@@ -41,14 +41,12 @@ def probe_input(shape, seed=0x5EED):
     """Verifier.probeInput(shape:rawPixels: false): splitmix64 -> [0, 1) floats, sum of four,
     centred and scaled, all in float32 exactly as the Swift code computes it."""
     n = int(np.prod(shape))
-    mask = (1 << 64) - 1
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # uint64 arithmetic wraps, as Swift's &+ and &*
         k = np.arange(1, 4 * n + 1, dtype=np.uint64)
         z = np.uint64(seed) + k * np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         z = z ^ (z >> np.uint64(31))
-    assert mask  # (wrapping arithmetic is numpy's uint64 behaviour)
     u = (z >> np.uint64(40)).astype(np.float32) / np.float32(1 << 24)
     u = u.reshape(n, 4)
     s = ((u[:, 0] + u[:, 1]) + u[:, 2]) + u[:, 3]

@@ -41,21 +41,24 @@ def probe_input(shape, seed=0x5EED):
     """Verifier.probeInput(shape:rawPixels: false): splitmix64 -> [0, 1) floats, sum of four,
     centred and scaled, all in float32 exactly as the Swift code computes it."""
     n = int(np.prod(shape))
-    mask = (1 << 64) - 1
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # uint64 arithmetic wraps, as Swift's &+ and &*
         k = np.arange(1, 4 * n + 1, dtype=np.uint64)
         z = np.uint64(seed) + k * np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         z = z ^ (z >> np.uint64(31))
-    assert mask  # (wrapping arithmetic is numpy's uint64 behaviour)
     u = (z >> np.uint64(40)).astype(np.float32) / np.float32(1 << 24)
     u = u.reshape(n, 4)
     s = ((u[:, 0] + u[:, 1]) + u[:, 2]) + u[:, 3]
     return ((s - np.float32(2)) * np.float32(1.7320508)).astype(np.float32).reshape(shape)
 
 
-def build(family, arch, width, depth, classes):
+def build(family, arch, width, depth, classes, real=False):
+    """`real`: torchvision's own builder for `arch` (B5-B7 use BN eps 1e-3 there, as the converter
+    expects of those shapes); else the EfficientNet class at any width/depth (eps 1e-5)."""
+    if family == "torchvision" and real:
+        import torchvision
+        return getattr(torchvision.models, arch)(weights=None, num_classes=classes)
     if family == "torchvision":
         from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
         setting, last = _efficientnet_conf(arch, width_mult=width, depth_mult=depth)
@@ -92,7 +95,7 @@ def write(model, x, folder, info):
     folder.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         y32 = model(torch.from_numpy(x)).numpy()
-        m64 = build(info["family"], info["arch"], info["width"], info["depth"], info["classes"])
+        m64 = build(info["family"], info["arch"], info["width"], info["depth"], info["classes"], info.get("real", False))
         m64.load_state_dict(model.state_dict())
         y64 = m64.double().eval()(torch.from_numpy(x).double()).numpy()
     torch.save(model.state_dict(), folder / "model.pth")
@@ -128,9 +131,9 @@ def main():
         defaults = {"efficientnet_b0": (1.0, 1.0), "efficientnet_b4": (1.4, 1.8), "efficientnet_b7": (2.0, 3.1)}
         w, d = defaults.get(a.arch, (1.0, 1.0))
         info = dict(family=a.family, arch=a.arch, width=a.width or w, depth=a.depth or d, classes=a.classes, seed=16,
-                    bn_gamma=a.bn_gamma or [0.5, 1.5], bn_beta=0.2)
+                    bn_gamma=a.bn_gamma or [0.5, 1.5], bn_beta=0.2, real=a.width is None and a.depth is None)
         folder = Path(a.out)
-    model = randomise(build(info["family"], info["arch"], info["width"], info["depth"], info["classes"]),
+    model = randomise(build(info["family"], info["arch"], info["width"], info["depth"], info["classes"], info.get("real", False)),
                       a.calibration_size, info["seed"], info["bn_gamma"], info["bn_beta"])
     x = probe_input([a.batch, 3, a.size, a.size])
     if a.mode == "measure":

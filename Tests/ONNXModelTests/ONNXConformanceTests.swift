@@ -133,7 +133,7 @@ final class ONNXConformanceTests: XCTestCase {
             return nil
         }
         for i in 0 ..< expected.count {
-            let a = Double(actual.floats[i]), e = Double(expected.floats[i])
+            let a = actual.doubles[i], e = expected.doubles[i]
             if a.isNaN || e.isNaN {
                 if a.isNaN != e.isNaN { return "element \(i) is \(a), expected \(e)" }
                 continue

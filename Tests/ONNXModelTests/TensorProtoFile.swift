@@ -59,7 +59,7 @@ struct TensorProtoFile {
             switch type {
             case .float: return ONNXArray(floats: chunks.map { Float(bitPattern: UInt32(littleEndianBytes: $0)) }, shape: dims)
             case .double:
-                return ONNXArray(floats: chunks.map { Float(Double(bitPattern: UInt64(littleEndianBytes: $0))) }, shape: dims, type: .double)
+                return ONNXArray(doubles: chunks.map { Double(bitPattern: UInt64(littleEndianBytes: $0)) }, shape: dims, type: .double)
             case .float16:
                 return ONNXArray(floats: chunks.map { Float(Float16(bitPattern: UInt16(littleEndianBytes: $0))) }, shape: dims, type: .float16)
             case .bfloat16:
@@ -77,7 +77,7 @@ struct TensorProtoFile {
         guard stored == count else { throw DecodeError.malformed("\(stored) typed values for \(type.name) \(dims)") }
         switch type {
         case .float: return ONNXArray(floats: floatData, shape: dims)
-        case .double: return ONNXArray(floats: doubleData.map { Float($0) }, shape: dims, type: .double)
+        case .double: return ONNXArray(doubles: doubleData, shape: dims, type: .double)
         case .int64: return ONNXArray(ints: int64Data, shape: dims, type: type)
         case .int32, .int16, .int8, .uint8, .bool: return ONNXArray(ints: int32Data.map { Int64($0) }, shape: dims, type: type)
         default: return nil

@@ -48,20 +48,20 @@ extension Kernels {
         let geometry = ConvGeometry(n: n, c: ch, h: h, w: wd, m: m, cg: cg, kh: kh, kw: kw, oh: oh, ow: ow,
                                     sh: strides[0], sw: strides[1], dh: dilations[0], dw: dilations[1],
                                     padTop: pads[0], padLeft: pads[1], group: group)
-        var out = [Float](repeating: 0, count: total)
-        if total == 0 { return ONNXArray(floats: out, shape: [n, m, oh, ow]) }
+        var out = [Double](repeating: 0, count: total)
+        if total == 0 { return ONNXArray(doubles: out, shape: [n, m, oh, ow]) }
         if x.count == 0 || w.count == 0 {  // no input channels: the bias alone
-            for p in 0 ..< n * m { for i in 0 ..< oh * ow { out[p * oh * ow + i] = b?.floats[p % m] ?? 0 } }
-            return ONNXArray(floats: out, shape: [n, m, oh, ow])
+            for p in 0 ..< n * m { for i in 0 ..< oh * ow { out[p * oh * ow + i] = b?.doubles[p % m] ?? 0 } }
+            return ONNXArray(doubles: out, shape: [n, m, oh, ow])
         }
-        x.floats.withUnsafeBufferPointer { xp in
-            w.floats.withUnsafeBufferPointer { wp in
+        x.doubles.withUnsafeBufferPointer { xp in
+            w.doubles.withUnsafeBufferPointer { wp in
                 out.withUnsafeMutableBufferPointer { op in
-                    geometry.run(x: xp, w: wp, bias: b?.floats, out: op)
+                    geometry.run(x: xp, w: wp, bias: b?.doubles, out: op)
                 }
             }
         }
-        return ONNXArray(floats: out, shape: [n, m, oh, ow])
+        return ONNXArray(doubles: out, shape: [n, m, oh, ow])
     }
 
     static func batchNormalization(_ c: OpContext) throws -> ONNXArray {
@@ -78,14 +78,14 @@ extension Kernels {
         }
         let eps = Double(try c.float("epsilon", default: 1e-5))
         let plane = x.shape.dropFirst(2).reduce(1, *)
-        let (scale, bias, mean, variance) = (params[0].floats, params[1].floats, params[2].floats, params[3].floats)
-        var a = [Float](repeating: 0, count: channels), s = a
+        let (scale, bias, mean, variance) = (params[0].doubles, params[1].doubles, params[2].doubles, params[3].doubles)
+        var a = [Double](repeating: 0, count: channels), s = a
         for k in 0 ..< channels {
             let inv = Double(scale[k]) / (Double(variance[k]) + eps).squareRoot()
-            a[k] = Float(inv)
-            s[k] = Float(Double(bias[k]) - Double(mean[k]) * inv)
+            a[k] = Double(inv)
+            s[k] = bias[k] - mean[k] * inv
         }
-        x.floats.withUnsafeMutableBufferPointer { p in
+        x.doubles.withUnsafeMutableBufferPointer { p in
             for i in 0 ..< x.shape[0] * channels {
                 let k = i % channels, ak = a[k], sk = s[k]
                 for j in i * plane ..< (i + 1) * plane { p[j] = p[j] * ak + sk }
@@ -101,8 +101,8 @@ extension Kernels {
 struct ConvGeometry {
     let n, c, h, w, m, cg, kh, kw, oh, ow, sh, sw, dh, dw, padTop, padLeft, group: Int
 
-    func run(x: UnsafeBufferPointer<Float>, w weights: UnsafeBufferPointer<Float>, bias: [Float]?,
-             out: UnsafeMutableBufferPointer<Float>) {
+    func run(x: UnsafeBufferPointer<Double>, w weights: UnsafeBufferPointer<Double>, bias: [Double]?,
+             out: UnsafeMutableBufferPointer<Double>) {
         if group == 1 && kh == 1 && kw == 1 && sh == 1 && sw == 1 && padTop == 0 && padLeft == 0 && oh == h && ow == w {
             return pointwise(x: x, weights: weights, bias: bias, out: out)
         }
@@ -119,8 +119,8 @@ struct ConvGeometry {
     /// A 1x1 convolution is a matrix product per image: out[M, P] = W[M, C] x X[C, P] + bias.
     /// Tiled so that a block of X columns stays in cache while four output rows accumulate over it
     /// (the untiled loop re-read all of X from memory once per output channel).
-    private func pointwise(x: UnsafeBufferPointer<Float>, weights: UnsafeBufferPointer<Float>, bias: [Float]?,
-                           out: UnsafeMutableBufferPointer<Float>) {
+    private func pointwise(x: UnsafeBufferPointer<Double>, weights: UnsafeBufferPointer<Double>, bias: [Double]?,
+                           out: UnsafeMutableBufferPointer<Double>) {
         let pixels = h * w, channels = c
         let tile = max(16, min(512, (1 << 15) / max(channels, 1) / 16 * 16))
         let tiles = (pixels + tile - 1) / tile
@@ -164,7 +164,7 @@ struct ConvGeometry {
                     }
                     for k in 0 ..< rows {
                         let o = oImage + (r + k) * pixels
-                        for j in 0 ..< count { o[j] = Float(acc[k * tile + j]) }
+                        for j in 0 ..< count { o[j] = Double(acc[k * tile + j]) }
                     }
                     r += rows
                 }
@@ -174,14 +174,14 @@ struct ConvGeometry {
 
     /// The buffers shared by the workers: each writes only its own output planes.
     private struct Buffers: @unchecked Sendable {
-        let x: UnsafeBufferPointer<Float>
-        let weights: UnsafeBufferPointer<Float>
-        let out: UnsafeMutableBufferPointer<Float>
+        let x: UnsafeBufferPointer<Double>
+        let weights: UnsafeBufferPointer<Double>
+        let out: UnsafeMutableBufferPointer<Double>
     }
 
     /// Output plane `p` = image p / m, output channel p % m, accumulated in Double (see pointwise).
-    private func plane(_ p: Int, x: UnsafeBufferPointer<Float>, weights: UnsafeBufferPointer<Float>, bias: [Float]?,
-                       out: UnsafeMutablePointer<Float>) {
+    private func plane(_ p: Int, x: UnsafeBufferPointer<Double>, weights: UnsafeBufferPointer<Double>, bias: [Double]?,
+                       out: UnsafeMutablePointer<Double>) {
         let image = p / m, oc = p % m
         let g = oc / (m / group)
         let o = UnsafeMutablePointer<Double>.allocate(capacity: oh * ow)
@@ -215,7 +215,7 @@ struct ConvGeometry {
             }
         }
         let plane = out + p * oh * ow
-        for i in 0 ..< oh * ow { plane[i] = Float(o[i]) }
+        for i in 0 ..< oh * ow { plane[i] = Double(o[i]) }
     }
 
     static func ceilDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? (a + b - 1) / b : -((-a) / b) }

@@ -74,29 +74,29 @@ extension Kernels {
         }
         if c.op == "Pow" && !a.isFloat && b.isFloat {
             // The result has the base's type (onnx: T for Pow(T, T1)); numpy's power, then the cast.
-            let r = broadcast(a.asFloats, a.shape, b.floats, b.shape, out: shape, count: n) { Float(Foundation_pow(Double($0), Double($1))) }
+            let r = broadcast(a.asDoubles, a.shape, b.doubles, b.shape, out: shape, count: n) { Foundation_pow($0, $1) }
             return ONNXArray(ints: narrowed(r.map(ONNXArray.truncate), to: a.elementType), shape: shape, type: a.elementType)
         }
         if a.isFloat || b.isFloat {
             guard a.isFloat && b.isFloat || c.op == "Pow" else {
                 throw c.fail("mixed element types \(a.elementType.name) and \(b.elementType.name)")
             }
-            let f: (Float, Float) -> Float
+            let f: (Double, Double) -> Double
             switch c.op {
             case "Add": f = { $0 + $1 }
             case "Sub": f = { $0 - $1 }
             case "Mul": f = { $0 * $1 }
             case "Div": f = { $0 / $1 }
-            case "Pow": f = { powf($0, $1) }
+            case "Pow": f = { pow($0, $1) }
             case "Equal": f = { $0 == $1 ? 1 : 0 }
             case "Less": f = { $0 < $1 ? 1 : 0 }
             case "Greater": f = { $0 > $1 ? 1 : 0 }
             case "LessOrEqual": f = { $0 <= $1 ? 1 : 0 }
             default: f = { $0 >= $1 ? 1 : 0 }
             }
-            let r = broadcast(a.asFloats, a.shape, b.asFloats, b.shape, out: shape, count: n, f)
+            let r = broadcast(a.asDoubles, a.shape, b.asDoubles, b.shape, out: shape, count: n, f)
             if comparison { return ONNXArray(ints: r.map { Int64($0) }, shape: shape, type: .bool) }
-            return ONNXArray(floats: r, shape: shape, type: a.isFloat ? a.elementType : b.elementType)
+            return ONNXArray(doubles: r, shape: shape, type: a.isFloat ? a.elementType : b.elementType)
         }
         var divideByZero = false
         let f: (Int64, Int64) -> Int64
@@ -161,9 +161,9 @@ extension Kernels {
             guard let shape = broadcastShape(acc.shape, b.shape) else { throw c.fail("shapes \(acc.shape) and \(b.shape) do not broadcast") }
             let n = try c.count(shape)
             if acc.isFloat {
-                let f: (Float, Float) -> Float = c.op == "Max" ? { $0.isNaN || $1.isNaN ? .nan : max($0, $1) }
+                let f: (Double, Double) -> Double = c.op == "Max" ? { $0.isNaN || $1.isNaN ? .nan : max($0, $1) }
                     : c.op == "Min" ? { $0.isNaN || $1.isNaN ? .nan : min($0, $1) } : { $0 + $1 }
-                acc = ONNXArray(floats: broadcast(acc.floats, acc.shape, b.floats, b.shape, out: shape, count: n, f), shape: shape, type: acc.elementType)
+                acc = ONNXArray(doubles: broadcast(acc.doubles, acc.shape, b.doubles, b.shape, out: shape, count: n, f), shape: shape, type: acc.elementType)
             } else {
                 let f: (Int64, Int64) -> Int64 = c.op == "Max" ? { max($0, $1) } : c.op == "Min" ? { min($0, $1) } : { $0 &+ $1 }
                 acc = ONNXArray(ints: broadcast(acc.ints, acc.shape, b.ints, b.shape, out: shape, count: n, f), shape: shape, type: acc.elementType)
@@ -171,8 +171,8 @@ extension Kernels {
         }
         if c.op == "Mean" {
             guard acc.isFloat else { throw c.unsupported("integer Mean") }
-            let k = Float(args.count)
-            acc.floats = acc.floats.map { $0 / k }
+            let k = Double(args.count)
+            acc.doubles = acc.doubles.map { $0 / k }
         }
         return acc
     }
@@ -189,7 +189,7 @@ extension Kernels {
         let mask = positions(cond).map { cond.asInts[$0] }
         let xi = positions(x), yi = positions(y)
         if x.isFloat {
-            return ONNXArray(floats: (0 ..< n).map { mask[$0] != 0 ? x.floats[xi[$0]] : y.floats[yi[$0]] }, shape: shape, type: x.elementType)
+            return ONNXArray(doubles: (0 ..< n).map { mask[$0] != 0 ? x.doubles[xi[$0]] : y.doubles[yi[$0]] }, shape: shape, type: x.elementType)
         }
         return ONNXArray(ints: (0 ..< n).map { mask[$0] != 0 ? x.ints[xi[$0]] : y.ints[yi[$0]] }, shape: shape, type: x.elementType)
     }
@@ -208,39 +208,39 @@ extension Kernels {
             }
             return x
         }
-        let f: (Float) -> Float
+        let f: (Double) -> Double
         switch c.op {
-        case "Sigmoid": f = { $0 >= 0 ? 1 / (1 + expf(-$0)) : expf($0) / (1 + expf($0)) }
+        case "Sigmoid": f = { $0 >= 0 ? 1 / (1 + exp(-$0)) : exp($0) / (1 + exp($0)) }
         case "Relu": f = { $0 > 0 ? $0 : 0 }
         case "LeakyRelu":
             let alpha = try c.float("alpha", default: 0.01)
             f = { $0 >= 0 ? $0 : $0 * alpha }
-        case "Tanh": f = { tanhf($0) }
-        case "Exp": f = { expf($0) }
-        case "Log": f = { logf($0) }
-        case "Sqrt": f = { sqrtf($0) }
+        case "Tanh": f = { tanh($0) }
+        case "Exp": f = { exp($0) }
+        case "Log": f = { log($0) }
+        case "Sqrt": f = { sqrt($0) }
         case "Reciprocal": f = { 1 / $0 }
         case "Neg": f = { -$0 }
         case "Abs": f = { Swift.abs($0) }
         case "Ceil": f = { $0.rounded(.up) }
         case "Floor": f = { $0.rounded(.down) }
         case "Round": f = { $0.rounded(.toNearestOrEven) }
-        case "Erf": f = { erff($0) }
+        case "Erf": f = { erf($0) }
         case "Sign": f = { $0 > 0 ? 1 : $0 < 0 ? -1 : 0 }
-        case "Softplus": f = { $0 > 20 ? $0 : log1pf(expf($0)) }
+        case "Softplus": f = { $0 > 20 ? $0 : log1p(exp($0)) }
         case "HardSigmoid":
             let alpha = try c.float("alpha", default: 0.2), beta = try c.float("beta", default: 0.5)
             f = { max(0, min(1, alpha * $0 + beta)) }
         case "HardSwish": f = { $0 * max(0, min(1, $0 / 6 + 0.5)) }
         default: throw c.fail("\(c.op) needs a boolean input")
         }
-        x.floats = x.floats.map(f)
+        x.doubles = x.doubles.map(f)
         return x
     }
 
     static func clip(_ c: OpContext) throws -> ONNXArray {
         var x = try c.input(0)
-        var lo: Float = -.infinity, hi: Float = .infinity
+        var lo: Double = -.infinity, hi: Double = .infinity
         if c.opset < 11 {
             lo = try c.float("min", default: lo)
             hi = try c.float("max", default: hi)
@@ -248,11 +248,11 @@ extension Kernels {
             for (i, name) in [(1, "min"), (2, "max")] {
                 guard let v = c.optionalInput(i) else { continue }
                 guard v.count == 1, v.isFloat == x.isFloat else { throw c.fail("\(name) must be a scalar of the input's type") }
-                if i == 1 { lo = v.asFloats[0] } else { hi = v.asFloats[0] }
+                if i == 1 { lo = v.asDoubles[0] } else { hi = v.asDoubles[0] }
             }
         }
         if x.isFloat {
-            x.floats = x.floats.map { $0.isNaN ? $0 : Swift.min(Swift.max($0, lo), hi) }
+            x.doubles = x.doubles.map { $0.isNaN ? $0 : Swift.min(Swift.max($0, lo), hi) }
         } else {
             let l = lo == -.infinity ? Int64.min : ONNXArray.truncate(lo), h = hi == .infinity ? Int64.max : ONNXArray.truncate(hi)
             x.ints = x.ints.map { Swift.min(Swift.max($0, l), h) }
@@ -273,14 +273,14 @@ extension Kernels {
             target = t
         }
         if target.isFloatingPoint {
-            var v = x.asFloats
+            var v = x.asDoubles
             // Narrow float types round like the real conversion would.
-            if target == .float16 { v = v.map { HalfConversion.float(fromHalf: HalfConversion.half(fromFloat: $0)) } }
-            if target == .bfloat16 { v = v.map { HalfConversion.float(fromBFloat16: HalfConversion.bfloat16(fromFloat: $0)) } }
-            return ONNXArray(floats: v, shape: x.shape, type: target)
+            if target == .float16 { v = v.map { Double(HalfConversion.float(fromHalf: HalfConversion.half(fromFloat: Float($0)))) } }
+            if target == .bfloat16 { v = v.map { Double(HalfConversion.float(fromBFloat16: HalfConversion.bfloat16(fromFloat: Float($0)))) } }
+            return ONNXArray(doubles: v, shape: x.shape, type: target)
         }
         // To bool: nonzero (0.5 is true, not truncated to 0).
-        let v = target == .bool && x.isFloat ? x.floats.map { $0 != 0 ? 1 : 0 } : x.asInts
+        let v = target == .bool && x.isFloat ? x.doubles.map { $0 != 0 ? 1 : 0 } : x.asInts
         return ONNXArray(ints: narrowed(v, to: target), shape: x.shape, type: target)
     }
 }

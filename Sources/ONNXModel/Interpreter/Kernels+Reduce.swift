@@ -11,9 +11,9 @@ extension Kernels {
         guard x.rank >= 3 else { throw c.fail("input rank \(x.rank) < 3") }
         let rows = x.shape[0] * x.shape[1], plane = x.shape.dropFirst(2).reduce(1, *)
         guard plane > 0 else { throw c.fail("empty spatial extent \(x.shape)") }
-        var out = [Float](repeating: 0, count: rows)
+        var out = [Double](repeating: 0, count: rows)
         let maximum = c.op == "GlobalMaxPool"
-        x.floats.withUnsafeBufferPointer { p in
+        x.doubles.withUnsafeBufferPointer { p in
             for r in 0 ..< rows {
                 if maximum {
                     out[r] = p[r * plane ..< (r + 1) * plane].max() ?? 0
@@ -21,10 +21,10 @@ extension Kernels {
                 }
                 var s: Double = 0
                 for j in r * plane ..< (r + 1) * plane { s += Double(p[j]) }
-                out[r] = Float(s / Double(plane))
+                out[r] = Double(s / Double(plane))
             }
         }
-        return ONNXArray(floats: out, shape: Array(x.shape.prefix(2)) + [Int](repeating: 1, count: x.rank - 2))
+        return ONNXArray(doubles: out, shape: Array(x.shape.prefix(2)) + [Int](repeating: 1, count: x.rank - 2))
     }
 
     /// 2-D AveragePool (pads, strides, ceil_mode, count_include_pad; no dilation).
@@ -60,7 +60,7 @@ extension Kernels {
         }
         let oh = outSize(h, pads[0], pads[2], k[0], s[0]), ow = outSize(w, pads[1], pads[3], k[1], s[1])
         guard oh > 0, ow > 0 else { throw c.fail("kernel \(k) does not fit input \(x.shape) with pads \(pads)") }
-        var out = [Float](repeating: 0, count: try c.count([n, ch, oh, ow]))
+        var out = [Double](repeating: 0, count: try c.count([n, ch, oh, ow]))
         for plane in 0 ..< n * ch {
             let base = plane * h * w
             for oy in 0 ..< oh {
@@ -68,16 +68,16 @@ extension Kernels {
                     let y0 = oy * s[0] - pads[0], x0 = ox * s[1] - pads[1]
                     var sum: Double = 0, count = 0
                     for y in max(0, y0) ..< min(h, y0 + k[0]) {
-                        for xx in max(0, x0) ..< min(w, x0 + k[1]) { sum += Double(x.floats[base + y * w + xx]); count += 1 }
+                        for xx in max(0, x0) ..< min(w, x0 + k[1]) { sum += Double(x.doubles[base + y * w + xx]); count += 1 }
                     }
                     // The window clipped to the padded extent (ceil_mode may run past it).
                     let padded = (min(y0 + k[0], h + pads[2]) - y0) * (min(x0 + k[1], w + pads[3]) - x0)
                     let divisor = includePad ? padded : count
-                    out[(plane * oh + oy) * ow + ox] = divisor > 0 ? Float(sum / Double(divisor)) : 0
+                    out[(plane * oh + oy) * ow + ox] = divisor > 0 ? Double(sum / Double(divisor)) : 0
                 }
             }
         }
-        return ONNXArray(floats: out, shape: [n, ch, oh, ow])
+        return ONNXArray(doubles: out, shape: [n, ch, oh, ow])
     }
 
     /// ReduceMean/Sum/Max/Min: axes from the attribute (before opset 18) or input 1.
@@ -102,22 +102,22 @@ extension Kernels {
         // is the mean or sum of one contiguous row.
         if x.isFloat, c.op == "ReduceMean" || c.op == "ReduceSum", set == Set((x.rank - set.count) ..< x.rank), n > 0 {
             let row = x.count / n
-            var out = [Float](repeating: 0, count: n)
-            x.floats.withUnsafeBufferPointer { p in
+            var out = [Double](repeating: 0, count: n)
+            x.doubles.withUnsafeBufferPointer { p in
                 for r in 0 ..< n {
                     var sum: Double = 0
                     for j in r * row ..< (r + 1) * row { sum += Double(p[j]) }
-                    out[r] = Float(c.op == "ReduceMean" && row > 0 ? sum / Double(row) : sum)
+                    out[r] = Double(c.op == "ReduceMean" && row > 0 ? sum / Double(row) : sum)
                 }
             }
-            return ONNXArray(floats: out, shape: shape, type: x.elementType)
+            return ONNXArray(doubles: out, shape: shape, type: x.elementType)
         }
         let outStrides = strides(outFull).enumerated().map { set.contains($0.offset) ? 0 : $0.element }
         // The output slot of every input element, in input order.
         let slots = strided(x.shape, steps: outStrides, base: 0, count: x.count)
         if !x.isFloat { return ONNXArray(ints: try integerReduce(c, x, slots: slots, outputs: n), shape: shape, type: x.elementType) }
         var acc = [Double](repeating: c.op == "ReduceMax" ? -.infinity : c.op == "ReduceMin" ? .infinity : 0, count: n)
-        for (v, o) in zip(x.floats, slots) {
+        for (v, o) in zip(x.doubles, slots) {
             let d = Double(v)
             switch c.op {
             case "ReduceMax": acc[o] = d.isNaN || acc[o].isNaN ? .nan : max(acc[o], d)
@@ -129,7 +129,7 @@ extension Kernels {
             let size = Double(x.count / max(n, 1))
             acc = acc.map { $0 / size }
         }
-        return ONNXArray(floats: acc.map { Float($0) }, shape: shape, type: x.elementType)
+        return ONNXArray(doubles: acc.map { Double($0) }, shape: shape, type: x.elementType)
     }
 
     /// The integer and bool reductions, in Int64 (exact): over an empty set ReduceMax gives the
@@ -174,9 +174,9 @@ extension Kernels {
         let (k2, n) = tb ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
         guard k == k2 else { throw c.fail("A \(a.shape) and B \(b.shape) do not multiply (transA \(ta), transB \(tb))") }
         let total = try c.count([m, n])
-        var out = [Float](repeating: 0, count: total)
-        a.floats.withUnsafeBufferPointer { ap in
-            b.floats.withUnsafeBufferPointer { bp in
+        var out = [Double](repeating: 0, count: total)
+        a.doubles.withUnsafeBufferPointer { ap in
+            b.doubles.withUnsafeBufferPointer { bp in
                 for i in 0 ..< m {
                     for j in 0 ..< n {
                         // Double accumulation: the verification pass must be far more exact
@@ -185,7 +185,7 @@ extension Kernels {
                         for p in 0 ..< k {
                             s += Double(ap[ta ? p * m + i : i * k + p]) * Double(bp[tb ? j * k + p : p * n + j])
                         }
-                        out[i * n + j] = Float(Double(alpha) * s)
+                        out[i * n + j] = Double(Double(alpha) * s)
                     }
                 }
             }
@@ -194,9 +194,9 @@ extension Kernels {
             guard cc.isFloat, let shape = broadcastShape([m, n], cc.shape), shape == [m, n] else {
                 throw c.fail("C \(cc.shape) does not broadcast to [\(m), \(n)]")
             }
-            out = broadcast(out, [m, n], cc.floats, cc.shape, out: [m, n], count: total) { $0 + beta * $1 }
+            out = broadcast(out, [m, n], cc.doubles, cc.shape, out: [m, n], count: total) { $0 + beta * $1 }
         }
-        return ONNXArray(floats: out, shape: [m, n])
+        return ONNXArray(doubles: out, shape: [m, n])
     }
 
     /// numpy matmul: 1-D operands promoted, batch dimensions broadcast.
@@ -212,10 +212,10 @@ extension Kernels {
         let batches = try c.count(batch)
         let total = try c.count(batch + [m, n])
         let aStr = broadcastStrides(Array(aShape.dropLast(2)), to: batch), bStr = broadcastStrides(Array(bShape.dropLast(2)), to: batch)
-        var out = [Float](repeating: 0, count: total)
+        var out = [Double](repeating: 0, count: total)
         var row = [Double](repeating: 0, count: n)
-        a.floats.withUnsafeBufferPointer { ap in
-            b.floats.withUnsafeBufferPointer { bp in
+        a.doubles.withUnsafeBufferPointer { ap in
+            b.doubles.withUnsafeBufferPointer { bp in
                 for t in 0 ..< batches {
                     var rem = t, ao = 0, bo = 0
                     for d in stride(from: batch.count - 1, through: 0, by: -1) {
@@ -230,7 +230,7 @@ extension Kernels {
                             let v = Double(ap[aBase + i * k + p]), b = bBase + p * n
                             for j in 0 ..< n { row[j] += v * Double(bp[b + j]) }
                         }
-                        for j in 0 ..< n { out[oBase + i * n + j] = Float(row[j]) }
+                        for j in 0 ..< n { out[oBase + i * n + j] = Double(row[j]) }
                     }
                 }
             }
@@ -238,7 +238,7 @@ extension Kernels {
         var shape = batch + [m, n]
         if a.rank == 1 { shape.remove(at: shape.count - 2) }
         if b.rank == 1 { shape.removeLast() }
-        return ONNXArray(floats: out, shape: shape)
+        return ONNXArray(doubles: out, shape: shape)
     }
 
     /// Softmax / LogSoftmax; before opset 13 the input is coerced to 2-D at `axis` (default 1).
@@ -250,11 +250,11 @@ extension Kernels {
         let inner = legacy ? 1 : x.shape[(axis + 1)...].reduce(1, *)
         let length = legacy ? x.shape[axis...].reduce(1, *) : x.shape[axis]
         let outer = x.count / max(1, length * inner)
-        x.floats.withUnsafeMutableBufferPointer { p in
+        x.doubles.withUnsafeMutableBufferPointer { p in
             for o in 0 ..< outer {
                 for i in 0 ..< inner {
                     let base = o * length * inner + i
-                    var mx = -Float.infinity
+                    var mx = -Double.infinity
                     for j in 0 ..< length { mx = max(mx, p[base + j * inner]) }
                     // In Double: exp, sum and quotient round once, into the float32 result.
                     var sum: Double = 0
@@ -262,7 +262,7 @@ extension Kernels {
                     let logSum = Foundation_log(sum)
                     for j in 0 ..< length {
                         let v = Double(p[base + j * inner]) - Double(mx)
-                        p[base + j * inner] = Float(log ? v - logSum : Foundation_exp(v) / sum)
+                        p[base + j * inner] = Double(log ? v - logSum : Foundation_exp(v) / sum)
                     }
                 }
             }

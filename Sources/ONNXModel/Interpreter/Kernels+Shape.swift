@@ -3,7 +3,7 @@
 extension Kernels {
     /// out[i] = x[index[i]] with the element type kept.
     static func take(_ x: ONNXArray, _ index: [Int], shape: [Int]) -> ONNXArray {
-        x.isFloat ? ONNXArray(floats: index.map { x.floats[$0] }, shape: shape, type: x.elementType)
+        x.isFloat ? ONNXArray(doubles: index.map { x.doubles[$0] }, shape: shape, type: x.elementType)
             : ONNXArray(ints: index.map { x.ints[$0] }, shape: shape, type: x.elementType)
     }
 
@@ -74,14 +74,14 @@ extension Kernels {
         shape[axis] = xs.reduce(0) { $0 + $1.shape[axis] }
         _ = try c.count(shape)
         let outer = first.shape[..<axis].reduce(1, *)
-        var floats: [Float] = [], ints: [Int64] = []
+        var floats: [Double] = [], ints: [Int64] = []
         for o in 0 ..< outer {
             for x in xs {
                 let chunk = x.shape[axis...].reduce(1, *)
-                if first.isFloat { floats += x.floats[o * chunk ..< (o + 1) * chunk] } else { ints += x.ints[o * chunk ..< (o + 1) * chunk] }
+                if first.isFloat { floats += x.doubles[o * chunk ..< (o + 1) * chunk] } else { ints += x.ints[o * chunk ..< (o + 1) * chunk] }
             }
         }
-        return first.isFloat ? ONNXArray(floats: floats, shape: shape, type: first.elementType)
+        return first.isFloat ? ONNXArray(doubles: floats, shape: shape, type: first.elementType)
             : ONNXArray(ints: ints, shape: shape, type: first.elementType)
     }
 
@@ -212,10 +212,10 @@ extension Kernels {
     static func constantOfShape(_ c: OpContext) throws -> ONNXArray {
         let shape = try c.intList(try c.input(0), "shape")
         let n = try c.count(shape)
-        guard case let .tensor(t)? = c.node.attribute("value") else { return ONNXArray(floats: .init(repeating: 0, count: n), shape: shape) }
+        guard case let .tensor(t)? = c.node.attribute("value") else { return ONNXArray(doubles: .init(repeating: 0, count: n), shape: shape) }
         let v = ONNXArray(t)
         guard v.count == 1 else { throw c.fail("value must hold one element") }
-        return v.isFloat ? ONNXArray(floats: .init(repeating: v.floats[0], count: n), shape: shape, type: v.elementType)
+        return v.isFloat ? ONNXArray(doubles: .init(repeating: v.doubles[0], count: n), shape: shape, type: v.elementType)
             : ONNXArray(ints: .init(repeating: v.ints[0], count: n), shape: shape, type: v.elementType)
     }
 
@@ -225,11 +225,11 @@ extension Kernels {
             throw c.fail("start, limit and delta must be scalars of one type")
         }
         if s.isFloat {
-            let (a, b, k) = (s.floats[0], l.floats[0], d.floats[0])
+            let (a, b, k) = (s.doubles[0], l.doubles[0], d.doubles[0])
             guard k != 0, k.isFinite, a.isFinite, b.isFinite,
                   let steps = CheckedMath.int((Double(b - a) / Double(k)).rounded(.up)) else { throw c.fail("invalid range \(a)..<\(b) by \(k)") }
             let n = try c.count([max(0, steps)])
-            return ONNXArray(floats: (0 ..< n).map { a + Float($0) * k }, shape: [n], type: s.elementType)
+            return ONNXArray(doubles: (0 ..< n).map { a + Double($0) * k }, shape: [n], type: s.elementType)
         }
         let (a, b, k) = (s.ints[0], l.ints[0], d.ints[0])
         guard k != 0 else { throw c.fail("delta 0") }
@@ -243,7 +243,7 @@ extension Kernels {
         let x = try c.input(0)
         let mode = try c.string("mode", default: "constant")
         guard mode == "constant" else { throw c.unsupported("mode '\(mode)'") }
-        var pads: [Int], value: Float = 0
+        var pads: [Int], value: Double = 0
         if c.opset < 11 {
             guard let p = try c.ints("pads") ?? c.ints("paddings") else { throw c.fail("pads are required") }
             pads = p
@@ -252,7 +252,7 @@ extension Kernels {
             pads = try c.intList(try c.input(1), "pads")
             if let v = c.optionalInput(2) {
                 guard v.count == 1 else { throw c.fail("constant_value must be a scalar") }
-                value = v.asFloats[0]
+                value = v.asDoubles[0]
             }
         }
         let axes = try c.optionalInput(3).map { try c.intList($0, "axes").map { try c.axis($0, rank: x.rank) } } ?? Array(0 ..< x.rank)
@@ -277,7 +277,7 @@ extension Kernels {
             var d = x.rank - 1
             while d >= 0 { idx[d] += 1; if idx[d] < shape[d] { break }; idx[d] = 0; d -= 1 }
         }
-        if x.isFloat { return ONNXArray(floats: index.map { $0 < 0 ? value : x.floats[$0] }, shape: shape, type: x.elementType) }
+        if x.isFloat { return ONNXArray(doubles: index.map { $0 < 0 ? value : x.doubles[$0] }, shape: shape, type: x.elementType) }
         let iv = ONNXArray.truncate(value)
         return ONNXArray(ints: index.map { $0 < 0 ? iv : x.ints[$0] }, shape: shape, type: x.elementType)
     }

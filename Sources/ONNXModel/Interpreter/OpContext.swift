@@ -41,11 +41,11 @@ struct OpContext {
         return v
     }
 
-    func float(_ name: String, default value: Float) throws -> Float {
+    func float(_ name: String, default value: Double) throws -> Double {
         guard let a = node.attribute(name) else { return value }
         switch a {
-        case let .float(f): return f
-        case let .int(i): return Float(i)
+        case let .float(f): return Double(f)
+        case let .int(i): return Double(i)
         default: throw fail("attribute '\(name)' must be a FLOAT, got \(a.typeName)")
         }
     }

@@ -62,11 +62,11 @@ public enum SourceError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unrecognised(path):
-            return "\(path): not a PyTorch, safetensors, Keras, ONNX, TensorFlow checkpoint or .effw file (unrecognised content)"
+            return "\(path): not a PyTorch, Keras, ONNX, safetensors, TensorFlow checkpoint or .effw file (unrecognised content)"
         case let .notYetSupported(path, format): return "\(path): \(format) files are not supported yet"
         case let .empty(path): return "\(path): file is empty"
         case let .unrecognisedFolder(path, expected):
-            return "\(path): a folder, but it holds no model weights (expected \(expected.joined(separator: " or ")))"
+            return "\(path): a directory without model weights (a model-hub folder holds \(expected.joined(separator: " or ")) beside its config.json; a TensorFlow checkpoint folder its checkpoint file or .index)"
         case let .hubConfig(path, detail): return "\(path): \(detail)"
         }
     }

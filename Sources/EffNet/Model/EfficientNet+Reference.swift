@@ -1,9 +1,9 @@
 /// The reference pass: the declared units (`ParameterLayout`) run one by one on
 /// `ReferenceKernels`, activations stored as `S`. With Float it is `forward`'s reference path
 /// (float32 between layers, as the frameworks); with Double it is the verification pass of every
-/// conversion (`float64Forward`), which stays ~1e-12 from a float64 run of the source framework,
-/// so comparing it with a float32 framework's output measures that output's own rounding plus any
-/// real difference (see `ReferenceKernels` for why float32 storage is not enough on deep models).
+/// conversion (`float64Forward`), whose logits, rounded to float32, equal a float64 run of the
+/// source framework (B0 to B7 at 600 px), so comparing it with a float32 framework's output
+/// measures that output's own rounding plus any real difference (see `ReferenceKernels` for why float32 storage is not enough on deep models).
 extension EfficientNet {
     typealias Activations<S: ActivationScalar> = ReferenceKernels.Activations<S>
 

@@ -13,8 +13,8 @@ import Foundation
 /// any float32 rounding, wherever it happens, about a thousandfold (full-depth B7 at 600 px: every
 /// float32 engine, PyTorch, ONNX Runtime or these kernels with Double sums but float32 storage, lands
 /// 5e-5...7e-5 from a float64 run), so a float32 pass adds its own noise to the reference's and fails
-/// correct conversions. In Double it stays ~1e-12 from the float64 run, and its error against a
-/// float32 reference is that reference's own rounding alone.
+/// correct conversions. In Double its logits equal the float64 run's once rounded to float32, and its
+/// error against a float32 reference is that reference's own rounding alone.
 ///
 /// Output planes are independent, so a convolution spreads them over the cores; each plane's sums
 /// run in one fixed order, so results do not depend on the thread count.
@@ -155,12 +155,16 @@ enum ReferenceKernels {
     static func batchNormActivation<S: ActivationScalar>(_ t: inout Activations<S>, _ bn: BatchNorm2d?,
                                                          _ act: EfficientNetConfig.Activation?) {
         let n = t.shape[0], c = t.shape[1], hw = t.count / max(1, n * c)
+        // The frameworks' epsilon is a decimal literal (1e-3, 1e-5, 1.001e-5) used as a double; the
+        // config holds it as Float. Its shortest decimal spelling gives the literal back (Float
+        // 1e-3 is 1.0000000475e-3, which alone moves a full-size B7's logits by ~1e-6 relative).
+        let eps = bn.map { Double("\($0.epsilon)") ?? Double($0.epsilon) } ?? 0
         t.values.withUnsafeMutableBufferPointer { p in
             for b in 0 ..< n { for ch in 0 ..< c {
                 let base = (b * c + ch) * hw
                 var scale = 1.0, shift = 0.0
                 if let bn {
-                    scale = Double(bn.weight.scalars[ch]) / (Double(bn.runningVar.scalars[ch]) + Double(bn.epsilon)).squareRoot()
+                    scale = Double(bn.weight.scalars[ch]) / (Double(bn.runningVar.scalars[ch]) + eps).squareRoot()
                     shift = Double(bn.bias.scalars[ch]) - Double(bn.runningMean.scalars[ch]) * scale
                 }
                 for i in 0 ..< hw {

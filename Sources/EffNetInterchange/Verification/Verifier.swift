@@ -27,8 +27,8 @@ public enum Verifier {
     }
 
     /// Compares the model's output on `input` with `expected`. The model runs as the verification
-    /// pass (`EfficientNet.float64Forward`: the reference kernels with activations in Double, ~1e-12
-    /// from a float64 run), then once more on the fast float32 path to estimate the float32 noise
+    /// pass (`EfficientNet.float64Forward`: the reference kernels with activations in Double; its logits
+    /// equal a float64 run's once rounded to float32), then once more on the fast float32 path to estimate the float32 noise
     /// of this model (`float32Noise`).
     /// - Throws: `VerificationError.shape` when the shapes cannot be compared; model errors.
     public static func compare(_ model: EfficientNet, input: Tensor, expected: Tensor, method: String,

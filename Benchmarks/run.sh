@@ -10,6 +10,10 @@
 #                      venv that this script makes once in .cache/venv-bench with pip)
 #   BENCH_MIN_SECONDS  minimum timing per case and engine (default 3)
 #   BENCH_MIN_RUNS     minimum runs per case and engine (default 20)
+#   BENCH_ROUNDS       rounds per case (default 1): every engine times the case once per round,
+#                      ONNX Runtime/PyTorch first in every other round, and the report takes the
+#                      median of the rounds' medians: on a shared machine, load that comes and
+#                      goes then falls on every engine alike
 #   DEFAULT_BUILD=0    skip the second Swift build: the default one, `swift build -c release`
 #                      without -Xswiftc flags (what users and dependent packages get), timed as
 #                      the "swift-default" column (on by default; PORTABLE=0/1 is the old name)
@@ -88,8 +92,8 @@ echo "== machine" >&2
 # shellcheck disable=SC2086
 "$PYTHON" Benchmarks/bench_python.py "$CACHE" --write-checks $models >&2
 
-# Case by case, every engine back to back, so that all see the same machine load.
-for c in "${CASES[@]}"; do
+swift_engines() { # case
+  local c=$1
   echo "== $c: swift" >&2
   "$BENCH" --min-seconds "$MIN_SECONDS" --min-runs "$MIN_RUNS" run "$CACHE" "$c" | tee -a "$OUT/swift.jsonl" >&2
   if [ -n "${BENCH_PORTABLE:-}" ]; then
@@ -102,9 +106,24 @@ for c in "${CASES[@]}"; do
     OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} "$BENCH" --gemm openblas --min-seconds "$MIN_SECONDS" \
       --min-runs "$MIN_RUNS" run "$CACHE" "$c" | tee -a "$OUT/swift.jsonl" >&2
   fi
+}
+
+python_engines() { # case
+  local c=$1
   echo "== $c: onnxruntime, pytorch" >&2
   BENCH_MIN_SECONDS=$MIN_SECONDS BENCH_MIN_RUNS=$MIN_RUNS \
     "$PYTHON" Benchmarks/bench_python.py "$CACHE" "$c" | tee -a "$OUT/python.jsonl" >&2
+}
+
+# Case by case, every engine back to back, so that all see the same machine load.
+for c in "${CASES[@]}"; do
+  for ((round = 0; round < ${BENCH_ROUNDS:-1}; round++)); do
+    if ((round % 2 == 0)); then
+      swift_engines "$c"; python_engines "$c"
+    else
+      python_engines "$c"; swift_engines "$c"
+    fi
+  done
 done
 
 "$PYTHON" Benchmarks/report.py "$OUT"

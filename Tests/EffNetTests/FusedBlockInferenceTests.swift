@@ -8,7 +8,7 @@ import XCTest
 /// - the same floats, bit for bit, on 1, 2 and 3 threads (a layer is split by rows of output
 ///   tiles, each computed the same way whatever the split);
 /// - within relative 1e-5 of the reference kernels (max |fast - reference| / max(1, max
-///   |reference|), as `InferenceTests`).
+///   |reference|), as `InferenceTests`), in the logits and in every observed stage.
 ///
 /// Sizes are odd and non-square so that the Winograd convolutions have half-empty last tiles in
 /// both directions; channels are not multiples of 16. The PyTorch fixtures (Fixtures/v2) check
@@ -54,6 +54,23 @@ final class FusedBlockInferenceTests: XCTestCase {
         XCTAssertLessThanOrEqual(c.relativeError, Self.tolerance, "\(config.name) \(shape): \(c)", file: file, line: line)
         XCTAssertEqual(c.top1Agreement, 1, file: file, line: line)
         XCTAssertGreaterThan(c.maxAbsReference, 0, file: file, line: line)
+        // Every block's output too: the logits of a deep random network move little even when a
+        // block's output is badly wrong, its activations do not.
+        func stages(_ kernels: InferenceOptions.Kernels) throws -> [(String, Tensor)] {
+            m.inferenceOptions = InferenceOptions(kernels: kernels, threads: 2)
+            var seen: [(String, Tensor)] = []
+            _ = try m.forward(x) { seen.append(($0, $1)) }
+            return seen
+        }
+        let refStages = try stages(.reference), fastStages = try stages(.fast)
+        XCTAssertEqual(fastStages.map(\.0), refStages.map(\.0), file: file, line: line)
+        XCTAssertGreaterThan(fastStages.count, config.blocks.count, file: file, line: line)
+        for ((name, a), (_, b)) in zip(fastStages, refStages) {
+            XCTAssertEqual(a.shape, b.shape, name, file: file, line: line)
+            guard a.shape == b.shape else { continue }
+            let s = Comparison(actual: a, reference: b)
+            XCTAssertLessThanOrEqual(s.relativeError, Self.tolerance, "\(config.name) \(name): \(s)", file: file, line: line)
+        }
         for t in [2, 3] {
             m.inferenceOptions = InferenceOptions(kernels: .fast, threads: t)
             let y = try m(x)

@@ -15,7 +15,7 @@ let package = Package(
         .library(name: "EffNetTraining", targets: ["EffNetTraining"]),
         // JPEG/PNG decoding and the preprocessing a model was trained with (config.imagePreprocessing),
         // for apps that feed the model images the way effnet-predict does. Needs libjpeg and libpng.
-        .library(name: "EffNetImage", targets: ["ImageIO"]),
+        .library(name: "EffNetImage", targets: ["EffNetImage"]),
         .executable(name: "effnet-convert", targets: ["effnet-convert"]),
         .executable(name: "effnet-inspect", targets: ["effnet-inspect"]),
         .executable(name: "effnet-predict", targets: ["effnet-predict"]),
@@ -61,19 +61,19 @@ let package = Package(
         .target(name: "CFileSupport"),
 
         // MARK: Format readers (format only, no EfficientNet knowledge)
-        .target(name: "ZipArchive", dependencies: ["EffNet", "CZlib"]),
-        .target(name: "TorchArchive", dependencies: ["EffNet", "ZipArchive"]),
-        .target(name: "KerasHDF5", dependencies: ["EffNet", "ZipArchive", "CHDF5"]),
-        .target(name: "ONNXModel", dependencies: ["EffNet", "ONNXProto", "CProtobufC"]),
-        .target(name: "TFCheckpoint", dependencies: ["EffNet", "TFCheckpointProto", "CProtobufC", "CCRC32C"]),
+        .target(name: "EffNetZip", dependencies: ["EffNet", "CZlib"]),
+        .target(name: "EffNetTorch", dependencies: ["EffNet", "EffNetZip"]),
+        .target(name: "EffNetKeras", dependencies: ["EffNet", "EffNetZip", "CHDF5"]),
+        .target(name: "EffNetONNX", dependencies: ["EffNet", "ONNXProto", "CProtobufC"]),
+        .target(name: "EffNetTF", dependencies: ["EffNet", "TFCheckpointProto", "CProtobufC", "CCRC32C"]),
 
         // MARK: Families, mapping, verification, the conversion pipeline
         .target(name: "EffNetInterchange",
-                dependencies: ["EffNet", "TorchArchive", "KerasHDF5", "ONNXModel", "TFCheckpoint", "CFileSupport"]),
+                dependencies: ["EffNet", "EffNetTorch", "EffNetKeras", "EffNetONNX", "EffNetTF", "CFileSupport"]),
         // JPEG/PNG decoding and image preprocessing (the EffNetImage product; effnet-predict)
-        .target(name: "ImageIO", dependencies: ["EffNet", "CJPEG", "CPNG", "CImageShim"]),
+        .target(name: "EffNetImage", dependencies: ["EffNet", "CJPEG", "CPNG", "CImageShim"]),
         // MARK: Fine-tuning a new head on frozen pooled features (effnet-finetune)
-        .target(name: "EffNetTraining", dependencies: ["EffNet", "ImageIO", "CHeadKernels"]),
+        .target(name: "EffNetTraining", dependencies: ["EffNet", "EffNetImage", "CHeadKernels"]),
         // The head's matrix products, compiled for AVX2 + FMA and the baseline, chosen at run time.
         .target(name: "CHeadKernels"),
         // libjpeg/libpng error callbacks must longjmp, which Swift cannot: this C shim wraps a decode.
@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(name: "effnet-inspect", dependencies: [
             "EffNetCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-predict", dependencies: [
-            "EffNetCLI", "EffNetInterchange", "ImageIO", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            "EffNetCLI", "EffNetInterchange", "EffNetImage", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "effnet-finetune", dependencies: [
             "EffNetCLI", "EffNetTraining", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Head training speed against PyTorch (Benchmarks/finetune.sh); not a product.
@@ -97,23 +97,23 @@ let package = Package(
         // libFuzzer harness for every parser (scripts/fuzz.sh, docs/HOSTILE_INPUT.md); a plain
         // build makes a replay tool. Not a product.
         .executableTarget(name: "effnet-fuzz", dependencies: [
-            "EffNet", "ZipArchive", "TorchArchive", "KerasHDF5", "ONNXModel", "TFCheckpoint", "EffNetInterchange"],
+            "EffNet", "EffNetZip", "EffNetTorch", "EffNetKeras", "EffNetONNX", "EffNetTF", "EffNetInterchange"],
             path: "Sources/Fuzz/effnet-fuzz"),
         // Benchmark of the forward pass (Benchmarks/run.sh); not a product.
         .executableTarget(name: "effnet-bench", dependencies: ["EffNet"]),
 
         // MARK: Tests
         .testTarget(name: "EffNetTests", dependencies: ["EffNet", "CEffNetCRC32", "CZlib"]),  // zlib: the CRC-32 oracle
-        .testTarget(name: "ZipArchiveTests", dependencies: ["ZipArchive"]),
-        .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive"]),
-        .testTarget(name: "KerasHDF5Tests", dependencies: ["KerasHDF5"]),
-        .testTarget(name: "ONNXModelTests", dependencies: ["ONNXModel"]),
-        .testTarget(name: "TFCheckpointTests", dependencies: ["TFCheckpoint"]),
-        .testTarget(name: "InterchangeTests", dependencies: ["EffNetInterchange", "ZipArchive", "ImageIO", "EffNetTraining"]),
+        .testTarget(name: "EffNetZipTests", dependencies: ["EffNetZip"]),
+        .testTarget(name: "EffNetTorchTests", dependencies: ["EffNetTorch"]),
+        .testTarget(name: "EffNetKerasTests", dependencies: ["EffNetKeras"]),
+        .testTarget(name: "EffNetONNXTests", dependencies: ["EffNetONNX"]),
+        .testTarget(name: "EffNetTFTests", dependencies: ["EffNetTF"]),
+        .testTarget(name: "InterchangeTests", dependencies: ["EffNetInterchange", "EffNetZip", "EffNetImage", "EffNetTraining"]),
         .testTarget(name: "EffNetTrainingTests", dependencies: ["EffNetTraining"]),
-        .testTarget(name: "ImageIOTests", dependencies: ["ImageIO"]),
+        .testTarget(name: "EffNetImageTests", dependencies: ["EffNetImage"]),
         .testTarget(name: "CLITests", dependencies: ["EffNet"]),
         // Hostile files through the built tools and the readers (docs/HOSTILE_INPUT.md).
-        .testTarget(name: "HostileInputTests", dependencies: ["EffNet", "EffNetInterchange", "TorchArchive", "ZipArchive", "TFCheckpoint"]),
+        .testTarget(name: "HostileInputTests", dependencies: ["EffNet", "EffNetInterchange", "EffNetTorch", "EffNetZip", "EffNetTF"]),
     ]
 )

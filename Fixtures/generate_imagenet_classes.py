@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Sources/ImageIO/ImageNetClasses.swift: the 1000 ImageNet-1k class names in torchvision's
+"""Writes Sources/EffNetImage/ImageNetClasses.swift: the 1000 ImageNet-1k class names in torchvision's
 order and spelling (torchvision.models._meta._IMAGENET_CATEGORIES, the list torchvision's
 pretrained weights carry as meta["categories"]; bundled with torchvision, no download).
 

@@ -8,7 +8,7 @@ every input_*.pb / output_*.pb is exactly what `backend-test-tools generate-data
 
     python Fixtures/generate_onnx_conformance.py            # -> Fixtures/onnx_conformance/
 
-The operator list is read from Sources/ONNXModel/Interpreter/Kernels.swift (`Kernels.supported`),
+The operator list is read from Sources/EffNetONNX/Interpreter/Kernels.swift (`Kernels.supported`),
 so a newly implemented operator brings its tests along. A case belongs to an operator when its node
 is that operator; the "_expanded" variants (the operator's function body, made of other operators)
 belong to the operator they expand.
@@ -30,7 +30,7 @@ import onnx.backend.test.case.node as node_cases
 from onnx.backend.test import cmd_tools
 
 ROOT = Path(__file__).resolve().parent.parent
-KERNELS = ROOT / "Sources/ONNXModel/Interpreter/Kernels.swift"
+KERNELS = ROOT / "Sources/EffNetONNX/Interpreter/Kernels.swift"
 
 
 def supported_operators() -> list[str]:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the PyTorch archive fixtures for Tests/TorchArchiveTests and Tests/ZipArchiveTests.
+"""Writes the PyTorch archive fixtures for Tests/EffNetTorchTests and Tests/EffNetZipTests.
 
 Run with the torch venv (never needed by CI; outputs are committed):
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Writes ONNX's own node conformance tests for every operator the reference interpreter implements
-# into .cache/onnx-conformance, where Tests/ONNXModelTests/ONNXConformanceTests.swift runs them.
+# into .cache/onnx-conformance, where Tests/EffNetONNXTests/ONNXConformanceTests.swift runs them.
 # The onnx wheel (pip-installed into .cache/venv-onnx, pinned so the case list is stable) ships the
 # case definitions; Fixtures/generate_onnx_conformance.py writes them with onnx's own writer.
 #   bash scripts/onnx-conformance.sh          # generate (again only when the inputs changed)
@@ -15,7 +15,7 @@ if ! "$venv/bin/python" -c "import onnx, sys; sys.exit(onnx.__version__ != '$onn
   "$venv/bin/pip" install -q "onnx==$onnx_version" numpy
 fi
 # Regenerated when the operator list or the generator changes.
-stamp=$(cat Sources/ONNXModel/Interpreter/Kernels.swift Fixtures/generate_onnx_conformance.py | sha256sum | cut -c1-16)
+stamp=$(cat Sources/EffNetONNX/Interpreter/Kernels.swift Fixtures/generate_onnx_conformance.py | sha256sum | cut -c1-16)
 if [ "$(cat "$out/.stamp" 2>/dev/null)" != "$stamp-$onnx_version" ]; then
   "$venv/bin/python" -W ignore Fixtures/generate_onnx_conformance.py --output "$out"
   echo "$stamp-$onnx_version" > "$out/.stamp"

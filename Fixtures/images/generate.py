@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the small test images of Tests/ImageIOTests and what Pillow + torchvision make of them.
+"""Writes the small test images of Tests/EffNetImageTests and what Pillow + torchvision make of them.
 
 Run (never in CI; deterministic):  /work/venvs/torch/bin/python Fixtures/images/generate.py
 

@@ -1,6 +1,6 @@
 import EffNet
 import Foundation
-import ImageIO
+import EffNetImage
 
 /// Pooled features of image files through a frozen EfficientNet: images decoded and
 /// preprocessed as the model's config says (or augmented), a batch at a time on all cores, then

@@ -1,6 +1,6 @@
 import EffNet
 import Foundation
-import ImageIO
+import EffNetImage
 
 /// A folder of labelled images in torchvision's ImageFolder layout: one subfolder per class
 /// (searched recursively), classes in sorted order (by Unicode code points, as Python sorts

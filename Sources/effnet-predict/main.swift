@@ -3,7 +3,7 @@ import EffNet
 import EffNetCLI
 import EffNetInterchange
 import Foundation
-import ImageIO
+import EffNetImage
 
 struct EffnetPredict: JSONReportingCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,8 @@
 import EffNet
 import Foundation
-import TorchArchive
+import EffNetTorch
 import XCTest
-import ZipArchive
+import EffNetZip
 
 /// Zip and torch archives that lie about sizes, counts, offsets and views (Fixtures/hostile/zip,
 /// torch, pickle): refused naming the place, before allocating what they declare.

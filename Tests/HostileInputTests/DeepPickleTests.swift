@@ -1,5 +1,5 @@
 import Foundation
-import TorchArchive
+import EffNetTorch
 import XCTest
 
 /// Deeply nested pickles (a million opcodes): refused or read without recursion, never a stack

@@ -1,5 +1,5 @@
 import Foundation
-import TorchArchive
+import EffNetTorch
 import XCTest
 
 /// Pickles that would run code if Python unpickled them (Fixtures/generate_hostile.py checks

@@ -1,4 +1,4 @@
-import TFCheckpoint
+import EffNetTF
 
 /// Writes TensorFlow tensor bundles byte by byte (LevelDB table + BundleEntryProtos + one data
 /// shard) so that a test can damage exactly one field and still pass every check before it

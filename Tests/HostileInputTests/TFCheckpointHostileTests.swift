@@ -1,6 +1,6 @@
 import EffNetInterchange
 import Foundation
-import TFCheckpoint
+import EffNetTF
 import XCTest
 
 /// Damaged TensorFlow checkpoints, one way each: the reader's typed error (naming the file and

@@ -2,7 +2,7 @@ import EffNet
 import EffNetInterchange
 import EffNetTraining
 import Foundation
-import ImageIO
+import EffNetImage
 import XCTest
 
 /// Fine-tuning on real photos from the real published Lite0 checkpoint, against PyTorch

@@ -1,7 +1,7 @@
 import EffNet
 import EffNetInterchange
 import Foundation
-import ONNXModel
+import EffNetONNX
 import XCTest
 
 /// The graph walk on real exports (TorchScript and dynamo exporters, timm tf_ shape arithmetic,

@@ -2,7 +2,7 @@ import EffNet
 import EffNetInterchange
 import Foundation
 import XCTest
-import ZipArchive
+import EffNetZip
 
 /// The conversion path without a reference: tensors streamed from the source's map, the zip's
 /// CRC-32s checked alongside the write (and reused as the output's), the NaN scan alongside too,

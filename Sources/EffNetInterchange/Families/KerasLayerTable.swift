@@ -1,5 +1,5 @@
 import EffNet
-import KerasHDF5
+import EffNetKeras
 
 /// A Keras checkpoint's tensors by layer and variable, under keras.applications' layer names.
 ///

@@ -1,5 +1,5 @@
 import EffNet
-import ONNXModel
+import EffNetONNX
 
 /// One convolution as the walk understands it: the Conv node, the padding in front of it (its
 /// `pads`/`auto_pad` plus any Pad node), the per-channel affine ops right after it (a

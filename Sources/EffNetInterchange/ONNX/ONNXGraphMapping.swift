@@ -1,5 +1,5 @@
 import EffNet
-import ONNXModel
+import EffNetONNX
 
 /// The result of walking an ONNX graph: the weight mapping (config + assignments + synthesized
 /// tensors) and, for verification reports, the ONNX value that corresponds to each stage of the

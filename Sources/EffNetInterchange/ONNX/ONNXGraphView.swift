@@ -1,5 +1,5 @@
 import EffNet
-import ONNXModel
+import EffNetONNX
 
 /// The graph as the walk sees it: constants folded, pass-through nodes (Identity, inference
 /// Dropout, Cast to float) removed from the activation path, and def-use links in both directions.

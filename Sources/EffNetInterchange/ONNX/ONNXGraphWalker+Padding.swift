@@ -1,5 +1,5 @@
 import EffNet
-import ONNXModel
+import EffNetONNX
 
 extension ONNXGraphWalker {
     /// Image sizes tried first when looking for the static SAME padding's nominal size: the

@@ -1,5 +1,5 @@
 import EffNet
-import ONNXModel
+import EffNetONNX
 
 extension ONNXGraphWalker {
     /// From the graph input to the stem: an optional NHWC->NCHW Transpose (tf2onnx) and per-channel

@@ -1,5 +1,5 @@
 import EffNet
-import ONNXModel
+import EffNetONNX
 
 /// What the walk found: the network's units in execution order, independent of any names.
 struct ONNXNetworkStructure {

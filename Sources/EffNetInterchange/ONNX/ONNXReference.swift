@@ -1,5 +1,5 @@
 import EffNet
-import ONNXModel
+import EffNetONNX
 
 /// The source graph as a `ReferenceModel`: the converter runs it through the reference interpreter
 /// on the probe batch and compares the converted Swift model against it.

@@ -1,4 +1,4 @@
-import ONNXModel
+import EffNetONNX
 
 /// An interpreter error while running a source graph as the verification reference, with the
 /// file it came from: the interpreter itself knows nodes, not files, and every error line names

@@ -1,5 +1,5 @@
 import EffNet
-import ONNXModel
+import EffNetONNX
 
 /// What `effnet-inspect x.onnx` shows about an ONNX file: producer, opsets, inputs and outputs,
 /// an operator histogram, the initializers, and the mapping the graph walk would apply (or why it

@@ -1,6 +1,6 @@
 import EffNet
-import TorchArchive
-import TFCheckpoint
+import EffNetTorch
+import EffNetTF
 
 /// Recognises a file's format from its first bytes, never from its extension.
 public enum FormatSniffer {

@@ -1,6 +1,6 @@
 import EffNet
-import KerasHDF5
-import ZipArchive
+import EffNetKeras
+import EffNetZip
 
 // Glue from the KerasHDF5 reader to SourceCheckpoint. Owned by the Keras work (issue 4).
 //

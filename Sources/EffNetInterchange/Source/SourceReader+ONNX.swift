@@ -1,5 +1,5 @@
 import EffNet
-import ONNXModel
+import EffNetONNX
 
 // Glue from the ONNXModel reader to SourceCheckpoint. Owned by the ONNX work (issue 5).
 extension SourceReader {

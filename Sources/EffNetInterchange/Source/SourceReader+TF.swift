@@ -1,5 +1,5 @@
 import EffNet
-import TFCheckpoint
+import EffNetTF
 
 // Glue from the TFCheckpoint reader to SourceCheckpoint (issue 20).
 //

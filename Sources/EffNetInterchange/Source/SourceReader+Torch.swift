@@ -1,7 +1,7 @@
 import EffNet
-import KerasHDF5
-import TorchArchive
-import ZipArchive
+import EffNetKeras
+import EffNetTorch
+import EffNetZip
 
 // Glue from the TorchArchive reader to SourceCheckpoint. Owned by the PyTorch work (issue 3).
 //

@@ -1,6 +1,6 @@
 import EffNet
 import Foundation
-import TFCheckpoint
+import EffNetTF
 
 /// Reads any supported source into a `SourceCheckpoint`, choosing the reader by content.
 /// Each format's glue lives in its own file beside this one (`SourceReader+Torch.swift`, ...).

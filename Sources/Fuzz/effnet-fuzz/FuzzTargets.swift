@@ -1,11 +1,11 @@
 import EffNet
 import Foundation
 import EffNetInterchange
-import KerasHDF5
-import ONNXModel
-import TFCheckpoint
-import TorchArchive
-import ZipArchive
+import EffNetKeras
+import EffNetONNX
+import EffNetTF
+import EffNetTorch
+import EffNetZip
 
 /// One fuzz target: a parser fed arbitrary bytes. Errors are the expected outcome; the only
 /// findings are traps, sanitizer reports, hangs (-timeout) and memory blow-ups (-rss_limit_mb).

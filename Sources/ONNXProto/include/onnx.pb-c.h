@@ -168,7 +168,7 @@ struct  Onnx__ModelProto
  * The spec says `string`; declared `bytes` here (same field numbers and wire type 2, so every
  * file parses the same) because protobuf-c hands `string` fields over as NUL-terminated C
  * strings: "weights.bin\0../../x" would reach Swift as "weights.bin". As `bytes` the entry
- * arrives whole, with its length, and Sources/ONNXModel refuses NULs and invalid UTF-8.
+ * arrives whole, with its length, and Sources/EffNetONNX refuses NULs and invalid UTF-8.
  */
 struct  Onnx__StringStringEntryProto
 {

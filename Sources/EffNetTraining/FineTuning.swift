@@ -79,9 +79,6 @@ public enum FineTuning {
     public static func run(base: String, data: String, output: String, settings: Settings,
                            events: (Event) -> Void = { _ in }) throws -> Result {
         try settings.validate()
-        if case .mlp = settings.head {
-            throw TrainingError("\(output): mlp heads cannot be stored in .effw yet (the model config has no head chain); use --head linear, or the EffNetTraining API to train one")
-        }
         if !settings.overwrite && FileManager.default.fileExists(atPath: output) {
             throw TrainingError("\(output): exists (use --force to replace it)")
         }

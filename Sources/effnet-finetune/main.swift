@@ -32,7 +32,7 @@ struct EffnetFinetune: ParsableCommand {
     @Option(help: "Learning rate (default 0.01 for sgd, 0.001 for adamw).") var lr: Double?
     @Option(help: "Mini-batch size.") var batch = 32
     @Option(help: "sgd or adamw.") var optimizer = "sgd"
-    @Option(help: "linear, or mlp:W (Linear-ReLU-Dropout-Linear; not storable in .effw yet).") var head = "linear"
+    @Option(help: "linear, or mlp:W (Linear-ReLU-Dropout-Linear, hidden width W).") var head = "linear"
     @Flag(help: "Random resized crops and horizontal flips (torchvision's defaults), features recomputed every epoch.") var augment = false
     @Option(help: "Fraction of each class held out for validation (without a val/ folder).") var val = 0.2
     @Option(help: "Seed for the initial weights, the split, shuffling and augmentation.") var seed: UInt64 = 0

@@ -23,6 +23,33 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
     public var finalSoftmax: Bool
     /// How effnet-predict turns an image into the model's input.
     public var imagePreprocessing: ImagePreprocessing
+    /// The classifier as a chain of layers on the pooled features (a fine-tuned head such as
+    /// Linear-ReLU-Dropout-Linear); nil for one Linear layer (`classifier.weight`/`.bias`).
+    /// Layer k's parameters are `classifier.k.*`, as an `nn.Sequential` names them.
+    public var classifierChain: [ClassifierLayer]?
+
+    /// One layer of a classifier chain.
+    public struct ClassifierLayer: Codable, Equatable, Sendable {
+        public enum Kind: String, Codable, Sendable {
+            /// y = x W^T + b (`classifier.k.weight` (out, in), `.bias`).
+            case linear
+            /// Batch norm on the features (`.weight`, `.bias`, `.running_mean`, `.running_var`).
+            case batchNorm
+            case relu, silu, gelu, sigmoid, softmax
+            /// No-ops at inference, kept so the chain reads like the source's.
+            case dropout, flatten
+        }
+        public var kind: Kind
+        /// Output features of a linear layer.
+        public var outFeatures: Int?
+        /// Epsilon of a batch norm (PyTorch's BatchNorm1d default 1e-5).
+        public var epsilon: Float?
+
+        public init(_ kind: Kind, outFeatures: Int? = nil, epsilon: Float? = nil) {
+            self.kind = kind; self.outFeatures = outFeatures; self.epsilon = epsilon
+        }
+        public static func linear(_ out: Int) -> Self { .init(.linear, outFeatures: out) }
+    }
 
     public struct Stem: Codable, Equatable, Sendable {
         public var outChannels: Int
@@ -179,12 +206,13 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
     public init(name: String, inputChannels: Int = 3, stem: Stem, blocks: [Block], headChannels: Int,
                 numClasses: Int, bnEpsilon: Float, batchNormFolded: Bool = false, padding: Padding,
                 activation: Activation, inputTransform: InputTransform? = nil, finalSoftmax: Bool = false,
-                imagePreprocessing: ImagePreprocessing = .imagenetTorch) {
+                imagePreprocessing: ImagePreprocessing = .imagenetTorch, classifierChain: [ClassifierLayer]? = nil) {
         self.name = name; self.inputChannels = inputChannels; self.stem = stem; self.blocks = blocks
         self.headChannels = headChannels; self.numClasses = numClasses; self.bnEpsilon = bnEpsilon
         self.batchNormFolded = batchNormFolded; self.padding = padding; self.activation = activation
         self.inputTransform = inputTransform; self.finalSoftmax = finalSoftmax
         self.imagePreprocessing = imagePreprocessing
+        self.classifierChain = classifierChain
     }
 
     /// Output channels of the last block (the head's input).
@@ -214,6 +242,17 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
         }
         if let t = inputTransform, t.scale.count != inputChannels || t.offset.count != inputChannels {
             throw fail("input transform needs \(inputChannels) scales and offsets")
+        }
+        if let chain = classifierChain {
+            guard chain.count <= 64, let last = chain.lastIndex(where: { $0.kind == .linear }) else {
+                throw fail("a classifier chain needs a linear layer (and at most 64 layers)")
+            }
+            guard chain[last].outFeatures == numClasses else { throw fail("the classifier chain's last linear layer must give \(numClasses) classes") }
+            for (k, l) in chain.enumerated() {
+                if l.kind == .linear { guard let o = l.outFeatures, o > 0, o <= 1 << 20 else { throw fail("classifier.\(k): bad output features") } }
+                if l.kind == .softmax, k != chain.count - 1 { throw fail("classifier.\(k): softmax must be the last layer") }
+                if let e = l.epsilon, !(e >= 0 && e.isFinite) { throw fail("classifier.\(k): bad epsilon") }
+            }
         }
         let p = imagePreprocessing
         guard p.mean.count == inputChannels, p.std.count == inputChannels, p.cropSize > 0,

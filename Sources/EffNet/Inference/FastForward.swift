@@ -42,7 +42,15 @@ struct FastForward {
     }
 
     private func classify(_ features: UnsafeMutablePointer<Float>, count n: Int) -> Tensor {
-        let cls = plan.classifier
+        guard let cls = plan.classifier else {
+            // A classifier chain: small products on the pooled features, in Double.
+            let chain = plan.chain!, width = plan.config.headChannels, stride = plan.head.matrix.np
+            var x = [Double](repeating: 0, count: n * width)
+            for i in 0 ..< n { for j in 0 ..< width { x[i * width + j] = Double(features[i * stride + j]) } }
+            var t = Tensor(shape: [n, chain.outputs], scalars: chain.apply(x, rows: n).map { Float($0) })
+            if plan.config.finalSoftmax { ReferenceKernels.softmax(&t) }
+            return t
+        }
         let logits = FloatBuffer(count: n * cls.matrix.np)
         gemm(cls, b: cls.matrix.data.pointer, m: n, a: features, lda: plan.head.matrix.np,
              c: logits.pointer, ldc: cls.matrix.np, residual: false, threads: threads)

@@ -85,7 +85,10 @@ final class InferencePlan: @unchecked Sendable {
     let stem: DenseConv
     let blocks: [Block]
     let head: Pointwise
-    let classifier: Pointwise
+    /// A single Linear classifier, packed for the GEMM tiles; nil for a classifier chain.
+    let classifier: Pointwise?
+    /// The classifier chain on the pooled features (config.classifierChain), nil for one Linear.
+    let chain: ClassifierChain?
     let paddingResolver: PaddingResolver
     /// The model's parameter arrays the plan was built from (shared storage, not copies); see
     /// `isCurrent(for:)`.
@@ -99,10 +102,16 @@ final class InferencePlan: @unchecked Sendable {
         stem = Self.dense(model.convNorm(layout.unit(.stem)!))
         blocks = model.config.blocks.indices.map { Self.block($0, of: model) }
         head = Self.pointwise(model.convNorm(layout.unit(.head)!))
-        let cls = model.classifier
-        let inF = cls.weight.shape[1], outF = cls.weight.shape[0]
-        let matrix = PackedMatrix(k: inF, n: outF) { kk, nn in cls.weight.scalars[nn * inF + kk] }
-        classifier = Pointwise(matrix: matrix, bias: Self.padded(cls.bias.scalars, to: matrix.np), activation: nil)
+        if model.config.classifierChain != nil {
+            classifier = nil
+            chain = ClassifierChain(model: model)
+        } else {
+            let cls = model.classifier
+            let inF = cls.weight.shape[1], outF = cls.weight.shape[0]
+            let matrix = PackedMatrix(k: inF, n: outF) { kk, nn in cls.weight.scalars[nn * inF + kk] }
+            classifier = Pointwise(matrix: matrix, bias: Self.padded(cls.bias.scalars, to: matrix.np), activation: nil)
+            chain = nil
+        }
     }
 
     /// True while every parameter array of `model` is still the one the plan was built from.

@@ -29,10 +29,10 @@ extension EfficientNet {
         }
         x = referenceUnit(layout.unit(.head)!, x, convIndex: -1)
         observe?("head", x)
-        let n = x.shape[0], cls = classifier, classes = cls.weight.shape[0]
+        let n = x.shape[0], chain = ClassifierChain(model: self)
         let pooled = K.globalAveragePool(x).map { S(double: $0).double }
-        let y = K.linear(pooled, rows: n, weight: cls.weight.scalars, outputs: classes, bias: cls.bias.scalars)
-        var logits = Activations<S>(shape: [n, classes], values: y.map { S(double: $0) })
+        let y = chain.apply(pooled, rows: n)
+        var logits = Activations<S>(shape: [n, chain.outputs], values: y.map { S(double: $0) })
         if config.finalSoftmax { K.softmax(&logits) }
         observe?("logits", logits)
         return logits

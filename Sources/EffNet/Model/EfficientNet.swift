@@ -97,9 +97,12 @@ public final class EfficientNet: @unchecked Sendable {
         return SqueezeExcitation(reduce: conv(r), expand: conv(e))
     }
 
-    /// The classifier as a linear layer.
+    /// The classifier as a linear layer (for a chain, its last linear layer).
     public var classifier: Linear {
-        Linear(weight: parameter(.init(.classifier, .weight))!, bias: parameter(.init(.classifier, .bias))!)
+        let m = config.classifierChain.flatMap { chain in
+            chain.lastIndex { $0.kind == .linear }.map { ParameterLayout.Module.classifierLayer($0) }
+        } ?? .classifier
+        return Linear(weight: parameter(.init(m, .weight))!, bias: parameter(.init(m, .bias))!)
     }
 
     /// Runs the network on an NCHW float32 batch and returns [N, classes] (logits, or

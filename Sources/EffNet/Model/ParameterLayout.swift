@@ -22,6 +22,8 @@ public struct ParameterLayout: Sendable {
         case block(Int, BlockPart)
         case head
         case classifier
+        /// Layer k of a classifier chain (`EfficientNetConfig.classifierChain`).
+        case classifierLayer(Int)
 
         /// The canonical module path: "stem", "blocks.3.se.reduce", "classifier".
         public var path: String {
@@ -30,6 +32,7 @@ public struct ParameterLayout: Sendable {
             case let .block(i, part): return "blocks.\(i).\(part.rawValue)"
             case .head: return "head"
             case .classifier: return "classifier"
+            case let .classifierLayer(k): return "classifier.\(k)"
             }
         }
 
@@ -86,6 +89,8 @@ public struct ParameterLayout: Sendable {
             case convBias
             /// Linear layer (out, in) with a bias.
             case linear
+            /// Batch norm on features (a classifier chain's BatchNorm1d).
+            case batchNorm
         }
         public var module: Module
         public var kind: Kind
@@ -106,12 +111,16 @@ public struct ParameterLayout: Sendable {
             switch kind {
             case .convNorm: return folded ? [.weight, .bias] : [.weight, .bnWeight, .bnBias, .bnMean, .bnVar]
             case .convBias, .linear: return [.weight, .bias]
+            case .batchNorm: return [.bnWeight, .bnBias, .bnMean, .bnVar]
             }
         }
 
         /// The canonical name of one of this unit's leaves.
         public func name(_ leaf: Leaf) -> String {
             let p = module.path
+            if kind == .batchNorm {
+                return "\(p)." + [.bnWeight: "weight", .bnBias: "bias", .bnMean: "running_mean", .bnVar: "running_var"][leaf, default: "?"]
+            }
             guard kind == .convNorm else { return "\(p).\(leaf == .weight ? "weight" : "bias")" }
             switch leaf {
             case .weight: return "\(p).conv.weight"
@@ -163,8 +172,26 @@ public struct ParameterLayout: Sendable {
                               activation: c.activation))
         for (i, b) in c.blocks.enumerated() { units += Self.units(of: b, index: i, config: c) }
         units.append(convNorm(.head, in: c.lastBlockChannels, out: c.headChannels, k: 1, activation: c.activation))
-        units.append(Unit(module: .classifier, kind: .linear, inChannels: c.headChannels, outChannels: c.numClasses,
-                          kernel: 1, stride: 1, groups: 1, activation: nil, folded: false))
+        if let chain = c.classifierChain {
+            var width = c.headChannels
+            for (k, l) in chain.enumerated() {
+                switch l.kind {
+                case .linear:
+                    let out = l.outFeatures ?? 0
+                    units.append(Unit(module: .classifierLayer(k), kind: .linear, inChannels: width, outChannels: out,
+                                      kernel: 1, stride: 1, groups: 1, activation: nil, folded: false))
+                    width = out
+                case .batchNorm:
+                    units.append(Unit(module: .classifierLayer(k), kind: .batchNorm, inChannels: width, outChannels: width,
+                                      kernel: 1, stride: 1, groups: 1, activation: nil, folded: false))
+                default:
+                    continue
+                }
+            }
+        } else {
+            units.append(Unit(module: .classifier, kind: .linear, inChannels: c.headChannels, outChannels: c.numClasses,
+                              kernel: 1, stride: 1, groups: 1, activation: nil, folded: false))
+        }
         self.units = units
         var slots: [Slot] = []
         for u in units { for leaf in u.leaves { slots.append(Slot(name: u.name(leaf), shape: u.shape(leaf), role: Role(u.module, leaf))) } }

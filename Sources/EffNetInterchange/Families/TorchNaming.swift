@@ -138,6 +138,8 @@ struct TorchModelNames {
         case .stem: return .init(conv: stemConv, norm: stemBN)
         case .head: return .init(conv: headConv, norm: headBN)
         case .classifier: return .init(conv: classifier, norm: nil)
+        // A classifier chain is an nn.Sequential: layer k (Linear or BatchNorm1d) is "<container>.k".
+        case let .classifierLayer(k): return .init(conv: "classifier.\(k)", norm: "classifier.\(k)")
         case let .block(i, part): return blocks.indices.contains(i) ? blocks[i].units[part] : nil
         }
     }

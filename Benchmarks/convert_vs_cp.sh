@@ -30,7 +30,11 @@ while [ $# -gt 0 ]; do
 done
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PYTHON="${PYTHON:-$ROOT/.cache/venv-bench/bin/python}"
+if [ -z "${PYTHON:-}" ]; then
+  # The benchmarks' own venv (made on first use, in a subshell: python-env.sh works from the root).
+  (cd "$ROOT" && source Benchmarks/python-env.sh)
+  PYTHON="$ROOT/.cache/venv-bench/bin/python"
+fi
 WORK="${WORK:-/tmp/effnet-convert-bench}"
 SCRATCH="${SCRATCH:-$ROOT/.build-bench}"
 mkdir -p "$WORK"

@@ -4,12 +4,13 @@
 #
 #   Benchmarks/finetune.sh
 #
-# Environment: PYTHON, a python with torch and torchvision (default: python3 on PATH).
+# Environment: PYTHON, a python with torch and torchvision (default: the benchmarks' own venv in
+# .cache/venv-bench, made on first use by Benchmarks/python-env.sh).
 # Training runs on one thread on both sides (Swift's head training is single-threaded; torch is
 # set to one thread); feature extraction uses two threads on both sides.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
+source Benchmarks/python-env.sh
 
 echo "== swift build -c release --product effnet-finetune-bench" >&2
 swift build -c release --product effnet-finetune-bench 2>&1 | grep -E "error|Build complete" >&2 || true

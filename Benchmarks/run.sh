@@ -30,20 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -z "${PYTHON:-}" ]; then
-  # Our own venv, as scripts/python-interop.sh makes one for the tests; .ready marks a finished
-  # install, so an interrupted one is redone. torch from its CPU-only wheel index (the default
-  # wheels bring CUDA).
-  venv=.cache/venv-bench
-  if [ ! -e "$venv/.ready" ]; then
-    echo "== making $venv (pip install torch torchvision onnx onnxruntime safetensors)" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --index-url https://download.pytorch.org/whl/cpu torch torchvision
-    "$venv/bin/pip" install -q onnx onnxscript onnxruntime safetensors numpy
-    touch "$venv/.ready"
-  fi
-  PYTHON=$venv/bin/python
-fi
+source Benchmarks/python-env.sh
 CACHE=Benchmarks/.cache
 MIN_SECONDS=${BENCH_MIN_SECONDS:-3}
 MIN_RUNS=${BENCH_MIN_RUNS:-20}

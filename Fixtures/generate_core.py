@@ -8,7 +8,7 @@ Run (never in CI). With the same torch, a re-run rewrites the same tensors, outp
 values; only the order of the `__metadata__` keys in the .effw headers may change (safetensors'
 Rust writer emits that map in hash order), and with it the gzip size in *.info.json:
 
-    /work/venvs/torch/bin/python Fixtures/generate_core.py
+    python Fixtures/generate_core.py
 
 (venv: torch, torchvision, safetensors, numpy from PyPI.)
 
@@ -68,7 +68,7 @@ CONVERTER = f"Fixtures/generate_core.py (torch {torch.__version__.split('+')[0]}
 
 
 # ---------------------------------------------------------------------------------------------
-# The seed notebook's classes, verbatim (/work/shared/seed/efficientnet-b0-notebook.md).
+# The seed notebook's classes, verbatim (the seed notebook in the team's shared design folder).
 
 class SEModule(nn.Module):
     def __init__(self, channels, reduction=4):

@@ -3,7 +3,7 @@
 
 Run with the torch venv (never needed by CI; the small outputs are committed):
 
-    /work/venvs/torch/bin/python Fixtures/generate_hostile.py
+    python Fixtures/generate_hostile.py
 
 Each file is malicious or broken in one named way (manifest.json says how, and what a reader
 must say about it). Files that need a real framework's bytes start from real torch.save / h5py /

@@ -3,7 +3,7 @@
 order and spelling (torchvision.models._meta._IMAGENET_CATEGORIES, the list torchvision's
 pretrained weights carry as meta["categories"]; bundled with torchvision, no download).
 
-Run (never in CI):  /work/venvs/torch/bin/python Fixtures/generate_imagenet_classes.py
+Run (never in CI):  python Fixtures/generate_imagenet_classes.py
 """
 import json
 import os

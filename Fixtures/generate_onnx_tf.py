@@ -3,7 +3,7 @@
 
 Run with the tf virtual environment (never needed by CI; the outputs are committed):
 
-    /work/venvs/tf/bin/python Fixtures/generate_onnx_tf.py
+    python Fixtures/generate_onnx_tf.py
 
 Writes Fixtures/onnx/<case>/ like Fixtures/generate_onnx.py does. The ONNX graph takes NHWC
 input; input.npy is stored NCHW (the toolkit's convention, CONTRACT.md) and ort_output.npy was

@@ -3,7 +3,7 @@
 
 Run with the torch venv (never needed by CI; outputs are committed):
 
-    /work/venvs/torch/bin/python Fixtures/generate_torch_archives.py
+    python Fixtures/generate_torch_archives.py
 
 Every archive is written by real torch.save (or, for the malformed/hostile ones, by Python's
 pickle and zipfile in torch's layout), and expected.json holds torch.load's own view of each

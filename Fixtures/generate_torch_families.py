@@ -2,7 +2,7 @@
 """Writes Fixtures/torch: small EfficientNets of every PyTorch family, saved by real torch.save,
 with PyTorch's own outputs, plus name/shape manifests of the full-size variants.
 
-Run (never in CI):  /work/venvs/torch/bin/python Fixtures/generate_torch_families.py
+Run (never in CI):  python Fixtures/generate_torch_families.py
 
 Families (one folder each under Fixtures/torch/):
   seed        the seed notebook's EfficientNetB0Mini (classes copied verbatim below), reduced in
@@ -55,7 +55,7 @@ CACHE = os.path.join(REPO, ".cache", "wheels")
 
 
 # ---------------------------------------------------------------------------------------------
-# The seed notebook's classes, verbatim (/work/shared/seed/efficientnet-b0-notebook.md).
+# The seed notebook's classes, verbatim (the seed notebook in the team's shared design folder).
 
 class SEModule(nn.Module):
     def __init__(self, channels, reduction=4):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the small test images of Tests/EffNetImageTests and what Pillow + torchvision make of them.
 
-Run (never in CI; deterministic):  /work/venvs/torch/bin/python Fixtures/images/generate.py
+Run (never in CI; deterministic):  python Fixtures/images/generate.py
 
 Images (synthetic: gradients, edges, discs and a little noise, so resampling has work to do):
   photo_320x240.jpg        RGB baseline JPEG, quality 90, 4:2:0 (downscaled by the tests)

@@ -21,6 +21,14 @@ static char temp_file[4096];
 static char folder[4096];
 static atomic_int child;
 
+// Where the output's commit stands, so that a signal never contradicts the file system (any
+// thread may take a process-directed signal): NORMAL, COMMITTING (the handler records the signal
+// and returns; a failed commit re-raises it), COMMITTED (DEST is complete: the signal is ignored
+// and the tool finishes), DYING (the handler has started: no commit may start).
+enum { NORMAL, COMMITTING, COMMITTED, DYING };
+static atomic_int state;
+static atomic_int pending;
+
 static void copy(char *to, size_t size, const char *from) {
     // Cleared first so a handler running meanwhile sees "" rather than a half-copied path.
     to[0] = 0;
@@ -80,6 +88,11 @@ void effnet_remove_contained_folder(const char *path) {
 }
 
 static void on_signal(int sig) {
+    int expected = NORMAL;
+    if (!atomic_compare_exchange_strong(&state, &expected, DYING)) {
+        if (expected == COMMITTING) atomic_store(&pending, sig);
+        return;  // COMMITTING: decided when the commit ends; COMMITTED or DYING: nothing to do
+    }
     int pid = atomic_exchange(&child, 0);
     if (pid > 0) {
         kill(pid, SIGKILL);
@@ -112,4 +125,19 @@ void effnet_interrupt_install(void) {
         if (sigaction(signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
         sigaction(signals[i], &action, NULL);
     }
+}
+
+void effnet_interrupt_commit_begin(void) {
+    int expected = NORMAL;
+    if (atomic_compare_exchange_strong(&state, &expected, COMMITTING)) return;
+    if (expected == COMMITTED) { atomic_store(&state, COMMITTING); return; }  // a second output
+    // DYING: a handler on another thread is cleaning up and exiting; it must not see DEST appear.
+    for (;;) pause();
+}
+
+void effnet_interrupt_commit_end(int committed) {
+    if (committed) { atomic_store(&state, COMMITTED); return; }
+    atomic_store(&state, NORMAL);
+    int sig = atomic_exchange(&pending, 0);
+    if (sig) raise(sig);
 }

@@ -38,6 +38,12 @@ void effnet_interrupt_set_temp_file(const char *path);
 /// remove if interrupted; pid 0 / NULL clears them.
 void effnet_interrupt_set_child(int pid);
 void effnet_interrupt_set_folder(const char *path);
+/// Around making the output visible: a signal arriving meanwhile is held, then ignored when the
+/// commit succeeded (DEST is complete; the tool finishes and exits 0) or delivered when it failed
+/// (the handler then says, truly, that nothing was written). Never does the handler report
+/// "nothing was written" beside a committed DEST.
+void effnet_interrupt_commit_begin(void);
+void effnet_interrupt_commit_end(int committed);
 
 /// Removes `folder`'s files named in the fixed list the containment code uses, then the folder.
 /// Async-signal-safe (used by the handlers and by a child whose parent died).

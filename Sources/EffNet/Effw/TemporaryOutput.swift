@@ -38,6 +38,9 @@ struct TemporaryOutput {
 
     /// Makes the file visible at the destination (replacing it only with `overwrite`).
     mutating func commit(overwrite: Bool) throws {
+        var committed = false
+        effnet_interrupt_commit_begin()
+        defer { effnet_interrupt_commit_end(committed ? 1 : 0) }
         if name == nil {
             if !overwrite {
                 guard effnet_link_unnamed(fd, destination) == 0 else { throw linkError() }
@@ -64,6 +67,7 @@ struct TemporaryOutput {
         }
         close(fd)
         open = false
+        committed = true
     }
 
     private func linkError() -> FileError {

@@ -64,4 +64,21 @@ final class HuggingFaceFamilyTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("model.safetensors or pytorch_model.bin"), "\(e)")
         }
     }
+
+    /// A config.json that is no model config: refused for a hub folder (it must describe the
+    /// weights), noted and ignored beside a weights file given on its own.
+    func testUnusableConfigBesideWeights() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("effnet-hub-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let weights = dir.appendingPathComponent("model.safetensors").path
+        try FileManager.default.copyItem(atPath: folder("hf_b0_like") + "/model.safetensors", toPath: weights)
+        try Data("[1, 2, 3]".utf8).write(to: dir.appendingPathComponent("config.json"))
+        let alone = try SourceReader.read(path: weights)
+        XCTAssertNil(alone.notes[SourceReader.HubNotes.config])
+        XCTAssertTrue(alone.notes[SourceReader.HubNotes.ignored]?.contains("not a JSON object") == true, "\(alone.notes)")
+        XCTAssertThrowsError(try SourceReader.read(path: dir.path)) { e in
+            XCTAssertTrue("\(e)".contains("config.json: not a JSON object"), "\(e)")
+        }
+    }
 }

@@ -14,6 +14,8 @@ extension SourceReader {
         public static let preprocessor = "hub_preprocessor_config_json"
         /// The folder given as SOURCE.
         public static let folder = "hub_folder"
+        /// Why a config.json beside a weights file (not a hub folder) was not used.
+        public static let ignored = "hub_config_ignored"
     }
 
     /// Weights files a hub folder may hold, in order of preference.

@@ -16,6 +16,9 @@ public enum SourceReader {
         /// TensorFlow checkpoints: map the ExponentialMovingAverage copies (the default, what the
         /// official evaluation restores) or the raw variables.
         public var tfVariables: TFVariables
+        /// Set when the weights file is read from a folder given as SOURCE (a hub layout): its
+        /// config.json must then be usable.
+        var hubFolder = false
         public init(checkpointKey: String? = nil, deferDataChecks: Bool = false, tfVariables: TFVariables = .ema) {
             self.checkpointKey = checkpointKey
             self.deferDataChecks = deferDataChecks
@@ -33,7 +36,9 @@ public enum SourceReader {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             // A model-hub folder: its weights file, with its config.json.
-            var checkpoint = try read(path: try hubWeights(inFolder: path), options: options)
+            var inner = options
+            inner.hubFolder = true
+            var checkpoint = try read(path: try hubWeights(inFolder: path), options: inner)
             checkpoint.notes[HubNotes.folder] = path
             return checkpoint
         }
@@ -50,7 +55,15 @@ public enum SourceReader {
             // Reached only for a table not named PREFIX.index, whose shards cannot be found.
             throw TFCheckpointError.notACheckpoint(path: path, detail: "a TensorFlow checkpoint index must be named PREFIX.index to find its PREFIX.data-* shards")
         }
-        if checkpoint.format != .effw && checkpoint.format != .kerasArchive { try attachHubConfigs(&checkpoint, beside: path) }
+        if checkpoint.format != .effw && checkpoint.format != .kerasArchive {
+            // A folder given as SOURCE is a hub layout: its config.json must be usable. A config.json
+            // that merely sits beside a weights file may be anything: an unusable one is noted.
+            do {
+                try attachHubConfigs(&checkpoint, beside: path)
+            } catch let e as SourceError where !options.hubFolder {
+                checkpoint.notes[HubNotes.ignored] = "\(e)"
+            }
+        }
         return checkpoint
     }
 

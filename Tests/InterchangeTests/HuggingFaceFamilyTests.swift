@@ -81,4 +81,18 @@ final class HuggingFaceFamilyTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("config.json: not a JSON object"), "\(e)")
         }
     }
+
+    /// config.json numbers are untrusted: absurd ones never size anything (no trap, no huge
+    /// allocation); the mapping falls back to the weights and the stage table, or refuses.
+    func testAbsurdConfigNumbersAreBounded() throws {
+        var checkpoint = try SourceReader.read(path: folder("hf_b0_like"))
+        let text = try XCTUnwrap(checkpoint.notes[SourceReader.HubNotes.config])
+        checkpoint.notes[SourceReader.HubNotes.config] = text
+            .replacingOccurrences(of: "\"depth_coefficient\": 0.34", with: "\"depth_coefficient\": 1e300")
+            .replacingOccurrences(of: "\"image_size\": 64", with: "\"image_size\": 9999999999")
+        XCTAssertNotEqual(checkpoint.notes[SourceReader.HubNotes.config], text)
+        let mapping = try HuggingFaceFamily.mapping(for: checkpoint)
+        XCTAssertEqual(mapping.config.imagePreprocessing.cropSize, 224)
+        XCTAssertTrue(mapping.notes.contains { $0.contains("no config.json") || $0.contains("stage table") }, "\(mapping.notes)")
+    }
 }

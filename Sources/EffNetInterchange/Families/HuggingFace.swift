@@ -70,13 +70,15 @@ public enum HuggingFaceFamily: ModelFamily {
             depthwisePadding = Set((json["depthwise_padding"] as? [Int]) ?? [])
             epsilon = (json["batch_norm_eps"] as? NSNumber).map { $0.floatValue }
             activation = json["hidden_act"] as? String
-            imageSize = json["image_size"] as? Int
+            // config.json is untrusted: every number is bounded before it sizes anything.
+            imageSize = (json["image_size"] as? Int).flatMap { (1 ... 8192).contains($0) ? $0 : nil }
             if let base = json["strides"] as? [Int], let repeats = json["num_block_repeats"] as? [Int], base.count == repeats.count,
-               let depth = (json["depth_coefficient"] as? NSNumber)?.doubleValue {
+               base.count <= 64, repeats.allSatisfy({ (0 ... 1000).contains($0) }), base.allSatisfy({ (1 ... 4).contains($0) }),
+               let depth = (json["depth_coefficient"] as? NSNumber)?.doubleValue, depth.isFinite, depth > 0, depth <= 100 {
                 // transformers' round_repeats: ceil(depth * repeats); a stage's first block strides.
                 var st: [Int] = [], sg: [Int] = []
                 for (stage, (s, r)) in zip(base, repeats).enumerated() {
-                    for j in 0 ..< max(0, min(10_000, EfficientNetConfig.roundRepeats(r, depth: depth))) {
+                    for j in 0 ..< EfficientNetConfig.roundRepeats(r, depth: depth) {
                         st.append(j == 0 ? s : 1)
                         sg.append(stage)
                     }
@@ -88,6 +90,7 @@ public enum HuggingFaceFamily: ModelFamily {
                 if pairs.map(\.0) == Array(0 ..< pairs.count) { classNames = pairs.map(\.1) }
             }
             numLabels = (json["num_labels"] as? Int) ?? classNames?.count
+            if let n = numLabels, !(0 ... 1 << 24).contains(n) { numLabels = -1 }
         }
     }
 
@@ -108,7 +111,8 @@ public enum HuggingFaceFamily: ModelFamily {
             notes.append("strides from config.json")
         } else {
             (strides, stages) = try TorchStages.strides(flat: shapes.blocks, fixedEndStages: false, path: path)
-            notes.append("no config.json: strides from EfficientNet's stage table, depthwise_padding assumed empty")
+            notes.append(hub == nil ? "no config.json: strides from EfficientNet's stage table, depthwise_padding assumed empty"
+                         : "config.json gives no usable strides, num_block_repeats and depth_coefficient: strides from EfficientNet's stage table")
         }
         let eps = hub?.epsilon ?? 1e-3
         let activation: EfficientNetConfig.Activation
@@ -160,7 +164,8 @@ public enum HuggingFaceFamily: ModelFamily {
         let mean = (json["image_mean"] as? [NSNumber])?.map(\.floatValue) ?? [0.485, 0.456, 0.406]
         var std = (json["image_std"] as? [NSNumber])?.map(\.floatValue) ?? [0.229, 0.224, 0.225]
         if (json["include_top"] as? Bool) ?? true { std = std.map { $0 * $0 } }
-        guard mean.count == 3, std.count == 3, size > 0, size <= 8192 else { return nil }
+        guard mean.count == 3, std.count == 3, size > 0, size <= 8192, scale.isFinite, scale > 0,
+              mean.allSatisfy(\.isFinite), std.allSatisfy({ $0.isFinite && $0 > 0 }) else { return nil }
         return .init(resizeShorterTo: size, cropSize: size, pixelScale: scale, mean: mean, std: std)
     }
 }

@@ -178,7 +178,8 @@ struct TimmHubConfig {
            mean.count == size[0], std.count == size[0], std.allSatisfy({ $0 > 0 }) {
             // timm's transforms: resize to floor(size / crop_pct), centre crop size.
             let pct = (cfg["crop_pct"] as? NSNumber)?.doubleValue ?? 0.875
-            let resize = pct > 0 && pct <= 1 ? Int((Double(size[1]) / pct).rounded(.down)) : size[1]
+            // crop_pct comes from an untrusted file: only (0.05, 1] sizes anything.
+            let resize = pct >= 0.05 && pct <= 1 ? Int((Double(size[1]) / pct).rounded(.down)) : size[1]
             preprocessing = .init(resizeShorterTo: resize, cropSize: size[1], pixelScale: 1.0 / 255, mean: mean, std: std)
         }
     }

@@ -7,7 +7,7 @@ import EffNetInterchange
 struct EffnetConvert: JSONReportingCommand {
     static let configuration = CommandConfiguration(
         commandName: "effnet-convert",
-        abstract: "Convert EfficientNet weights (PyTorch, safetensors, Keras, ONNX, TensorFlow) to a verified .effw file.",
+        abstract: "Convert EfficientNet weights between PyTorch, safetensors, Keras, ONNX, TensorFlow and .effw, verified.",
         discussion: """
         SOURCE is recognised by content: PyTorch zip or legacy archives (.pt, .pth,
         .bin, .ckpt), safetensors, Keras HDF5 (.h5, .weights.h5) and .keras archives,
@@ -21,6 +21,17 @@ struct EffnetConvert: JSONReportingCommand {
           effnet-convert model.pth model.effw \\
               --check-input x.npy --check-output y.npy
 
+        DEST's name decides what is written: .effw, .pth/.pt/.bin (a PyTorch zip
+        archive), .safetensors, .onnx, .weights.h5 (Keras 3), .h5 (Keras 2), or a
+        folder (a model-hub folder). --to names the family whose names and
+        conventions a PyTorch file or folder takes:
+
+          effnet-convert model.h5 model.pth --to timm-tf
+
+        A model whose conventions the target cannot hold is refused (exit 2) with
+        the reason and the targets that can hold it. Every export is read back and
+        compared with the model before it is committed.
+
         --json prints the whole report, or the error, as one JSON document on stdout
         (docs/JSON.md).
 
@@ -32,11 +43,14 @@ struct EffnetConvert: JSONReportingCommand {
     @Argument(help: "The source checkpoint.")
     var source: String
 
-    @Argument(help: "The .effw file to write (never overwritten without --force).")
+    @Argument(help: "The file or folder to write (never overwritten without --force); its name decides the file type.")
     var destination: String
 
     @Option(help: "Naming scheme: auto, seed, torchvision, timm, timm-tf, lukemelas, lite, keras, tf-official.")
     var family: String = "auto"
+
+    @Option(help: "The family DEST is written for: torchvision, timm, timm-tf, lukemelas, lite, hf, seed (PyTorch files and folders), keras.")
+    var to: String?
 
     @Option(name: .customLong("check-input"), help: "NCHW float32 .npy batch in the source model's input convention.")
     var checkInput: String?
@@ -78,6 +92,9 @@ struct EffnetConvert: JSONReportingCommand {
         if family != "auto" && FamilyName(rawValue: family) == nil {
             throw ValidationError("unknown --family '\(family)'; use auto, \(FamilyName.allCases.filter { $0 != .onnxGraph }.map(\.rawValue).joined(separator: ", "))")
         }
+        if let to, FamilyName(rawValue: to) == nil || to == FamilyName.onnxGraph.rawValue || to == FamilyName.tfOfficial.rawValue {
+            throw ValidationError("unknown --to '\(to)'; use torchvision, timm, timm-tf, lukemelas, lite, hf, seed or keras")
+        }
         if (checkInput == nil) != (checkOutput == nil) {
             throw ValidationError("--check-input and --check-output go together")
         }
@@ -101,6 +118,7 @@ struct EffnetConvert: JSONReportingCommand {
         options.family = family == "auto" ? nil : FamilyName(rawValue: family)
         options.read.checkpointKey = checkpointKey
         options.read.tfVariables = SourceReader.TFVariables(rawValue: tfVariables) ?? .ema
+        options.target = to.flatMap(FamilyName.init(rawValue:))
         options.checkInput = checkInput
         options.checkOutput = checkOutput
         options.tolerance = tolerance
@@ -118,6 +136,10 @@ struct EffnetConvert: JSONReportingCommand {
             print(ToolJSON.string(ConvertDocument(report)))
         } else if !quiet {
             print(report.text)
+        }
+        if report.passed == false, let v = report.verification, report.export != nil {
+            CommandRunner.writeError("\(destination): the written file read back with relative error \(v.comparison.relativeError), above the tolerance \(v.tolerance); nothing written")
+            throw ExitCode(1)
         }
         if report.passed == false, let v = report.verification {
             CommandRunner.writeError("\(source): verification failed: relative error \(v.comparison.relativeError) exceeds the tolerance \(v.tolerance)\(v.float32Noise.map { " (float32 noise of this model ~\($0))" } ?? "")\(v.firstDivergence.map { "; first divergence at \($0)" } ?? ""); nothing written")

@@ -28,7 +28,10 @@ public struct AtomicFileWriter {
     /// - Throws: `FileError.exists` when the destination exists and `overwrite` is false,
     ///   `FileError.cannotWrite` on I/O failures ("no space left on device" for ENOSPC),
     ///   `FileError.changedWhileReading` when a mapped input changed, or whatever `body` throws.
-    public func write(_ body: (inout FileSink) throws -> Void) throws {
+    /// - Parameter beforeCommit: called after the data is on disk and before it becomes visible,
+    ///   with a path that reads the not-yet-committed file (an exporter reads its output back
+    ///   with this and commits only if it is right); what it throws aborts the write.
+    public func write(_ body: (inout FileSink) throws -> Void, beforeCommit: ((String) throws -> Void)? = nil) throws {
         if !overwrite, access(destination, F_OK) == 0 { throw FileError.exists(path: destination) }
         let dir = Self.directory(of: destination)
         var temp = try TemporaryOutput(directory: dir, destination: destination)
@@ -39,6 +42,7 @@ public struct AtomicFileWriter {
         guard fchmod(temp.fd, 0o644) == 0, fsync(temp.fd) == 0 else {
             throw FileError.cannotWrite(path: destination, reason: FileError.reason(errno))
         }
+        try beforeCommit?(temp.readablePath)
         try MappedFile.checkAllUnchanged()
         try temp.commit(overwrite: overwrite)
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

@@ -56,6 +56,20 @@ public enum EffwWriter {
     ///   check's error.
     public static func write(entries: [Entry], metadata: [String: String], to path: String, overwrite: Bool = false,
                              alongside checks: [ConcurrentCheck] = []) throws {
+        try write(entries: entries, metadata: metadata, effwKeys: true, to: path, overwrite: overwrite, alongside: checks, beforeCommit: nil)
+    }
+
+    /// A plain safetensors file, as frameworks write them: `metadata` exactly as given (e.g.
+    /// `["format": "pt"]`, which transformers and timm expect), no .effw keys, no CRC-32s.
+    /// - Parameter beforeCommit: see `AtomicFileWriter.write(_:beforeCommit:)`.
+    public static func writeSafetensors(entries: [Entry], metadata: [String: String], to path: String, overwrite: Bool = false,
+                                        beforeCommit: ((String) throws -> Void)? = nil) throws {
+        try write(entries: entries, metadata: metadata, effwKeys: false, to: path, overwrite: overwrite, alongside: [],
+                  beforeCommit: beforeCommit)
+    }
+
+    private static func write(entries: [Entry], metadata: [String: String], effwKeys: Bool, to path: String, overwrite: Bool,
+                              alongside checks: [ConcurrentCheck], beforeCommit: ((String) throws -> Void)?) throws {
         var names = Set<String>()
         var sizes: [Int] = []
         for e in entries {
@@ -82,10 +96,12 @@ public enum EffwWriter {
         var crcs: [String: String] = [:]
         for (e, c) in zip(entries, checksums) { crcs[e.name] = CRC32.hex(c) }
         var meta = metadata
-        meta[EffwKeys.version] = meta[EffwKeys.version] ?? EffwKeys.currentVersion
-        meta[EffwKeys.crc32] = jsonObject(crcs)
+        if effwKeys {
+            meta[EffwKeys.version] = meta[EffwKeys.version] ?? EffwKeys.currentVersion
+            meta[EffwKeys.crc32] = jsonObject(crcs)
+        }
         let header = headerBytes(entries: zip(entries, sizes).map { ($0.name, $0.dtype, $0.shape, $1) }, metadata: meta)
-        try AtomicFileWriter(destination: path, overwrite: overwrite).write { sink in
+        try AtomicFileWriter(destination: path, overwrite: overwrite).write({ sink in
             do {
                 var len = UInt64(header.count).littleEndian
                 try withUnsafeBytes(of: &len) { try sink.write($0) }
@@ -99,7 +115,7 @@ public enum EffwWriter {
                 throw error
             }
             for c in checks { try c.wait() }
-        }
+        }, beforeCommit: beforeCommit)
     }
 
     /// `transform` over `indices` on all cores (through `Parallel.forEach`), results in order;

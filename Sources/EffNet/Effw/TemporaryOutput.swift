@@ -36,6 +36,10 @@ struct TemporaryOutput {
         effnet_interrupt_set_temp_file(path)
     }
 
+    /// A path that opens this file before it is committed, in this process or a child it starts:
+    /// the temporary name, or the unnamed file's descriptor under /proc.
+    var readablePath: String { name ?? "/proc/\(getpid())/fd/\(fd)" }
+
     /// Makes the file visible at the destination (replacing it only with `overwrite`).
     mutating func commit(overwrite: Bool) throws {
         var committed = false

@@ -59,3 +59,22 @@ struct PaddingResolver {
         }
     }
 }
+
+extension EfficientNetConfig {
+    /// Every padded convolution's padding (the stem, then each block's k x k convolution) for an
+    /// input of `height` x `width`: what two frameworks' conventions are compared by, since a rule
+    /// such as TF "SAME" and a fixed padding agree at some sizes only.
+    public func convPaddings(height: Int, width: Int) -> [ConvPadding] {
+        let resolver = PaddingResolver(config: self)
+        var h = height, w = width
+        var out = [resolver.padding(convIndex: 0, kernel: stem.kernel, stride: stem.stride, height: h, width: w)]
+        h = (h + stem.stride - 1) / stem.stride
+        w = (w + stem.stride - 1) / stem.stride
+        for (i, b) in blocks.enumerated() {
+            out.append(resolver.padding(convIndex: i + 1, kernel: b.kernel, stride: b.stride, height: h, width: w))
+            h = (h + b.stride - 1) / b.stride
+            w = (w + b.stride - 1) / b.stride
+        }
+        return out
+    }
+}

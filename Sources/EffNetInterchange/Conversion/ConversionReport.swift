@@ -16,6 +16,8 @@ public struct ConversionReport: Sendable {
     public var unverifiedReason: String?
     public var written = false
     public var notes: [String] = []
+    /// What was written when DEST is a framework's file rather than an .effw.
+    public var export: Converter.ExportSummary?
 
     public init(source: String, destination: String, format: SourceFormat, family: String) {
         self.source = source; self.destination = destination; self.format = format; self.family = family
@@ -67,6 +69,14 @@ public struct ConversionReport: Sendable {
         }
         if let u = unverifiedReason { lines.append("verify:      not verified: \(u)") }
         lines += notes.map { "note:        \($0)" }
+        if let e = export {
+            lines.append("export:      \(e.container.rawValue)\(e.family.map { " as \($0.rawValue)" } ?? "")")
+            if let r = e.verification {
+                lines.append("verify:      \(r.method), input \(r.inputShape): parameters bit-identical, relative error \(fmt(r.comparison.relativeError)) (tolerance \(fmt(r.tolerance))): \(r.passed ? "PASS" : "FAIL")")
+            }
+            lines.append("input:       \(e.inputConvention)")
+            lines += e.notes.map { "note:        \($0)" }
+        }
         lines.append(written ? "wrote:       \(destination)" : "wrote:       nothing")
         return lines.joined(separator: "\n")
     }

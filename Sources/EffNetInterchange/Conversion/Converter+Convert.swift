@@ -8,7 +8,8 @@ extension Converter {
     /// - Returns: the report (also when verification failed: check `report.passed`).
     /// - Throws: reader errors, `MappingError`, `WeightCheckError`, `ConversionError`, `FileError`.
     public static func convert(source: String, destination: String, options: Options) throws -> ConversionReport {
-        try checkPaths(source: source, destination: destination, overwrite: options.overwrite)
+        let target = try exportTarget(destination: destination, to: options.target)
+        try checkPaths(source: source, destination: destination, overwrite: options.overwrite || target.0 == .hubFolder)
         // The bulk data check (a torch zip's storage CRC-32s) starts now, on other threads, and
         // overlaps with mapping and writing; nothing is built or committed before it passes.
         var readOptions = options.read
@@ -16,7 +17,7 @@ extension Converter {
         let checkpoint = try SourceReader.read(path: source, options: readOptions)
         let sourceCheck = checkpoint.pendingCheck.map(ConcurrentCheck.init)
         do {
-            return try convert(checkpoint, sourceCheck: sourceCheck, source: source, destination: destination, options: options)
+            return try convert(checkpoint, sourceCheck: sourceCheck, source: source, destination: destination, target: target, options: options)
         } catch {
             // A damaged source explains any later failure best: its error comes first.
             if let damage = sourceCheck?.error() { throw damage }
@@ -25,7 +26,7 @@ extension Converter {
     }
 
     private static func convert(_ checkpoint: SourceCheckpoint, sourceCheck: ConcurrentCheck?, source: String,
-                                destination: String, options: Options) throws -> ConversionReport {
+                                destination: String, target: (ExportContainer, FamilyName?), options: Options) throws -> ConversionReport {
         let referencePair = try loadReferencePair(options)
         let candidates = try candidateMappings(checkpoint, family: options.family, imageSize: options.imageSize)
         let canVerify = referencePair != nil || checkpoint.reference != nil
@@ -43,6 +44,11 @@ extension Converter {
             report.fates = mapping.fates(for: checkpoint)
             report.notes += mapping.notes
             report.unverifiedReason = "no reference: pass --check-input X.npy --check-output Y.npy written by the source framework"
+            if target.0 != .effw {
+                try sourceCheck?.wait()
+                let model = try buildModel(checkpoint, mapping, allowNonFinite: options.allowNonFinite)
+                return try export(model, mapping: mapping, target: target, destination: destination, options: options, report: report)
+            }
             try write(checkpoint, mapping, built: nil, sourceCheck: sourceCheck, verification: nil, source: source,
                       destination: destination, options: options)
             report.written = true
@@ -88,6 +94,9 @@ extension Converter {
         report.notes += mapping.notes
         if report.passed == false { return report }
 
+        if target.0 != .effw {
+            return try export(model, mapping: mapping, target: target, destination: destination, options: options, report: report)
+        }
         var record = report.verification?.provenanceRecord
         record?.method = chosenResults.map(\.method).joined(separator: "+")
         try write(checkpoint, mapping, built: model, sourceCheck: nil, verification: record, source: source,

@@ -19,6 +19,9 @@ public enum Converter {
         /// (`KerasFamily.mapping(for:imageSize:)`); without it the variant's default size is
         /// assumed, or Keras' even-size rule.
         public var imageSize: [Int]?
+        /// The family whose files DEST is written as (`--to`); nil for .effw and ONNX, and for
+        /// the Keras files, whose container decides.
+        public var target: FamilyName?
         public init() {}
     }
 

@@ -40,18 +40,25 @@ public enum HuggingFaceFamily: ModelFamily {
     }
 
     static func modelNames(_ idx: TorchNames) -> TorchModelNames {
-        let blocks = idx.indices(after: "\(prefix)encoder.blocks.").map { n -> TorchBlockNames in
-            let p = "\(prefix)encoder.blocks.\(n)"
-            let expand = idx.has("\(p).expansion.expand_conv.weight")
-            let se = idx.has("\(p).squeeze_excite.reduce.weight") || idx.has("\(p).squeeze_excite.reduce.bias")
-            return TorchBlockNames(
-                expandConv: expand ? "\(p).expansion.expand_conv" : nil, expandBN: expand ? "\(p).expansion.expand_bn" : nil,
-                depthwiseConv: "\(p).depthwise_conv.depthwise_conv", depthwiseBN: "\(p).depthwise_conv.depthwise_norm",
-                seReduce: se ? "\(p).squeeze_excite.reduce" : nil, seExpand: se ? "\(p).squeeze_excite.expand" : nil,
-                projectConv: "\(p).projection.project_conv", projectBN: "\(p).projection.project_bn")
-        }
-        return TorchModelNames(stemConv: "\(prefix)embeddings.convolution", stemBN: "\(prefix)embeddings.batchnorm", blocks: blocks,
-                               headConv: "\(prefix)encoder.top_conv", headBN: "\(prefix)encoder.top_bn", classifier: "classifier")
+        modelNames(blocks: idx.indices(after: "\(prefix)encoder.blocks.").map { n in
+            idx.block(among: TorchBlockStructure.allCases.map { blockNames($0, index: n) })
+        })
+    }
+
+    static func modelNames(blocks: [TorchBlockNames]) -> TorchModelNames {
+        TorchModelNames(stemConv: "\(prefix)embeddings.convolution", stemBN: "\(prefix)embeddings.batchnorm", blocks: blocks,
+                        headConv: "\(prefix)encoder.top_conv", headBN: "\(prefix)encoder.top_bn", classifier: "classifier")
+    }
+
+    /// `efficientnet.encoder.blocks.<index>`: MBConv only (transformers' EfficientNet is V1).
+    static func blockNames(_ s: TorchBlockStructure, index: Int) -> TorchBlockNames? {
+        guard s.kind == .mbconv else { return nil }
+        let p = "\(prefix)encoder.blocks.\(index)"
+        return TorchBlockNames(
+            expandConv: s.hasPointwise ? "\(p).expansion.expand_conv" : nil, expandBN: s.hasPointwise ? "\(p).expansion.expand_bn" : nil,
+            depthwiseConv: "\(p).depthwise_conv.depthwise_conv", depthwiseBN: "\(p).depthwise_conv.depthwise_norm",
+            seReduce: s.hasSE ? "\(p).squeeze_excite.reduce" : nil, seExpand: s.hasSE ? "\(p).squeeze_excite.expand" : nil,
+            projectConv: "\(p).projection.project_conv", projectBN: "\(p).projection.project_bn")
     }
 
     /// What transformers' EfficientNetConfig says, where the checkpoint has a config.json.

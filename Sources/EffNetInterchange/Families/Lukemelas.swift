@@ -58,18 +58,24 @@ enum LukemelasNaming {
     }
 
     static func modelNames(_ idx: TorchNames) -> TorchModelNames {
-        let blocks = idx.indices(after: "_blocks.").map { n -> TorchBlockNames in
-            let p = "_blocks.\(n)"
-            let expand = idx.has("\(p)._expand_conv.weight")
-            let se = idx.has("\(p)._se_reduce.weight") || idx.has("\(p)._se_reduce.bias")
-            return TorchBlockNames(
-                expandConv: expand ? "\(p)._expand_conv" : nil, expandBN: expand ? "\(p)._bn0" : nil,
-                depthwiseConv: "\(p)._depthwise_conv", depthwiseBN: "\(p)._bn1",
-                seReduce: se ? "\(p)._se_reduce" : nil, seExpand: se ? "\(p)._se_expand" : nil,
-                projectConv: "\(p)._project_conv", projectBN: "\(p)._bn2")
-        }
-        return TorchModelNames(stemConv: "_conv_stem", stemBN: "_bn0", blocks: blocks,
-                               headConv: "_conv_head", headBN: "_bn1", classifier: "_fc")
+        modelNames(blocks: idx.indices(after: "_blocks.").map { n in
+            idx.block(among: TorchBlockStructure.allCases.map { blockNames($0, index: n) })
+        })
+    }
+
+    static func modelNames(blocks: [TorchBlockNames]) -> TorchModelNames {
+        TorchModelNames(stemConv: "_conv_stem", stemBN: "_bn0", blocks: blocks, headConv: "_conv_head", headBN: "_bn1", classifier: "_fc")
+    }
+
+    /// `_blocks.<index>`: MBConv only (lukemelas has no Fused-MBConv).
+    static func blockNames(_ s: TorchBlockStructure, index: Int) -> TorchBlockNames? {
+        guard s.kind == .mbconv else { return nil }
+        let p = "_blocks.\(index)"
+        return TorchBlockNames(
+            expandConv: s.hasPointwise ? "\(p)._expand_conv" : nil, expandBN: s.hasPointwise ? "\(p)._bn0" : nil,
+            depthwiseConv: "\(p)._depthwise_conv", depthwiseBN: "\(p)._bn1",
+            seReduce: s.hasSE ? "\(p)._se_reduce" : nil, seExpand: s.hasSE ? "\(p)._se_expand" : nil,
+            projectConv: "\(p)._project_conv", projectBN: "\(p)._bn2")
     }
 
     static func analyse(_ checkpoint: SourceCheckpoint, _ idx: TorchNames, family: FamilyName) throws -> (mapping: WeightMapping, variant: String) {

@@ -29,20 +29,28 @@ public enum SeedFamily: ModelFamily {
 
     static func modelNames(_ idx: TorchNames) -> TorchModelNames {
         let blockParts: Set<Substring> = ["features", "se", "project"]
-        let blocks = idx.indices(after: "blocks.", next: { blockParts.contains($0) }).map { n -> TorchBlockNames in
-            let p = "blocks.\(n)"
-            // With expansion the depthwise conv is features.3 (after conv, bn, SiLU).
-            let expand = idx.has("\(p).features.3.weight")
-            return TorchBlockNames(
-                expandConv: expand ? "\(p).features.0" : nil, expandBN: expand ? "\(p).features.1" : nil,
-                depthwiseConv: expand ? "\(p).features.3" : "\(p).features.0",
-                depthwiseBN: expand ? "\(p).features.4" : "\(p).features.1",
-                seReduce: idx.has("\(p).se.fc.0.weight") || idx.has("\(p).se.fc.0.bias") ? "\(p).se.fc.0" : nil,
-                seExpand: idx.has("\(p).se.fc.0.weight") || idx.has("\(p).se.fc.0.bias") ? "\(p).se.fc.2" : nil,
-                projectConv: "\(p).project.0", projectBN: "\(p).project.1")
+        let blocks = idx.indices(after: "blocks.", next: { blockParts.contains($0) }).map { n in
+            idx.block(among: TorchBlockStructure.allCases.map { blockNames($0, index: n) })
         }
-        return TorchModelNames(stemConv: "stem.0", stemBN: "stem.1", blocks: blocks,
-                               headConv: "head.0", headBN: "head.1", classifier: idx.linear(in: "head", fallback: "head.6"))
+        return modelNames(blocks: blocks, classifier: idx.linear(in: "head", fallback: "head.6"))
+    }
+
+    static func modelNames(blocks: [TorchBlockNames], classifier: String = "head.6") -> TorchModelNames {
+        TorchModelNames(stemConv: "stem.0", stemBN: "stem.1", blocks: blocks, headConv: "head.0", headBN: "head.1", classifier: classifier)
+    }
+
+    /// `blocks.<index>`: `features` holds [expansion conv, bn, SiLU], depthwise conv, bn (so the
+    /// depthwise conv is features.3 after an expansion, else features.0); SE `se.fc.0/.fc.2`;
+    /// `project.0/.1`. MBConv only.
+    static func blockNames(_ s: TorchBlockStructure, index: Int) -> TorchBlockNames? {
+        guard s.kind == .mbconv else { return nil }
+        let p = "blocks.\(index)"
+        let dw = s.hasPointwise ? 3 : 0
+        return TorchBlockNames(
+            expandConv: s.hasPointwise ? "\(p).features.0" : nil, expandBN: s.hasPointwise ? "\(p).features.1" : nil,
+            depthwiseConv: "\(p).features.\(dw)", depthwiseBN: "\(p).features.\(dw + 1)",
+            seReduce: s.hasSE ? "\(p).se.fc.0" : nil, seExpand: s.hasSE ? "\(p).se.fc.2" : nil,
+            projectConv: "\(p).project.0", projectBN: "\(p).project.1")
     }
 
     static func analyse(_ checkpoint: SourceCheckpoint, _ idx: TorchNames) throws -> (mapping: WeightMapping, variant: String) {

@@ -64,34 +64,40 @@ enum TimmNaming {
     }
 
     static func modelNames(_ idx: TorchNames) -> TorchModelNames {
-        let blocks = idx.indexPairs(after: "blocks.").map { s, i -> TorchBlockNames in
-            let p = "blocks.\(s).\(i)"
-            let hasSE = idx.has("\(p).se.conv_reduce.weight") || idx.has("\(p).se.conv_reduce.bias")
-            let se = (hasSE ? "\(p).se.conv_reduce" : nil, hasSE ? "\(p).se.conv_expand" : nil)
-            if idx.has("\(p).conv_exp.weight") {
-                // EdgeResidual (V2's fused block): k x k conv_exp, 1x1 conv_pwl.
-                return TorchBlockNames(fusedConv: "\(p).conv_exp", fusedBN: "\(p).bn1", projectConv: "\(p).conv_pwl",
-                                       projectBN: "\(p).bn2", stage: s, indexInStage: i)
-            }
-            if idx.has("\(p).conv.weight") {
-                // ConvBnAct (V2's fused block at expand ratio 1): one k x k conv.
-                return TorchBlockNames(fusedConv: "\(p).conv", fusedBN: "\(p).bn1", projectConv: nil, projectBN: nil,
-                                       stage: s, indexInStage: i)
-            }
-            if idx.has("\(p).conv_pwl.weight") {
-                // InvertedResidual
-                return TorchBlockNames(expandConv: "\(p).conv_pw", expandBN: "\(p).bn1",
-                                       depthwiseConv: "\(p).conv_dw", depthwiseBN: "\(p).bn2",
-                                       seReduce: se.0, seExpand: se.1, projectConv: "\(p).conv_pwl", projectBN: "\(p).bn3",
-                                       stage: s, indexInStage: i)
-            }
-            // DepthwiseSeparableConv
+        modelNames(blocks: idx.indexPairs(after: "blocks.").map { s, i in
+            idx.block(among: TorchBlockStructure.allCases.map { blockNames($0, stage: s, index: i) })
+        })
+    }
+
+    static func modelNames(blocks: [TorchBlockNames]) -> TorchModelNames {
+        TorchModelNames(stemConv: "conv_stem", stemBN: "bn1", blocks: blocks, headConv: "conv_head", headBN: "bn2", classifier: "classifier")
+    }
+
+    /// Block `blocks.<stage>.<index>` as timm's block classes name their modules:
+    /// InvertedResidual (conv_pw/bn1, conv_dw/bn2, se, conv_pwl/bn3), DepthwiseSeparableConv (no
+    /// expansion: conv_dw/bn1, se, conv_pw/bn2 the projection), EdgeResidual (V2 fused with
+    /// projection: conv_exp/bn1, se, conv_pwl/bn2), ConvBnAct (V2 fused without: conv/bn1).
+    static func blockNames(_ s: TorchBlockStructure, stage: Int, index: Int) -> TorchBlockNames? {
+        let p = "blocks.\(stage).\(index)"
+        let se = (s.hasSE ? "\(p).se.conv_reduce" : nil, s.hasSE ? "\(p).se.conv_expand" : nil)
+        switch (s.kind, s.hasPointwise) {
+        case (.fused, true):
+            guard !s.hasSE else { return nil }
+            return TorchBlockNames(fusedConv: "\(p).conv_exp", fusedBN: "\(p).bn1", projectConv: "\(p).conv_pwl",
+                                   projectBN: "\(p).bn2", stage: stage, indexInStage: index)
+        case (.fused, false):
+            guard !s.hasSE else { return nil }
+            return TorchBlockNames(fusedConv: "\(p).conv", fusedBN: "\(p).bn1", projectConv: nil, projectBN: nil,
+                                   stage: stage, indexInStage: index)
+        case (.mbconv, true):
+            return TorchBlockNames(expandConv: "\(p).conv_pw", expandBN: "\(p).bn1", depthwiseConv: "\(p).conv_dw", depthwiseBN: "\(p).bn2",
+                                   seReduce: se.0, seExpand: se.1, projectConv: "\(p).conv_pwl", projectBN: "\(p).bn3",
+                                   stage: stage, indexInStage: index)
+        case (.mbconv, false):
             return TorchBlockNames(expandConv: nil, expandBN: nil, depthwiseConv: "\(p).conv_dw", depthwiseBN: "\(p).bn1",
                                    seReduce: se.0, seExpand: se.1, projectConv: "\(p).conv_pw", projectBN: "\(p).bn2",
-                                   stage: s, indexInStage: i)
+                                   stage: stage, indexInStage: index)
         }
-        return TorchModelNames(stemConv: "conv_stem", stemBN: "bn1", blocks: blocks,
-                               headConv: "conv_head", headBN: "bn2", classifier: "classifier")
     }
 
     static func analyse(_ checkpoint: SourceCheckpoint, _ idx: TorchNames, family: FamilyName) throws -> (mapping: WeightMapping, variant: String) {

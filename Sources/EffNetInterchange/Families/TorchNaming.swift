@@ -85,6 +85,56 @@ struct TorchNames {
     }
 }
 
+/// Which units a block has: all a torch family's module names for the block depend on. Readers
+/// find it among the names present (`TorchNames.block(among:)`), writers take it from the Config
+/// (`init(_:)`); each family spells the names in one place, a function of this and the block's
+/// position.
+struct TorchBlockStructure: Equatable, CaseIterable {
+    var kind: EfficientNetConfig.Block.Kind
+    /// MBConv: the 1x1 expansion before the depthwise conv; Fused-MBConv: the 1x1 projection
+    /// after the k x k conv.
+    var hasPointwise: Bool
+    var hasSE: Bool
+
+    init(kind: EfficientNetConfig.Block.Kind, hasPointwise: Bool, hasSE: Bool) {
+        self.kind = kind; self.hasPointwise = hasPointwise; self.hasSE = hasSE
+    }
+
+    init(_ block: EfficientNetConfig.Block) {
+        kind = block.kind
+        hasPointwise = block.kind == .mbconv ? block.hasExpansion : block.hasProjection
+        hasSE = block.seChannels != nil
+    }
+
+    static let allCases: [TorchBlockStructure] = [EfficientNetConfig.Block.Kind.mbconv, .fused].flatMap { k in
+        [false, true].flatMap { p in [false, true].map { TorchBlockStructure(kind: k, hasPointwise: p, hasSE: $0) } }
+    }
+}
+
+extension TorchNames {
+    /// The block whose names and shapes the checkpoint has, among a family's names for every
+    /// structure it can hold at one position (nil where it cannot): every unit's weight present
+    /// with the rank and kernel its part implies; the candidate with the most units wins (one
+    /// with SE over one without). When none fits, the first candidate, so that the shape reader
+    /// names what was expected.
+    func block(among candidates: [TorchBlockNames?]) -> TorchBlockNames {
+        let found = candidates.compactMap { $0 }
+        func fits(_ b: TorchBlockNames) -> Bool {
+            b.units.allSatisfy { part, unit in
+                guard let s = shape("\(unit.conv).weight") ?? shape("\(unit.conv).bias").map({ [$0[0], 1, 1, 1] }) else { return false }
+                switch part {
+                case .depthwise: return s.count == 4 && s[1] == 1 && s[2] > 1
+                case .fused: return s.count == 4 && s[1] > 1 && s[2] > 1
+                case .expand, .project: return s.count == 4 && s[2] == 1 && s[3] == 1
+                // SE layers are 1x1 convolutions, or Linear layers in the seed notebook.
+                case .seReduce, .seExpand: return s.count == 2 || (s.count == 4 && s[2] == 1 && s[3] == 1)
+                }
+            }
+        }
+        return found.filter(fits).max { $0.units.count < $1.units.count } ?? found[0]
+    }
+}
+
 /// Where one block's units sit in a state_dict: for each part the block has, its module paths
 /// (without `.weight`).
 struct TorchBlockNames {

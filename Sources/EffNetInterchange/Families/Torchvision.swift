@@ -32,33 +32,38 @@ public enum TorchvisionFamily: ModelFamily {
     }
 
     static func modelNames(_ idx: TorchNames) -> TorchModelNames {
-        let pairs = idx.indexPairs(after: "features.", infix: "block.")
-        let featureIndices = idx.indices(after: "features.")
-        let last = featureIndices.last ?? 8
-        let blocks = pairs.map { s, i -> TorchBlockNames in
-            let p = "features.\(s).\(i).block"
-            // A dense k x k first conv is a FusedMBConv (efficientnet_v2): block.0 the k x k conv,
-            // block.1 the 1x1 projection when it expands.
-            if let first = idx.shape("\(p).0.0.weight"), first.count == 4, first[1] > 1, first[2] > 1 {
-                let project = idx.has("\(p).1.0.weight")
-                return TorchBlockNames(fusedConv: "\(p).0.0", fusedBN: "\(p).0.1", projectConv: project ? "\(p).1.0" : nil,
-                                       projectBN: project ? "\(p).1.1" : nil, stage: s, indexInStage: i)
-            }
-            // MBConv: block.0 is the expansion (1x1) when it exists, else the depthwise conv.
-            let firstIsExpand = idx.shape("\(p).0.0.weight").map { $0.count == 4 && $0[2] == 1 && $0[3] == 1 } ?? false
-            let dw = firstIsExpand ? 1 : 0
-            let hasSE = idx.has("\(p).\(dw + 1).fc1.weight") || idx.has("\(p).\(dw + 1).fc1.bias")
-            let proj = dw + (hasSE ? 2 : 1)
-            return TorchBlockNames(
-                expandConv: firstIsExpand ? "\(p).0.0" : nil, expandBN: firstIsExpand ? "\(p).0.1" : nil,
-                depthwiseConv: "\(p).\(dw).0", depthwiseBN: "\(p).\(dw).1",
-                seReduce: hasSE ? "\(p).\(dw + 1).fc1" : nil, seExpand: hasSE ? "\(p).\(dw + 1).fc2" : nil,
-                projectConv: "\(p).\(proj).0", projectBN: "\(p).\(proj).1",
-                stage: s, indexInStage: i)
+        let blocks = idx.indexPairs(after: "features.", infix: "block.").map { s, i in
+            idx.block(among: TorchBlockStructure.allCases.map { blockNames($0, feature: s, index: i) })
         }
-        return TorchModelNames(stemConv: "features.0.0", stemBN: "features.0.1", blocks: blocks,
-                               headConv: "features.\(last).0", headBN: "features.\(last).1",
-                               classifier: idx.linear(in: "classifier", fallback: "classifier.1"))
+        return modelNames(blocks: blocks, lastFeature: idx.indices(after: "features.").last ?? 8,
+                          classifier: idx.linear(in: "classifier", fallback: "classifier.1"))
+    }
+
+    /// The names of a model whose blocks are `blocks` and whose head is `features.<lastFeature>`.
+    static func modelNames(blocks: [TorchBlockNames], lastFeature: Int, classifier: String = "classifier.1") -> TorchModelNames {
+        TorchModelNames(stemConv: "features.0.0", stemBN: "features.0.1", blocks: blocks,
+                        headConv: "features.\(lastFeature).0", headBN: "features.\(lastFeature).1", classifier: classifier)
+    }
+
+    /// Block `index` of `features.<feature>`: `block.K.0` convolutions, `block.K.1` batch norms,
+    /// SE `block.K.fc1/fc2`. MBConv: [expansion], depthwise, [SE], projection; FusedMBConv (V2):
+    /// the k x k conv, [projection]. torchvision's FusedMBConv has no SE.
+    static func blockNames(_ s: TorchBlockStructure, feature: Int, index: Int) -> TorchBlockNames? {
+        let p = "features.\(feature).\(index).block"
+        switch s.kind {
+        case .fused:
+            guard !s.hasSE else { return nil }
+            return TorchBlockNames(fusedConv: "\(p).0.0", fusedBN: "\(p).0.1", projectConv: s.hasPointwise ? "\(p).1.0" : nil,
+                                   projectBN: s.hasPointwise ? "\(p).1.1" : nil, stage: feature, indexInStage: index)
+        case .mbconv:
+            let dw = s.hasPointwise ? 1 : 0
+            let project = dw + (s.hasSE ? 2 : 1)
+            return TorchBlockNames(
+                expandConv: s.hasPointwise ? "\(p).0.0" : nil, expandBN: s.hasPointwise ? "\(p).0.1" : nil,
+                depthwiseConv: "\(p).\(dw).0", depthwiseBN: "\(p).\(dw).1",
+                seReduce: s.hasSE ? "\(p).\(dw + 1).fc1" : nil, seExpand: s.hasSE ? "\(p).\(dw + 1).fc2" : nil,
+                projectConv: "\(p).\(project).0", projectBN: "\(p).\(project).1", stage: feature, indexInStage: index)
+        }
     }
 
     static func analyse(_ checkpoint: SourceCheckpoint, _ idx: TorchNames) throws -> (mapping: WeightMapping, variant: String) {

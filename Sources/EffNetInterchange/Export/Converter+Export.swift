@@ -1,0 +1,249 @@
+import EffNet
+import Foundation
+
+/// Export: the verified model written as a framework's own file. The target family's names come
+/// from its reader's naming run backwards (`TorchExport`), its conventions from reading the
+/// names back (`ExportConventions`), and nothing is committed until the written file, read back
+/// with the project's own reader as that family, reproduces the model.
+extension Converter {
+    /// What an export wrote and how its input is to be prepared.
+    public struct ExportSummary: Sendable {
+        public var container: ExportContainer
+        /// The target family; nil for ONNX.
+        public var family: FamilyName?
+        /// What the written model takes as input.
+        public var inputConvention: String
+        /// The read-back comparison against the model.
+        public var verification: Verifier.Result?
+        public var notes: [String] = []
+    }
+
+    /// The container DEST asks for and the family `--to` names, checked against each other.
+    /// - Throws: `ExportError.unknownContainer`, `.targetNeeded`, `.targetMismatch`.
+    public static func exportTarget(destination: String, to family: FamilyName?) throws -> (ExportContainer, FamilyName?) {
+        guard let container = ExportContainer.of(destination: destination) else {
+            throw ExportError.unknownContainer(destination: destination)
+        }
+        if let family {
+            guard container.families.contains(family) else {
+                throw ExportError.targetMismatch(destination: destination, container: container, family: family)
+            }
+            return (container, family)
+        }
+        guard container.families.count <= 1 else {
+            throw ExportError.targetNeeded(destination: destination, container: container, families: container.families)
+        }
+        return (container, container.impliedFamily)
+    }
+
+    /// Writes `model` as DEST's container under `family`'s names, after checking that the
+    /// family holds the model's conventions and before committing that the file reads back as
+    /// the model.
+    /// - Throws: `ExportError` (refusals, read-back failures), `FileError`.
+    static func export(_ model: EfficientNet, classNames: [String]?, container: ExportContainer, family: FamilyName?,
+                       destination: String, options: Options) throws -> ExportSummary {
+        var notes: [String] = []
+        var model = model
+        if model.config.batchNormFolded && container != .onnx {
+            model = try unfoldingBatchNorm(model)
+            notes.append("the source's batch norms were folded into its convolutions: written as identity batch norms (weight 1, bias = the folded bias, mean 0, variance 1 - eps)")
+        }
+        switch container {
+        case .torchArchive, .safetensors, .hubFolder:
+            guard let family else { throw ExportError.targetNeeded(destination: destination, container: container, families: container.families) }
+            return try exportTorch(model, classNames: classNames, container: container, family: family, destination: destination,
+                                   options: options, notes: notes)
+        case .effw, .onnx, .kerasWeightsH5, .kerasH5:
+            throw ExportError.cannotHold(family: family ?? .onnxGraph, convention: "\(container.rawValue) files", detail: "this build does not write them yet")
+        }
+    }
+
+    /// The size padding conventions are compared and verified at: the model's own.
+    static func evaluationSize(_ c: EfficientNetConfig) -> Int {
+        c.padding.imageSize?.first ?? c.imagePreprocessing.cropSize
+    }
+
+    private static func exportTorch(_ model: EfficientNet, classNames: [String]?, container: ExportContainer, family: FamilyName,
+                                    destination: String, options: Options, notes: [String]) throws -> ExportSummary {
+        var notes = notes
+        let plan = try torchPlan(model, classNames: classNames, family: family, destination: destination, folder: container == .hubFolder)
+        if !plan.outcome.refusals.isEmpty {
+            throw ExportError.unfaithful(destination: destination, family: family, reasons: plan.outcome.refusals,
+                                         alternatives: alternatives(to: family, model, classNames: classNames, destination: destination))
+        }
+        notes += plan.outcome.notes
+        var summary = ExportSummary(container: container, family: family, inputConvention: inputConvention(model.config, target: plan.outcome.target), notes: notes)
+        let metadata = ["format": "pt"]
+        let entries = plan.entries.map { e in
+            EffwWriter.Entry(name: e.name, dtype: e.raw.dtype, shape: e.raw.shape) { body in try body(e.raw.contiguousBytes!) }
+        }
+        func verify(_ path: String) throws {
+            let result = try verifyExport(path: path, hubNotes: plan.hubNotes, family: family, model: model,
+                                          destination: destination, tolerance: options.tolerance)
+            guard result.passed else { throw ExportVerificationFailed(result: result) }
+            summary.verification = result
+        }
+        switch container {
+        case .safetensors:
+            try EffwWriter.writeSafetensors(entries: entries, metadata: metadata, to: destination, overwrite: options.overwrite, beforeCommit: verify)
+        case .hubFolder:
+            try HubFolderWriter(destination: destination, overwrite: options.overwrite).write(
+                files: plan.hubFiles, weights: "model.safetensors") { path in
+                try EffwWriter.writeSafetensors(entries: entries, metadata: metadata, to: path, overwrite: options.overwrite, beforeCommit: verify)
+            }
+        default:
+            throw ExportError.cannotHold(family: family, convention: "\(container.rawValue) files", detail: "this build does not write them yet")
+        }
+        return summary
+    }
+
+    /// A torch family's state dict for `model`, the hub files that go with it, and how the
+    /// family reads the names back.
+    struct TorchPlan {
+        var entries: [TorchExport.Entry]
+        /// config.json / preprocessor_config.json by file name (folders, and transformers).
+        var hubFiles: [(name: String, text: String)]
+        /// The same, as a reader attaches them to a checkpoint.
+        var hubNotes: [String: String]
+        var outcome: ExportConventions.Outcome
+    }
+
+    static func torchPlan(_ model: EfficientNet, classNames: [String]?, family: FamilyName, destination: String, folder: Bool) throws -> TorchPlan {
+        let entries = try TorchExport.stateDict(model, family: family)
+        let names = SourceCheckpoint(path: destination, format: .safetensors,
+                                     tensors: entries.map { SourceTensor(name: $0.name, raw: $0.raw) })
+        var hubFiles: [(name: String, text: String)] = []
+        if family == .hf {
+            hubFiles = try HubExport.transformersFiles(model.config, classNames: classNames, destination: destination)
+        } else if folder {
+            // timm's config.json names the architecture its reader gives this structure.
+            let read = try FamilyRegistry.family(named: family)!.mapping(for: names).config
+            hubFiles = try HubExport.timmFiles(model.config, architecture: read.name, family: family, destination: destination)
+        }
+        var checkpoint = names
+        let hubNotes = HubExport.notes(hubFiles)
+        checkpoint.notes = hubNotes
+        let target = try FamilyRegistry.family(named: family)!.mapping(for: checkpoint).config
+        let outcome = ExportConventions.compare(source: model.config, target: target, family: family, evaluationSize: evaluationSize(model.config))
+        return TorchPlan(entries: entries, hubFiles: hubFiles, hubNotes: hubNotes, outcome: outcome)
+    }
+
+    /// The other families that hold `model` faithfully, as `--to` spellings, plus the
+    /// containers that hold every model.
+    static func alternatives(to family: FamilyName, _ model: EfficientNet, classNames: [String]?, destination: String) -> [String] {
+        var out: [String] = []
+        for f in TorchExport.families where f != family {
+            if let plan = try? torchPlan(model, classNames: classNames, family: f, destination: destination, folder: false),
+               plan.outcome.refusals.isEmpty {
+                out.append("--to \(f.rawValue)")
+            }
+        }
+        return out + ["an .onnx or .effw DEST"]
+    }
+
+    /// What the written model takes, for the report: 0-255 pixels where the target keeps the
+    /// model's input transform, else the tensor the caller normalises as the model's
+    /// preprocessing and input transform together say.
+    static func inputConvention(_ model: EfficientNetConfig, target: EfficientNetConfig) -> String {
+        let size = "\(model.imagePreprocessing.cropSize)x\(model.imagePreprocessing.cropSize)"
+        if target.inputTransform != nil { return "0-255 RGB pixels, NCHW, at \(size) (the model normalises them)" }
+        func list(_ v: [Float]) -> String { "[" + v.map { String(format: "%.4g", Double($0)) }.joined(separator: ", ") + "]" }
+        let (mean, std) = model.torchNormalisation
+        return "a normalised NCHW tensor at \(size): (pixels / 255 - mean) / std, mean \(list(mean)), std \(list(std))"
+    }
+
+    /// Reads the file written at `path` back as `family` and checks it is the model: every
+    /// parameter bit for bit, and the output on a probe batch at the model's size, with the
+    /// model's input transform and final softmax applied where the target moved them to the
+    /// caller.
+    static func verifyExport(path: String, hubNotes: [String: String], family: FamilyName?, model: EfficientNet,
+                             destination: String, tolerance: Float) throws -> Verifier.Result {
+        var checkpoint: SourceCheckpoint
+        do { checkpoint = try SourceReader.read(path: path) } catch {
+            throw ExportError.readBack(destination: destination, detail: "\(error)")
+        }
+        checkpoint.path = destination
+        checkpoint.notes.merge(hubNotes) { _, new in new }
+        let target: EfficientNet
+        do {
+            let mapping: WeightMapping
+            if let family { mapping = try FamilyRegistry.family(named: family)!.mapping(for: checkpoint) } else {
+                guard let own = checkpoint.selfMapping else { throw ExportError.readBack(destination: destination, detail: "no mapping") }
+                mapping = try own()
+            }
+            target = try buildModel(checkpoint, mapping)
+        } catch let e as ExportError { throw e } catch {
+            throw ExportError.readBack(destination: destination, detail: "\(error)")
+        }
+        for (name, _) in model.parameterShapes {
+            guard let a = model.parameter(named: name), let b = target.parameter(named: name) else {
+                throw ExportError.readBack(destination: destination, detail: "parameter \(name) is missing")
+            }
+            guard a.shape == b.shape, a.scalars.elementsEqual(b.scalars, by: { $0.bitPattern == $1.bitPattern }) else {
+                throw ExportError.readBack(destination: destination, detail: "parameter \(name) differs")
+            }
+        }
+        // The caller applies what the target moved out of the model (the report says how).
+        var io = target.config
+        io.inputTransform = model.config.inputTransform
+        io.finalSoftmax = model.config.finalSoftmax
+        let runnable = try EfficientNet(config: io)
+        var weights: [String: Tensor] = [:]
+        for (name, _) in target.parameterShapes { weights[name] = target.parameter(named: name) }
+        try runnable.load(weights, allowNonFinite: true)
+        let n = evaluationSize(model.config)
+        let probe = Verifier.probeInput(shape: [2, model.config.inputChannels, n, n], rawPixels: model.config.inputTransform != nil)
+        let expected = try Verifier.referenceOutput(model, probe)
+        return try Verifier.compare(runnable, input: probe, expected: expected, method: "export-read-back", tolerance: tolerance)
+    }
+
+    /// The same function with batch norms where an ONNX export folded them: weight 1, bias the
+    /// folded bias, mean 0, variance 1 - eps (so that variance + eps is 1).
+    static func unfoldingBatchNorm(_ model: EfficientNet) throws -> EfficientNet {
+        var c = model.config
+        c.batchNormFolded = false
+        let folded = ParameterLayout(config: model.config)
+        let layout = ParameterLayout(config: c)
+        var tensors: [String: Tensor] = [:]
+        for unit in layout.units {
+            for leaf in unit.leaves {
+                let n = unit.outChannels
+                switch leaf {
+                case .weight, .bias: tensors[unit.name(leaf)] = model.parameter(named: unit.name(leaf))
+                case .bnWeight: tensors[unit.name(leaf)] = Tensor(shape: [n], scalars: .init(repeating: 1, count: n))
+                case .bnBias: tensors[unit.name(leaf)] = folded.unit(unit.module).flatMap { model.parameter(named: $0.name(.bias)) }
+                case .bnMean: tensors[unit.name(leaf)] = Tensor(shape: [n], scalars: .init(repeating: 0, count: n))
+                case .bnVar: tensors[unit.name(leaf)] = Tensor(shape: [n], scalars: .init(repeating: 1 - c.bnEpsilon, count: n))
+                }
+            }
+        }
+        let out = try EfficientNet(config: c)
+        try out.load(tensors, allowNonFinite: true)
+        return out
+    }
+}
+
+extension Converter {
+    /// The read-back comparison failed: carries the result out of the writer, which then
+    /// commits nothing.
+    struct ExportVerificationFailed: Error {
+        var result: Verifier.Result
+    }
+
+    /// Exports the built model and completes the report; a failed read-back comparison gives a
+    /// report with `passed == false` and nothing written.
+    static func export(_ model: EfficientNet, mapping: WeightMapping, target: (ExportContainer, FamilyName?), destination: String,
+                       options: Options, report: ConversionReport) throws -> ConversionReport {
+        var report = report
+        do {
+            report.export = try export(model, classNames: mapping.classNames, container: target.0, family: target.1,
+                                       destination: destination, options: options)
+            report.written = true
+        } catch let failed as ExportVerificationFailed {
+            report.export = ExportSummary(container: target.0, family: target.1, inputConvention: "", verification: failed.result)
+            report.verification = failed.result
+            report.passed = false
+        }
+        return report
+    }
+}

@@ -43,16 +43,23 @@ extension Converter {
     static func export(_ model: EfficientNet, classNames: [String]?, container: ExportContainer, family: FamilyName?,
                        destination: String, options: Options) throws -> ExportSummary {
         var notes: [String] = []
+        let source = model
         var model = model
-        if model.config.batchNormFolded && container != .onnx {
-            model = try unfoldingBatchNorm(model)
+        let folded = model.config.batchNormFolded && container != .onnx
+        if folded {
+            model = try unfoldingBatchNorm(model, epsilon: model.config.bnEpsilon)
             notes.append("the source's batch norms were folded into its convolutions: written as identity batch norms (weight 1, bias = the folded bias, mean 0, variance 1 - eps)")
         }
         switch container {
         case .torchArchive, .safetensors, .hubFolder:
             guard let family else { throw ExportError.targetNeeded(destination: destination, container: container, families: container.families) }
-            return try exportTorch(model, classNames: classNames, container: container, family: family, destination: destination,
-                                   options: options, notes: notes)
+            if folded {
+                // An identity batch norm holds for any epsilon: take the one the family reads.
+                let eps = try torchPlan(model, classNames: classNames, family: family, destination: destination, folder: false).outcome.target.bnEpsilon
+                model = try unfoldingBatchNorm(model, epsilon: eps)
+            }
+            return try exportTorch(model, source: source, classNames: classNames, container: container, family: family,
+                                   destination: destination, options: options, notes: notes)
         case .effw, .onnx, .kerasWeightsH5, .kerasH5:
             throw ExportError.cannotHold(family: family ?? .onnxGraph, convention: "\(container.rawValue) files", detail: "this build does not write them yet")
         }
@@ -63,7 +70,7 @@ extension Converter {
         c.padding.imageSize?.first ?? c.imagePreprocessing.cropSize
     }
 
-    private static func exportTorch(_ model: EfficientNet, classNames: [String]?, container: ExportContainer, family: FamilyName,
+    private static func exportTorch(_ model: EfficientNet, source: EfficientNet, classNames: [String]?, container: ExportContainer, family: FamilyName,
                                     destination: String, options: Options, notes: [String]) throws -> ExportSummary {
         var notes = notes
         let plan = try torchPlan(model, classNames: classNames, family: family, destination: destination, folder: container == .hubFolder)
@@ -78,7 +85,7 @@ extension Converter {
             EffwWriter.Entry(name: e.name, dtype: e.raw.dtype, shape: e.raw.shape) { body in try body(e.raw.contiguousBytes!) }
         }
         func verify(_ path: String) throws {
-            let result = try verifyExport(path: path, hubNotes: plan.hubNotes, family: family, model: model,
+            let result = try verifyExport(path: path, hubNotes: plan.hubNotes, family: family, model: model, source: source,
                                           destination: destination, tolerance: options.tolerance)
             guard result.passed else { throw ExportVerificationFailed(result: result) }
             summary.verification = result
@@ -153,11 +160,11 @@ extension Converter {
     }
 
     /// Reads the file written at `path` back as `family` and checks it is the model: every
-    /// parameter bit for bit, and the output on a probe batch at the model's size, with the
-    /// model's input transform and final softmax applied where the target moved them to the
-    /// caller.
+    /// parameter bit for bit, and the output on a probe batch at the model's size against the
+    /// source model's (the same model, unless batch norms were unfolded), with the model's input
+    /// transform and final softmax applied where the target moved them to the caller.
     static func verifyExport(path: String, hubNotes: [String: String], family: FamilyName?, model: EfficientNet,
-                             destination: String, tolerance: Float) throws -> Verifier.Result {
+                             source: EfficientNet, destination: String, tolerance: Float) throws -> Verifier.Result {
         var checkpoint: SourceCheckpoint
         do { checkpoint = try SourceReader.read(path: path) } catch {
             throw ExportError.readBack(destination: destination, detail: "\(error)")
@@ -193,16 +200,18 @@ extension Converter {
         try runnable.load(weights, allowNonFinite: true)
         let n = evaluationSize(model.config)
         let probe = Verifier.probeInput(shape: [2, model.config.inputChannels, n, n], rawPixels: model.config.inputTransform != nil)
-        let expected = try Verifier.referenceOutput(model, probe)
+        let expected = try Verifier.referenceOutput(source, probe)
         return try Verifier.compare(runnable, input: probe, expected: expected, method: "export-read-back", tolerance: tolerance)
     }
 
     /// The same function with batch norms where an ONNX export folded them: weight 1, bias the
     /// folded bias, mean 0, variance 1 - eps (so that variance + eps is 1).
-    static func unfoldingBatchNorm(_ model: EfficientNet) throws -> EfficientNet {
+    static func unfoldingBatchNorm(_ model: EfficientNet, epsilon: Float) throws -> EfficientNet {
         var c = model.config
+        let source = c
         c.batchNormFolded = false
-        let folded = ParameterLayout(config: model.config)
+        c.bnEpsilon = epsilon
+        let folded = ParameterLayout(config: source)
         let layout = ParameterLayout(config: c)
         var tensors: [String: Tensor] = [:]
         for unit in layout.units {
@@ -211,7 +220,10 @@ extension Converter {
                 switch leaf {
                 case .weight, .bias: tensors[unit.name(leaf)] = model.parameter(named: unit.name(leaf))
                 case .bnWeight: tensors[unit.name(leaf)] = Tensor(shape: [n], scalars: .init(repeating: 1, count: n))
-                case .bnBias: tensors[unit.name(leaf)] = folded.unit(unit.module).flatMap { model.parameter(named: $0.name(.bias)) }
+                case .bnBias:
+                    // Unfolding an unfolded model (a second epsilon) keeps its bias where it is.
+                    let bias = source.batchNormFolded ? folded.unit(unit.module)?.name(.bias) : unit.name(leaf)
+                    tensors[unit.name(leaf)] = bias.flatMap { model.parameter(named: $0) }
                 case .bnMean: tensors[unit.name(leaf)] = Tensor(shape: [n], scalars: .init(repeating: 0, count: n))
                 case .bnVar: tensors[unit.name(leaf)] = Tensor(shape: [n], scalars: .init(repeating: 1 - c.bnEpsilon, count: n))
                 }

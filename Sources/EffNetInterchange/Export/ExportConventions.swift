@@ -49,7 +49,7 @@ enum ExportConventions {
             let where_ = i == 0 ? "the stem" : "block \(i - 1)"
             refusals.append("padding: this model pads \(describe(s.padding)), \(f) pads \(describe(t.padding))" + (i < tp.count ? " (at \(n)x\(n), \(where_): \(show(sp[i])) vs \(show(tp[i])))" : ""))
         } else if s.padding.mode != t.padding.mode && s.padding.mode != .symmetric {
-            notes.append("padding: \(f) pads \(describe(t.padding)), this model \(describe(s.padding)): the same at \(n)x\(n) input")
+            notes.append("padding: \(f) pads \(describe(t.padding)), this model \(describe(s.padding)): the same at \(n)x\(n) input, not at every size")
         }
         if s.inputTransform != nil && t.inputTransform == nil {
             notes.append("input: the model normalised its 0-255 input inside; \(f) takes the normalised tensor (\(normalisation(s)))")

@@ -10,8 +10,8 @@ safetensors, after `swift build -c release`:
 It converts each source with the built tool into a temporary folder, builds the target model in
 its framework (random init, same width and depth as the source), loads the exported weights with
 `load_state_dict(strict=True)` (transformers: `from_pretrained` on the exported folder), runs it
-on the source fixture's input (normalised as the export's report says when the source took 0-255
-pixels) and compares. Pairs the tool must refuse are run too, and must exit 2 naming the
+on the source fixture's input (normalised with the mean and std the export's --json report gives
+when the source took 0-255 pixels) and compares. Pairs the tool must refuse are run too, and must exit 2 naming the
 convention. Results go to Fixtures/export/results.json (committed: the record of what the real
 frameworks said); CI, which has no torch, checks the record's shape and the refusals itself.
 """
@@ -30,9 +30,6 @@ FIX = os.path.dirname(HERE)
 ROOT = os.path.dirname(FIX)
 sys.path.insert(0, FIX)
 import generate_torch_families as fam  # noqa: E402  (the fixtures' own model builders)
-
-MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32).reshape(1, 3, 1, 1)
-STD = np.array([0.229, 0.224, 0.225], dtype=np.float32).reshape(1, 3, 1, 1)
 
 
 def rel(a, b):
@@ -67,6 +64,8 @@ def torch_build(builder):
     return load
 
 
+KERAS_W035 = dict(source="Fixtures/export/keras_w035/model.keras", input="Fixtures/export/keras_w035/input_64.npy",
+                  expected="Fixtures/export/keras_w035/expected_64.npy", pixels=True, softmax=True)
 KERAS_IMAGENET = dict(source="Fixtures/keras/k3_imagenet_style.keras",
                       input="Fixtures/keras/k3_imagenet_style_input.npy",
                       expected="Fixtures/keras/k3_imagenet_style_output.npy", pixels=True, softmax=True)
@@ -86,10 +85,12 @@ ONNX_TV = dict(source="Fixtures/onnx/torchvision_ts13/model.onnx", input="Fixtur
 
 # (name, source, target family, DEST name, how the real framework builds and loads it)
 CASES = [
-    ("keras->timm-tf", KERAS_IMAGENET, "timm-tf", "out.pth",
+    ("keras->timm-tf", KERAS_W035, "timm-tf", "out.pth",
+     torch_build(lambda: fam.build_timm(0.35, 0.34, 1000, tf=True))),
+    ("keras->lukemelas", KERAS_W035, "lukemelas", "out.pth",
+     torch_build(lambda: fam.build_lukemelas(0.35, 0.34, 1000))),
+    ("keras(width 0.1)->timm-tf", KERAS_IMAGENET, "timm-tf", "out.safetensors",
      torch_build(lambda: fam.build_timm(0.1, 0.25, 1000, tf=True))),
-    ("keras->lukemelas", KERAS_IMAGENET, "lukemelas", "out.pth",
-     torch_build(lambda: fam.build_lukemelas(0.1, 0.25, 1000))),
     ("keras(66, odd maps)->timm-tf", KERAS_ODD, "timm-tf", "out.safetensors",
      torch_build(lambda: fam.build_timm(0.15, 0.5, 5, tf=True))),
     ("torchvision->timm", TV, "timm", "out.safetensors",
@@ -106,15 +107,28 @@ REFUSALS = [
     ("torchvision->keras", TV, None, "out.weights.h5", "padding"),
     ("torchvision->timm-tf", TV, "timm-tf", "out.pth", "padding"),
     ("keras->torchvision", KERAS_IMAGENET, "torchvision", "out.pth", "padding"),
+    # efficientnet_pytorch never adds a stage's first block's input (its stride is the list
+    # [1]); at width 0.1 the first block keeps its width, so Keras' residual there cannot go.
+    ("keras(width 0.1)->lukemelas", KERAS_IMAGENET, "lukemelas", "out.pth", "block 0"),
     ("timm-tf(width 0.1)->hf", TIMM_TF, "hf", "hf_folder", "block 0"),
 ]
 
 
 def convert(tool, case, family, dest, workdir):
-    out = os.path.join(workdir, dest)
-    cmd = [tool, os.path.join(ROOT, case["source"]), out] + case.get("args", []) + (["--to", family] if family else [])
+    out = os.path.join(tempfile.mkdtemp(dir=workdir), dest)
+    cmd = [tool, os.path.join(ROOT, case["source"]), out, "--json"] + case.get("args", []) + (["--to", family] if family else [])
     p = subprocess.run(cmd, capture_output=True, text=True)
     return p, out
+
+
+def normalised(x, report):
+    """0-255 NCHW pixels as the export's report (--json) says the written model takes them."""
+    e = report["export"]
+    if e["takesPixels"]:
+        return x
+    mean = np.array(e["mean"], dtype=np.float32).reshape(1, -1, 1, 1)
+    std = np.array(e["std"], dtype=np.float32).reshape(1, -1, 1, 1)
+    return (x / 255.0 - mean) / std
 
 
 def main():
@@ -139,7 +153,7 @@ def main():
             else:
                 x = np.load(os.path.join(ROOT, case["input"])).astype(np.float32)
                 if case["pixels"]:
-                    x = (x / 255.0 - MEAN) / STD  # what the report says the caller now does
+                    x = normalised(x, json.loads(p.stdout))  # what the report says the caller now does
                 expected = np.load(os.path.join(ROOT, case["expected"]))
                 model = load(out)
                 with torch.no_grad():

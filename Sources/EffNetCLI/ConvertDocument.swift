@@ -4,7 +4,7 @@ import EffNetInterchange
 /// effnet-convert --json: the whole conversion report as one document (docs/JSON.md,
 /// Schemas/convert.schema.json). Also the document of a failed conversion, with `error` set.
 public struct ConvertDocument: Encodable {
-    public static let schema = "effnet-convert/1"
+    public static let schema = "effnet-convert/2"
 
     public struct Model: Encodable {
         public var name: String
@@ -98,8 +98,35 @@ public struct ConvertDocument: Encodable {
         }
     }
 
+    /// What an export wrote (DEST a framework's file): the container, the family, what the
+    /// written model takes as input, and the read-back check.
+    public struct Export: Encodable {
+        public var container: String
+        public var family: String?
+        /// True when the written model takes 0-255 pixels itself.
+        public var takesPixels: Bool
+        /// Else: the mean and std on 0-1 pixels the caller normalises with.
+        public var mean: [Float]?
+        public var std: [Float]?
+        public var inputSize: Int
+        public var input: String
+        public var readBack: Check?
+        public var notes: [String]
+
+        enum CodingKeys: String, CodingKey { case container, family, takesPixels, mean, std, inputSize, input, readBack, notes }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(container, forKey: .container); try c.encode(family, forKey: .family)
+            try c.encode(takesPixels, forKey: .takesPixels); try c.encode(mean, forKey: .mean); try c.encode(std, forKey: .std)
+            try c.encode(inputSize, forKey: .inputSize); try c.encode(input, forKey: .input)
+            try c.encode(readBack, forKey: .readBack); try c.encode(notes, forKey: .notes)
+        }
+    }
+
     public var source: String?
     public var destination: String?
+    public var export: Export?
     public var format: String?
     public var family: String?
     public var model: Model?
@@ -125,11 +152,17 @@ public struct ConvertDocument: Encodable {
             case let .unused(reason): return TensorFateLine(source: line.source, fate: "unused", reason: reason)
             }
         }
-        let checks = r.verifications.map { family, v in
+        func check(_ family: String, _ v: Verifier.Result) -> Check {
             Check(family: family, method: v.method, inputShape: v.inputShape, maxAbsError: ToolJSON.finite(v.comparison.maxAbsError),
                   relativeError: ToolJSON.finite(v.comparison.relativeError), tolerance: v.tolerance,
                   top1Agreement: v.comparison.top1Agreement, top5Agreement: v.comparison.top5Agreement,
                   passed: v.passed, firstDivergence: v.firstDivergence)
+        }
+        let checks = r.verifications.map { check($0.family, $0.result) }
+        if let e = r.export {
+            export = Export(container: e.container.rawValue, family: e.family?.rawValue, takesPixels: e.normalisation == nil,
+                            mean: e.normalisation?.mean, std: e.normalisation?.std, inputSize: e.inputSize, input: e.inputConvention,
+                            readBack: e.verification.map { check(e.family?.rawValue ?? "onnx", $0) }, notes: e.notes)
         }
         let status = r.passed.map { $0 ? "passed" : "failed" } ?? "unverified"
         verification = Verification(status: status, reason: r.unverifiedReason, checks: checks)
@@ -147,7 +180,7 @@ public struct ConvertDocument: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case schema, tool, version, source, destination, format, family, model, tensors, verification, notes, written, exitStatus, error
+        case schema, tool, version, source, destination, format, family, model, tensors, verification, notes, written, exitStatus, error, export
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -159,5 +192,6 @@ public struct ConvertDocument: Encodable {
         try c.encode(tensors, forKey: .tensors); try c.encode(verification, forKey: .verification)
         try c.encode(notes, forKey: .notes); try c.encode(written, forKey: .written)
         try c.encode(exitStatus, forKey: .exitStatus); try c.encode(error, forKey: .error)
+        try c.encode(export, forKey: .export)
     }
 }

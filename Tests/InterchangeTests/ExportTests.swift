@@ -70,7 +70,7 @@ final class ExportTests: XCTestCase {
     /// The example: a Keras model pads with TF "SAME", which torchvision cannot hold;
     /// the refusal names the convention and the families that can.
     func testKerasToTorchvisionIsRefusedNamingTheConventionAndAlternatives() throws {
-        let src = fixture("Fixtures/keras/k3_imagenet_style.keras")
+        let src = fixture("Fixtures/export/keras_w035/model.keras")
         XCTAssertThrowsError(try convert(src, out("model.safetensors"), to: .torchvision)) { e in
             let m = "\(e)"
             XCTAssertTrue(m.contains("padding"), m)
@@ -80,6 +80,19 @@ final class ExportTests: XCTestCase {
             XCTAssertFalse(m.contains("--to timm "), m)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out("model.safetensors")))
+    }
+
+    /// efficientnet_pytorch never adds a stage's first block's input; at width 0.1 Keras' first
+    /// block keeps its width and adds it, so lukemelas cannot hold that model (loaded into the
+    /// real efficientnet_pytorch it was 0.89 off: Fixtures/export/check_exports.py). At width
+    /// 0.35 it can.
+    func testLukemelasResidualRule() throws {
+        XCTAssertThrowsError(try convert(fixture("Fixtures/keras/k3_imagenet_style.keras"), out("l.pth"), to: .lukemelas)) { e in
+            XCTAssertTrue("\(e)".contains("block 0 adds its input"), "\(e)")
+        }
+        let dest = out("l.safetensors")
+        XCTAssertTrue(try convert(fixture("Fixtures/export/keras_w035/model.keras"), dest, to: .lukemelas).written)
+        XCTAssertEqual(try canonical(dest, family: .lukemelas), try canonical(fixture("Fixtures/export/keras_w035/model.keras")))
     }
 
     func testTorchvisionToTimmTFIsRefusedForPadding() throws {

@@ -11,8 +11,13 @@ extension Converter {
         public var container: ExportContainer
         /// The target family; nil for ONNX.
         public var family: FamilyName?
-        /// What the written model takes as input.
+        /// What the written model takes as input, for people.
         public var inputConvention: String
+        /// The same for scripts: nil when the written model takes 0-255 pixels itself, else the
+        /// mean and std on 0-1 pixels the caller normalises with.
+        public var normalisation: (mean: [Float], std: [Float])?
+        /// The input size the export was verified at.
+        public var inputSize: Int = 0
         /// The read-back comparison against the model.
         public var verification: Verifier.Result?
         public var notes: [String] = []
@@ -79,7 +84,9 @@ extension Converter {
                                          alternatives: alternatives(to: family, model, classNames: classNames, destination: destination))
         }
         notes += plan.outcome.notes
-        var summary = ExportSummary(container: container, family: family, inputConvention: inputConvention(model.config, target: plan.outcome.target), notes: notes)
+        var summary = ExportSummary(container: container, family: family, inputConvention: inputConvention(model.config, target: plan.outcome.target),
+                                    normalisation: plan.outcome.target.inputTransform == nil ? model.config.torchNormalisation : nil,
+                                    inputSize: evaluationSize(model.config), notes: notes)
         let metadata = ["format": "pt"]
         let entries = plan.entries.map { e in
             EffwWriter.Entry(name: e.name, dtype: e.raw.dtype, shape: e.raw.shape) { body in try body(e.raw.contiguousBytes!) }

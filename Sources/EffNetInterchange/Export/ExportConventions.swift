@@ -28,7 +28,7 @@ enum ExportConventions {
                             || a.expandedChannels != b.expandedChannels || a.seChannels != b.seChannels || a.hasProjection != b.hasProjection {
                     refusals.append("block \(i) (\(TorchExport.describe(a))) reads back as \(TorchExport.describe(b)) in \(f)")
                 } else if a.hasResidual != b.hasResidual {
-                    refusals.append("block \(i) \(a.hasResidual ? "adds" : "does not add") its input, \(f) \(b.hasResidual ? "always adds it at stride 1 and equal width" : "does not add it there (transformers' id_skip: not after a stage's first block)")")
+                    refusals.append("block \(i) \(a.hasResidual ? "adds" : "does not add") its input, \(f) \(b.hasResidual ? "always adds it at stride 1 and equal width" : "does not add it there (it never adds a stage's first block's input)")")
                 }
             }
         }

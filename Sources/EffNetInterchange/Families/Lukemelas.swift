@@ -8,7 +8,9 @@ import EffNet
 ///       _project_conv/_bn2
 ///     _conv_head, _bn1, _fc                              head, linear
 ///
-/// BN eps 1e-3 (`batch_norm_epsilon=1e-3` in efficientnet_pytorch/utils.py). Convolutions are
+/// BN eps 1e-3 (`batch_norm_epsilon=1e-3` in efficientnet_pytorch/utils.py). A stage's first
+/// block never adds its input (its stride is kept as the list `[1]`, which `stride == 1` never
+/// equals). Convolutions are
 /// `Conv2dStaticSamePadding`: TF "SAME" padding computed once from the variant's nominal image
 /// size (B0 224 ... B7 600, B8 672, L2 800) and then used whatever the input. A structure that is not B0-B7 gets
 /// 224 (`from_name('efficientnet-b0', width_coefficient=..., ...)` keeps B0's image size).
@@ -95,10 +97,21 @@ enum LukemelasNaming {
             conventions.imagePreprocessing = .imagenetTorch(nominal: size)
         }
         conventions.padding = .sameStatic(size)
-        let config = shapes.config(name: name, strides: strides, stages: stages, conventions: conventions)
+        var config = shapes.config(name: name, strides: strides, stages: stages, conventions: conventions)
+        // efficientnet_pytorch (and its Lite fork) stores a stage's first stride as a list, [1],
+        // and adds the input only when `stride == 1`: never in a stage's first block. For
+        // EfficientNet's own channel plan that is the usual rule; narrow widths, where a first
+        // block keeps its width at stride 1, are where the two differ.
+        var notes: [String] = []
+        for i in config.blocks.indices where config.blocks[i].canHaveResidual && (i == 0 || stages[i] != stages[i - 1]) {
+            config.blocks[i].residual = false
+            notes.append("block \(i): no residual (the first block of its stage: efficientnet_pytorch compares its stride [1] with 1)")
+        }
         let sizeNote = match.index == nil ? "\(size), assumed: the nominal size is not in the weights" : "\(size)"
         let variant = match.description + ", \(shapes.numClasses) classes; static 'SAME' padding for \(sizeNote), BN eps 1e-3"
             + (lite ? ", no SE, ReLU6" : "")
-        return (TorchMapping.mapping(family: family, names: names, config: config, checkpoint: checkpoint), variant)
+        var mapping = TorchMapping.mapping(family: family, names: names, config: config, checkpoint: checkpoint)
+        mapping.notes += notes
+        return (mapping, variant)
     }
 }

@@ -83,6 +83,10 @@ TIMM_TF_W035 = dict(source="Fixtures/export/timm_tf_w035/weights.pth", args=["--
 ONNX_TV = dict(source="Fixtures/onnx/torchvision_ts13/model.onnx", input="Fixtures/onnx/torchvision_ts13/input.npy",
                expected="Fixtures/onnx/torchvision_ts13/source_output.npy", pixels=False, softmax=False)
 
+TF_CLASSES = 10  # Fixtures/generate_tf_checkpoints.py
+TF_OFFICIAL = dict(source="Fixtures/tf/official_b0", input="Fixtures/tf/official_b0/input.npy",
+                   expected="Fixtures/tf/official_b0/output.npy", pixels=False, softmax=False)
+
 # (name, source, target family, DEST name, how the real framework builds and loads it)
 CASES = [
     ("keras->timm-tf", KERAS_W035, "timm-tf", "out.pth",
@@ -97,6 +101,9 @@ CASES = [
      torch_build(lambda: fam.build_timm(0.1, 0.5, 10))),
     ("onnx(torchvision, BN folded)->torchvision", ONNX_TV, "torchvision", "out.pth",
      torch_build(lambda: fam.build_torchvision(0.25, 0.25, 7))),
+    # Google's own weights exist only as TF checkpoints: the official B0 (scaled) as timm's tf_ port.
+    ("tf-official->timm-tf", TF_OFFICIAL, "timm-tf", "out.pth",
+     torch_build(lambda: fam.build_timm(0.15, 0.3, TF_CLASSES, tf=True))),
     ("hf->timm-tf", HF, "timm-tf", "out.pth",
      torch_build(lambda: fam.build_timm(0.35, 0.34, 6, tf=True))),
     ("timm-tf->hf (hub folder)", TIMM_TF_W035, "hf", "hf_folder", hf_build),

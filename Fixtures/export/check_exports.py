@@ -83,6 +83,8 @@ TIMM_TF_W035 = dict(source="Fixtures/export/timm_tf_w035/weights.pth", args=["--
 ONNX_TV = dict(source="Fixtures/onnx/torchvision_ts13/model.onnx", input="Fixtures/onnx/torchvision_ts13/input.npy",
                expected="Fixtures/onnx/torchvision_ts13/source_output.npy", pixels=False, softmax=False)
 
+KERAS_V2 = dict(source="Fixtures/v2/keras_s_like/model.keras", input="Fixtures/v2/keras_s_like/input_64.npy",
+                expected="Fixtures/v2/keras_s_like/expected_64.npy", pixels=True, softmax=True)
 TF_CLASSES = 10  # Fixtures/generate_tf_checkpoints.py
 TF_OFFICIAL = dict(source="Fixtures/tf/official_b0", input="Fixtures/tf/official_b0/input.npy",
                    expected="Fixtures/tf/official_b0/output.npy", pixels=False, softmax=False)
@@ -104,6 +106,10 @@ CASES = [
     # Google's own weights exist only as TF checkpoints: the official B0 (scaled) as timm's tf_ port.
     ("tf-official->timm-tf", TF_OFFICIAL, "timm-tf", "out.pth",
      torch_build(lambda: fam.build_timm(0.15, 0.3, TF_CLASSES, tf=True))),
+    # EfficientNetV2: Keras' V2-S (scaled; Fused-MBConv stages) as timm's tf_efficientnetv2_s.
+    ("keras V2-S->timm-tf", KERAS_V2, "timm-tf", "out.pth",
+     torch_build(lambda: __import__("timm.models.efficientnet", fromlist=["x"])._gen_efficientnetv2_s(
+         "tf_efficientnetv2_s", channel_multiplier=0.125, depth_multiplier=0.1, num_classes=10, bn_eps=1e-3, pad_type="same"))),
     ("hf->timm-tf", HF, "timm-tf", "out.pth",
      torch_build(lambda: fam.build_timm(0.35, 0.34, 6, tf=True))),
     ("timm-tf->hf (hub folder)", TIMM_TF_W035, "hf", "hf_folder", hf_build),
@@ -118,6 +124,7 @@ REFUSALS = [
     # [1]); at width 0.1 the first block keeps its width, so Keras' residual there cannot go.
     ("keras(width 0.1)->lukemelas", KERAS_IMAGENET, "lukemelas", "out.pth", "block 0"),
     ("timm-tf(width 0.1)->hf", TIMM_TF, "hf", "hf_folder", "block 0"),
+    ("torchvision V2-S->timm", dict(source="Fixtures/v2/tv_s_like/weights.pth"), "timm", "out.pth", "BN epsilon"),
 ]
 
 

@@ -49,7 +49,8 @@ extension TorchArchiveWriter {
             w.op(.binpersid)
             w.int(0)                      // storage offset
             w.intTuple(t.shape)
-            w.intTuple(contiguousStrides(t.shape))
+            // C order; a dimension of size 0 counts as 1, as in torch: zeros(2, 0, 3).stride() == (3, 3, 1)
+            w.intTuple(RawTensor.contiguousStrides(t.shape))
             w.bool(false)                 // requires_grad
             // backward hooks: a new empty OrderedDict
             w.global("collections", "OrderedDict")
@@ -57,18 +58,6 @@ extension TorchArchiveWriter {
             w.reduce()
         }
         w.reduce()
-    }
-
-    /// C-order strides in elements, as torch computes them: a dimension of size 0 counts as 1
-    /// (`torch.zeros(2, 0, 3).stride() == (3, 3, 1)`).
-    static func contiguousStrides(_ shape: [Int]) -> [Int] {
-        var strides = [Int](repeating: 1, count: shape.count)
-        var step = 1
-        for d in shape.indices.reversed() {
-            strides[d] = step
-            step *= max(shape[d], 1)
-        }
-        return strides
     }
 }
 

@@ -143,7 +143,7 @@ public enum TorchArchiveWriter {
             guard t.shape.allSatisfy({ $0 >= 0 }) else {
                 throw TorchArchiveWriteError.invalidShape(name: t.name, shape: t.shape, detail: "negative dimension")
             }
-            // Strides count a 0 dimension as 1 (contiguousStrides): they must not overflow either.
+            // Strides count a 0 dimension as 1 (RawTensor.contiguousStrides): they must not overflow either.
             guard let count = CheckedSize.product(t.shape), let size = CheckedSize.multiply(count, t.dtype.size),
                   CheckedSize.product(t.shape.map { max($0, 1) }) != nil else {
                 throw TorchArchiveWriteError.invalidShape(name: t.name, shape: t.shape, detail: "element count overflows")

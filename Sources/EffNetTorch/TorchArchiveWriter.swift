@@ -48,8 +48,8 @@ public enum TorchArchiveWriter {
     public static let maxTensors = Int(UInt16.max) - 7
     /// Bytes of UTF-8 per tensor name (EfficientNet names are under 100).
     public static let maxNameBytes = 4096
-    /// Dimensions per tensor.
-    public static let maxRank = 64
+    /// Dimensions per tensor: what the project's own reader accepts (`PickleLimits.maxRank`).
+    public static let maxRank = PickleLimits.default.maxRank
     /// Bytes of UTF-8 in the archive name.
     public static let maxArchiveNameBytes = 1024
     /// Data alignment of every entry, recorded in `.storage_alignment` (torch's

@@ -4,7 +4,8 @@
 #   2. ONNX's own node tests for the reference interpreter, written by the pip onnx package
 #      (a small venv in .cache/; docs/ONNX_CONFORMANCE.md)
 #   3. swift test (release build: the forward passes are heavy in debug)
-#   4. Python's safetensors reading a Swift-written .effw (a small venv in .cache/)
+#   4. Python's safetensors reading a Swift-written .effw, and Python's pickle (allowlisted torch
+#      globals only) reading a Swift-written PyTorch archive (a small venv in .cache/)
 #   5. a separate package depending on EffNet alone builds and links no system library
 #   6. every documentation link stays inside the repository and resolves
 #   7. every CRC-32 implementation at -O0 and -O2; the arm64 one under qemu when it is installed
@@ -20,6 +21,9 @@ bash scripts/onnx-conformance.sh
 export EFFNET_REQUIRE_ONNX_CONFORMANCE=1
 
 echo "== swift test"
+# TorchArchiveWriterTests leaves a Swift-written PyTorch archive here for step 4.
+export EFFNET_EXPORT_ARCHIVE_DIR="$PWD/.build/torch-archive-check"
+rm -rf "$EFFNET_EXPORT_ARCHIVE_DIR"
 # Build output is long; keep the test lines and the closing summary.
 set +e
 swift test -c release 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Linking|Write|Build)'
@@ -27,7 +31,7 @@ status=${PIPESTATUS[0]}
 set -e
 [ "$status" -eq 0 ] || { echo "swift test failed (exit $status)"; exit "$status"; }
 
-echo "== python: safetensors reads Swift-written .effw"
+echo "== python: safetensors reads Swift-written .effw; pickle reads a Swift-written torch archive"
 bash scripts/python-interop.sh
 
 bash scripts/check-core-portable.sh

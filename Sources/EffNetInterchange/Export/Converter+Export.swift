@@ -1,4 +1,5 @@
 import EffNet
+import EffNetTorch
 import Foundation
 
 /// Export: the verified model written as a framework's own file. The target family's names come
@@ -98,6 +99,13 @@ extension Converter {
             summary.verification = result
         }
         switch container {
+        case .torchArchive:
+            let tensors = plan.entries.map { e in
+                TorchArchiveWriter.Tensor(name: e.name, dtype: e.raw.dtype, shape: e.raw.shape, bytes: Array(e.raw.contiguousBytes!))
+            }
+            try AtomicFileWriter(destination: destination, overwrite: options.overwrite).write({ sink in
+                try TorchArchiveWriter.write(tensors, archiveName: torchArchiveName(destination), to: &sink)
+            }, beforeCommit: verify)
         case .safetensors:
             try EffwWriter.writeSafetensors(entries: entries, metadata: metadata, to: destination, overwrite: options.overwrite, beforeCommit: verify)
         case .hubFolder:
@@ -109,6 +117,14 @@ extension Converter {
             throw ExportError.cannotHold(family: family, convention: "\(container.rawValue) files", detail: "this build does not write them yet")
         }
         return summary
+    }
+
+    /// The folder name inside the archive: `torch.save` uses the file's name without its
+    /// extension; anything but letters, digits, '_' and '-' becomes '_'.
+    static func torchArchiveName(_ destination: String) -> String {
+        let stem = ((destination as NSString).lastPathComponent as NSString).deletingPathExtension
+        let safe = String(stem.unicodeScalars.prefix(200).map { CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "_" || $0 == "-" ? Character($0) : "_" })
+        return safe.isEmpty ? "archive" : safe
     }
 
     /// A torch family's state dict for `model`, the hub files that go with it, and how the

@@ -107,6 +107,7 @@
     /* writing (Keras export): a file built in memory with the core driver, then its image */ \
     X(herr_t, H5Pset_fapl_core, (hid_t fapl_id, size_t increment, hbool_t backing_store), (fapl_id, increment, backing_store), -1) \
     X(hid_t, H5Fcreate, (const char *filename, unsigned flags, hid_t fcpl_id, hid_t fapl_id), (filename, flags, fcpl_id, fapl_id), H5I_INVALID_HID) \
+    X(herr_t, H5Fflush, (hid_t object_id, H5F_scope_t scope), (object_id, scope), -1) \
     X(ssize_t, H5Fget_file_image, (hid_t file_id, void *buf_ptr, size_t buf_len), (file_id, buf_ptr, buf_len), -1) \
     X(hid_t, H5Gcreate2, (hid_t loc_id, const char *name, hid_t lcpl_id, hid_t gcpl_id, hid_t gapl_id), (loc_id, name, lcpl_id, gcpl_id, gapl_id), H5I_INVALID_HID) \
     X(hid_t, H5Dcreate2, (hid_t loc_id, const char *name, hid_t type_id, hid_t space_id, hid_t lcpl_id, hid_t dcpl_id, hid_t dapl_id), (loc_id, name, type_id, space_id, lcpl_id, dcpl_id, dapl_id), H5I_INVALID_HID) \

@@ -37,6 +37,9 @@ public enum KerasExport {
         public var kerasModel: String
         /// keras' model name ("efficientnetb0", "efficientnetv2-s").
         public var modelName: String
+        /// The arguments of keras' internal builder that makes the same model
+        /// (`efficientnet.EfficientNet` for V1, `efficientnet_v2.EfficientNetV2` for V2).
+        public var builder: Builder
         /// The input size the Keras model must be built for (its ZeroPadding2D are fixed by it;
         /// nil when any size pads as the model does).
         public var inputSize: [Int]?
@@ -44,6 +47,14 @@ public enum KerasExport {
         public var inputConvention: String
         /// What the export decided or assumed, one line each (reports show them).
         public var notes: [String]
+
+        /// keras' builder arguments.
+        public struct Builder: Sendable, Equatable {
+            public var width: Double
+            public var depth: Double
+            /// V2 only: the `model_name` whose block arguments are scaled ("efficientnetv2-b0").
+            public var blocksArgs: String?
+        }
     }
 
     /// Whether `config` can be written faithfully, and as which Keras model.

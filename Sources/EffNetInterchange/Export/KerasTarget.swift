@@ -31,10 +31,6 @@ struct KerasTarget {
             throw KerasExportError(.activation, "\(c.name) uses \(c.activation.rawValue); keras.applications' EfficientNets use swish",
                                    alternatives: "EfficientNet-Lite (ReLU6) goes to --to lite, .onnx or .effw")
         }
-        guard abs(Double(c.bnEpsilon) - 1e-3) < 1e-9 else {
-            throw KerasExportError(.batchNormEpsilon, "\(c.name) uses batch norm epsilon \(c.bnEpsilon); keras.applications uses 1e-3 (BatchNormalization epsilon is layer config, not a weight)",
-                                   alternatives: "epsilon 1e-5 models go to --to torchvision (B0-B4) or --to timm, or .onnx / .effw")
-        }
         try Self.checkClassifier(c)
         if c.batchNormFolded {
             notes.append("batch norm was folded into the convolutions (an ONNX source): written as identity batch norms (gamma 1, beta = the conv bias, mean 0, variance 1 - eps)")
@@ -45,11 +41,10 @@ struct KerasTarget {
         }
 
         // Structure: exactly what one of keras' builders makes.
-        let constructor: String, defaultSize: Int?
+        let constructor: String, defaultSize: Int?, builder: KerasExport.Plan.Builder
         if c.isV2 {
-            guard let preset = TorchVariant.matchV2(c, presets: TorchVariant.v2Presets { $0.name }),
-                  Self.v2KerasVariants.contains(preset.name), Self.sameBlocks(c, preset.config) else {
-                throw KerasExportError(.structure, "\(c.name) is an EfficientNetV2 structure that none of keras.applications' EfficientNetV2B0-B3/S/M/L builds (timm's efficientnetv2_rw_* are not in keras)",
+            guard let scaling = Self.v2Scaling(c) else {
+                throw KerasExportError(.structure, "\(c.name) is an EfficientNetV2 structure that keras' EfficientNetV2 builder does not make (keras.applications has B0-B3, S, M and L and their width/depth scalings; timm's efficientnetv2_rw_* are not among them)",
                                        alternatives: "write it to its own family (--to timm, --to torchvision), .onnx or .effw")
             }
             guard c.inputChannels == 3 else {
@@ -57,12 +52,17 @@ struct KerasTarget {
                                        alternatives: ".onnx or .effw")
             }
             isV2 = true
-            v2Variant = preset.name
-            kerasBlocks = preset.config.blocks
-            let kerasName = KerasAnalysis.kerasV2Name(preset.name)
-            constructor = "keras.applications.\(kerasName)(weights=None, classes=\(c.numClasses))"
-            modelName = "efficientnetv2-" + preset.name.dropFirst("efficientnet_v2_".count)
-            defaultSize = preset.resolution
+            v2Variant = scaling.variant
+            kerasBlocks = scaling.config.blocks
+            if let named = scaling.named {
+                constructor = "keras.applications.\(KerasAnalysis.kerasV2Name(named.name))(weights=None, classes=\(c.numClasses))"
+                defaultSize = named.resolution
+            } else {
+                constructor = "keras.src.applications.efficientnet_v2.EfficientNetV2(width_coefficient=\(scaling.width), depth_coefficient=\(scaling.depth), default_size=224, model_name='\(scaling.modelName)', weights=None, classes=\(c.numClasses))"
+                defaultSize = nil
+            }
+            modelName = scaling.modelName
+            builder = .init(width: scaling.width, depth: scaling.depth, blocksArgs: scaling.modelName)
         } else {
             guard let scaling = Self.v1Scaling(c) else {
                 throw KerasExportError(.structure, "\(c.name)'s channels, kernels, strides or SE widths are not what keras.applications' EfficientNet builder makes at any width and depth",
@@ -71,6 +71,7 @@ struct KerasTarget {
             isV2 = false
             v2Variant = nil
             kerasBlocks = scaling.config.blocks
+            builder = .init(width: scaling.width, depth: scaling.depth, blocksArgs: nil)
             if let n = scaling.variant {
                 constructor = "keras.applications.EfficientNetB\(n)(weights=None, classes=\(c.numClasses))"
                 modelName = "efficientnetb\(n)"
@@ -85,6 +86,10 @@ struct KerasTarget {
 
         // Padding: keras pads as TF "SAME" at the size the model is built for.
         let inputSize = try Self.checkPadding(c, defaultSize: defaultSize, notes: &notes)
+        guard abs(Double(c.bnEpsilon) - 1e-3) < 1e-9 else {
+            throw KerasExportError(.batchNormEpsilon, "\(c.name) uses batch norm epsilon \(c.bnEpsilon); keras.applications uses 1e-3 (BatchNormalization epsilon is layer config, not a weight)",
+                                   alternatives: "epsilon 1e-5 models go to --to torchvision (B0-B4) or --to timm, or .onnx / .effw")
+        }
 
         // Input convention: 0-255 pixels in, the model's preprocessing inside.
         let affine = Self.inputAffine(c)
@@ -98,7 +103,7 @@ struct KerasTarget {
         let sizeText = inputSize.map { " built for \($0[0])x\($0[1])" } ?? ""
         notes.append("output: the weights do not say whether predictions ends in softmax; keras' default classifier_activation='softmax' gives probabilities, classifier_activation=None the logits\(c.finalSoftmax ? "" : " this model gives")")
         normalization = norm
-        plan = KerasExport.Plan(kerasModel: constructor, modelName: modelName, inputSize: inputSize,
+        plan = KerasExport.Plan(kerasModel: constructor, modelName: modelName, builder: builder, inputSize: inputSize,
                                 inputConvention: "0-255 pixels, NHWC (the Keras model\(sizeText) normalises inside)",
                                 notes: notes)
     }
@@ -230,12 +235,64 @@ struct KerasTarget {
                 outs.append(b.outChannels); reps.append(1)
             }
         }
-        guard let w = TorchVariant.widthRange(stageOutputs: outs, stem: c.stem.outChannels, head: c.headChannels),
+        guard outs.count == EfficientNetConfig.b0Stages.count,
               let d = TorchVariant.depthRange(repeats: reps, fixedEnds: false) else { return nil }
-        let width = w.lo, depth = (d.lo + d.hi) / 2
-        let p = EfficientNetConfig.scaled(name: "", width: width, depth: depth, numClasses: c.numClasses, seRule: .quarterOfBlockInput)
-        guard sameBlocks(c, p) else { return nil }
-        return (nil, width, (depth * 1000).rounded() / 1000, p)
+        let depth = (d.lo + d.hi) / 2
+        for step in Self.widthSteps {
+            let width = Double(step) / 1000
+            guard EfficientNetConfig.roundChannels(32, width: width) == c.stem.outChannels,
+                  EfficientNetConfig.roundChannels(1280, width: width) == c.headChannels else { continue }
+            let p = EfficientNetConfig.scaled(name: "", width: width, depth: depth, numClasses: c.numClasses, seRule: .quarterOfBlockInput)
+            if sameBlocks(c, p) { return (nil, width, (depth * 1000).rounded() / 1000, p) }
+        }
+        return nil
+    }
+
+    /// keras' EfficientNetV2 builder that makes `c`: a named variant (B0-B3, S, M, L), or one of
+    /// the architectures scaled by a width and depth (keras rounds widths to multiples of 8
+    /// without V1's 90% floor, repeats up to ceil(depth * r)).
+    static func v2Scaling(_ c: EfficientNetConfig) -> (named: EfficientNetConfig.V2Variant?, variant: String?, modelName: String,
+                                                        width: Double, depth: Double, config: EfficientNetConfig)? {
+        let keras = EfficientNetConfig.v2Variants.filter { v2KerasVariants.contains($0.name) }
+        for v in keras {
+            let p = v.config(numClasses: c.numClasses)
+            if sameBlocks(c, p) { return (v, v.name, modelName(v.name), v.width, v.depth[0], p) }
+        }
+        // Stage repeats as the blocks give them (a stage starts where the stage number changes).
+        var reps: [Int] = []
+        for (i, b) in c.blocks.enumerated() {
+            if i > 0, b.stage == c.blocks[i - 1].stage { reps[reps.count - 1] += 1 } else { reps.append(1) }
+        }
+        let architectures: [(EfficientNetConfig.V2Architecture, String)] = [(.base, "efficientnet_v2_b0"), (.s, "efficientnet_v2_s"), (.m, "efficientnet_v2_m"), (.l, "efficientnet_v2_l")]
+        for (arch, family) in architectures where arch.stages.count == reps.count {
+            var lo = 0.0, hi = Double.infinity
+            for (spec, n) in zip(arch.stages, reps) {
+                lo = max(lo, Double(n - 1) / Double(spec.repeats)); hi = min(hi, Double(n) / Double(spec.repeats))
+            }
+            guard lo < hi else { continue }
+            let depth = (lo + hi) / 2
+            for step in Self.widthSteps {
+                let width = Double(step) / 1000
+                guard EfficientNetConfig.roundChannels(arch.stemChannels, width: width, roundLimit: 0) == c.stem.outChannels,
+                      EfficientNetConfig.roundChannels(arch.headChannels, width: width, roundLimit: 0) == c.headChannels else { continue }
+                let p = EfficientNetConfig.v2(arch, name: family, width: width, depth: [depth], roundLimit: 0, numClasses: c.numClasses)
+                if sameBlocks(c, p) {
+                    let variant = arch == .base ? nil : family
+                    return (nil, variant, modelName(family), width, (depth * 1000).rounded() / 1000, p)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Width multipliers to try, in thousandths: round values first (0.05, 0.1, ...), so a
+    /// model made at width 0.1 is reported as 0.1, not as the first value rounding alike.
+    static let widthSteps: [Int] = Array(stride(from: 50, through: 5000, by: 50)) + Array(stride(from: 10, through: 5000, by: 10))
+        + Array(10 ... 5000)
+
+    /// keras' model name for a V2 variant: "efficientnet_v2_s" -> "efficientnetv2-s".
+    private static func modelName(_ variant: String) -> String {
+        "efficientnetv2-" + variant.dropFirst("efficientnet_v2_".count)
     }
 
     // MARK: Text

@@ -151,6 +151,8 @@ public final class HDF5Writer {
     /// The file's bytes as libhdf5 would have written them to disk (it flushes first).
     /// - Throws: `HDF5Error.library`.
     public func image() throws -> [UInt8] {
+        // Every cached metadata entry reaches the core driver's memory before it is copied.
+        try call("H5Fflush", "/") { effnet_H5Fflush(id, H5F_SCOPE_GLOBAL) }
         let size = try call("H5Fget_file_image(size)", "/") { effnet_H5Fget_file_image(id, nil, 0) }
         var bytes = [UInt8](repeating: 0, count: size)
         let written = try bytes.withUnsafeMutableBytes { buffer in

@@ -58,7 +58,7 @@ struct KerasTarget {
                 constructor = "keras.applications.\(KerasAnalysis.kerasV2Name(named.name))(weights=None, classes=\(c.numClasses))"
                 defaultSize = named.resolution
             } else {
-                constructor = "keras.src.applications.efficientnet_v2.EfficientNetV2(width_coefficient=\(scaling.width), depth_coefficient=\(scaling.depth), default_size=224, model_name='\(scaling.modelName)', weights=None, classes=\(c.numClasses))"
+                constructor = "keras.src.applications.efficientnet_v2.EfficientNetV2(width_coefficient=\(scaling.width), depth_coefficient=\(scaling.depth), default_size=224, name='\(scaling.modelName)', weights=None, classes=\(c.numClasses))"
                 defaultSize = nil
             }
             modelName = scaling.modelName

@@ -96,8 +96,9 @@ final class KerasExportTests: XCTestCase {
         var info: [String: Any] = [
             "case": name, "keras_model": plan.kerasModel, "model_name": plan.modelName, "v2": config.isV2,
             "width": plan.builder.width, "depth": plan.builder.depth, "classes": config.numClasses,
-            "input": Self.repository.appendingPathComponent(input).path, "input_kind": inputKind,
-            "expected": Self.repository.appendingPathComponent(expected).path, "expected_softmax": expectedSoftmax,
+            "input": input.hasPrefix("/") ? input : Self.repository.appendingPathComponent(input).path, "input_kind": inputKind,
+            "expected": expected.hasPrefix("/") ? expected : Self.repository.appendingPathComponent(expected).path,
+            "expected_softmax": expectedSoftmax,
             "pixel_scale": Double(p.pixelScale), "mean": p.mean.map(Double.init), "std": p.std.map(Double.init),
             "files": ["\(name).weights.h5", "\(name).h5"],
         ]
@@ -131,6 +132,43 @@ final class KerasExportTests: XCTestCase {
             try describe("keras_\(c.model)", plan, source.config, input: "Fixtures/keras/\(c.model)_input.npy",
                          inputKind: "pixels", expected: "Fixtures/keras/\(c.model)_output.npy", expectedSoftmax: c.softmax)
         }
+    }
+
+    /// The sources Fixtures/export/generate_keras_export.py wrote (the committed small one, and
+    /// with EFFNET_KERAS_EXPORT_SOURCES=DIR the real EfficientNetB0 / EfficientNetV2B0 it writes
+    /// to DIR with --named): converted as effnet-convert reads them, exported in both layouts, read
+    /// back, and run on the recorded input against Keras' own logits.
+    func testGeneratedSources() throws {
+        var folders = [Self.repository.appendingPathComponent("Fixtures/export")]
+        if let extra = ProcessInfo.processInfo.environment["EFFNET_KERAS_EXPORT_SOURCES"] { folders.append(URL(fileURLWithPath: extra)) }
+        var cases = 0
+        for folder in folders {
+            let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".source.json") }.sorted()
+            for name in names {
+                let info = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent(name))) as? [String: Any])
+                let path = { (key: String) in folder.appendingPathComponent(info[key] as? String ?? "").path }
+                let label = info["case"] as? String ?? name
+                let source = try Converter.canonicalWeights(source: path("file")).model()
+                let plan = try KerasExport.check(source.config)
+                let input = try NPY.readTensor(path: path("input")), reference = try NPY.readTensor(path: path("expected"))
+                for layout in KerasExport.Layout.allCases {
+                    let back = try roundTrip(source, layout, case: label)
+                    // The sources give logits (classifier_activation=None), which a weights-only
+                    // file does not record: compare logits, since a float32 softmax of B0's wide
+                    // logits underflows to 0 and its log says nothing.
+                    var config = back.config
+                    config.finalSoftmax = false
+                    let logits = try EfficientNet(config: config)
+                    try logits.load(back.parameters)
+                    assertClose(try logits(input), reference, outputSoftmax: false, referenceSoftmax: false,
+                                "\(label) (\(plan.modelName)) -> \(layout)")
+                }
+                try describe(label, plan, source.config, input: path("input"), inputKind: "pixels", expected: path("expected"),
+                             expectedSoftmax: false)
+                cases += 1
+            }
+        }
+        XCTAssertGreaterThan(cases, 0, "no generated sources found")
     }
 
     /// keras' EfficientNetV2 builder at width 0.125, depth 0.1 (Fixtures/v2/keras_b_like): the

@@ -349,15 +349,46 @@ final class KerasExportTests: XCTestCase {
         XCTAssertEqual(try r2.dataset("stem_conv/stem_conv/kernel:0").shape, [3, 3, 3, c.stem.outChannels])
     }
 
-    /// A folded-BN source (ONNX) goes out with identity batch norms around the conv biases.
+    /// A folded-BN source (ONNX) goes out with identity batch norms around the conv biases, and
+    /// the Keras model read back computes what the folded one does.
     func testFoldedBatchNormBecomesIdentity() throws {
-        var c = EfficientNetConfig.scaled(name: "folded", width: 0.1, depth: 0.34, numClasses: 3, bnEpsilon: 1e-3, padding: .sameDynamic)
+        // An ONNX source's epsilon is whatever was folded away (here PyTorch's 1e-5): irrelevant.
+        var c = EfficientNetConfig.scaled(name: "folded", width: 0.1, depth: 0.34, numClasses: 3, bnEpsilon: 1e-5, padding: .sameDynamic)
         c.batchNormFolded = true
         let model = try EfficientNet(config: c)
+        var state: UInt64 = 0x5eed
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) * 2 - 1
+        }
+        var tensors: [String: Tensor] = [:]
+        for (name, shape) in model.parameterShapes {
+            let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 4
+            tensors[name] = Tensor(shape: shape, scalars: (0 ..< shape.reduce(1, *)).map { _ in next() / Float(fanIn).squareRoot() })
+        }
+        try model.load(tensors)
         let plan = try KerasExport.check(c)
         XCTAssertTrue(plan.notes.contains { $0.contains("identity batch norms") })
-        let file = try HDF5File(image: Self.storage(try KerasExport.fileBytes(model, layout: .keras2H5)), name: "folded")
-        let variance = try file.root().dataset("stem_bn/stem_bn/moving_variance:0").read().floats()
+        let bytes = try KerasExport.fileBytes(model, layout: .keras2H5)
+        let variance = try HDF5File(image: Self.storage(bytes), name: "folded").root().dataset("stem_bn/stem_bn/moving_variance:0").read().floats()
         XCTAssertEqual(variance, [Float](repeating: 1 - 1e-3, count: c.stem.outChannels))
+
+        let file = try temporaryDirectory().appendingPathComponent("folded.h5")
+        try Data(bytes).write(to: file)
+        let checkpoint = try SourceReader.read(path: file.path)
+        let back = try Converter.buildModel(checkpoint, try XCTUnwrap(Converter.candidateMappings(checkpoint, family: .keras).first))
+        XCTAssertFalse(back.config.batchNormFolded)
+        // Pixels for the Keras model, the normalised tensor for the folded one.
+        let p = c.imagePreprocessing
+        let pixels = Tensor(shape: [1, 3, 32, 32], scalars: (0 ..< 3 * 32 * 32).map { _ in (next() + 1) * 127.5 })
+        let normalised = Tensor(shape: pixels.shape, scalars: pixels.scalars.enumerated().map { i, x in
+            (x * p.pixelScale - p.mean[i / 1024]) / p.std[i / 1024]
+        })
+        var logits = back.config
+        logits.finalSoftmax = false
+        let keras = try EfficientNet(config: logits)
+        try keras.load(back.parameters)
+        let c2 = Comparison(actual: try keras(pixels), reference: try model(normalised))
+        XCTAssertLessThan(c2.relativeError, Self.tolerance, "\(c2)")
     }
 }

@@ -125,7 +125,7 @@ extension KerasTarget {
             let leaves: [ParameterLayout.Leaf] = [.bnWeight, .bnBias, .bnMean, .bnVar]
             let values: [Tensor]
             if u.folded {
-                let eps = config.bnEpsilon
+                let eps = KerasTarget.kerasEpsilon
                 values = [Tensor(shape: [c], scalars: .init(repeating: 1, count: c)), try tensor(.bias),
                           Tensor(zeros: [c]), Tensor(shape: [c], scalars: .init(repeating: 1 - eps, count: c))]
             } else {

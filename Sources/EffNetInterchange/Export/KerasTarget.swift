@@ -16,6 +16,9 @@ struct KerasTarget {
     let normalization: (mean: [Float], variance: [Float])?
     let plan: KerasExport.Plan
 
+    /// keras.applications' BatchNormalization epsilon (layer config, not a weight).
+    static let kerasEpsilon: Float = 1e-3
+
     /// The names keras.applications gives the variants this exporter writes.
     static let v2KerasVariants: Set<String> = [
         "efficientnet_v2_b0", "efficientnet_v2_b1", "efficientnet_v2_b2", "efficientnet_v2_b3",
@@ -33,7 +36,7 @@ struct KerasTarget {
         }
         try Self.checkClassifier(c)
         if c.batchNormFolded {
-            notes.append("batch norm was folded into the convolutions (an ONNX source): written as identity batch norms (gamma 1, beta = the conv bias, mean 0, variance 1 - eps)")
+            notes.append("batch norm was folded into the convolutions (an ONNX source): written as identity batch norms (gamma 1, beta = the conv bias, mean 0, variance 1 - 0.001, keras' epsilon)")
         }
         for (i, b) in c.blocks.enumerated() where b.hasResidual != b.canHaveResidual {
             throw KerasExportError(.residual, "block \(i) \(b.hasResidual ? "adds" : "skips") the residual where keras.applications \(b.canHaveResidual ? "adds" : "has") none",
@@ -86,7 +89,9 @@ struct KerasTarget {
 
         // Padding: keras pads as TF "SAME" at the size the model is built for.
         let inputSize = try Self.checkPadding(c, defaultSize: defaultSize, notes: &notes)
-        guard abs(Double(c.bnEpsilon) - 1e-3) < 1e-9 else {
+        // With batch norm folded away the epsilon is gone too: the identity batch norms are
+        // written for keras' 1e-3.
+        guard c.batchNormFolded || abs(Double(c.bnEpsilon) - Double(Self.kerasEpsilon)) < 1e-9 else {
             throw KerasExportError(.batchNormEpsilon, "\(c.name) uses batch norm epsilon \(c.bnEpsilon); keras.applications uses 1e-3 (BatchNormalization epsilon is layer config, not a weight)",
                                    alternatives: "epsilon 1e-5 models go to --to torchvision (B0-B4) or --to timm, or .onnx / .effw")
         }

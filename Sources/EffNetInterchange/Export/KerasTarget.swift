@@ -102,8 +102,9 @@ struct KerasTarget {
         if isV2 {
             try Self.checkV2Preprocessing(affine, variant: v2Variant, name: c.name, notes: &notes)
         } else {
-            norm = try Self.normalization(for: affine, name: c.name)
-            notes.append("input: 0-255 pixels; Rescaling(1/255) then Normalization(mean \(Self.format(norm!.mean)), variance \(Self.format(norm!.variance))) hold the model's preprocessing (\(Self.describe(c)))")
+            let n = try Self.normalization(for: affine, name: c.name)
+            norm = n
+            notes.append("input: 0-255 pixels; Rescaling(1/255) then Normalization(mean \(Self.format(n.mean)), variance \(Self.format(n.variance))) hold the model's preprocessing (\(Self.describe(c)))")
         }
         let sizeText = inputSize.map { " built for \($0[0])x\($0[1])" } ?? ""
         notes.append("output: the weights do not say whether predictions ends in softmax; keras' default classifier_activation='softmax' gives probabilities, classifier_activation=None the logits\(c.finalSoftmax ? "" : " this model gives")")
@@ -128,7 +129,8 @@ struct KerasTarget {
 
     /// The static input size the Keras model must be built for, nil when any size works.
     private static func checkPadding(_ c: EfficientNetConfig, defaultSize: Int?, notes: inout [String]) throws -> [Int]? {
-        let strided = [c.stem.kernel] .filter { _ in c.stem.stride == 2 } + c.blocks.filter { $0.stride == 2 }.map(\.kernel)
+        // The kernels of the stride-2 convolutions, in order (keras pads each by its input's parity).
+        let strided = (c.stem.stride == 2 ? [c.stem.kernel] : []) + c.blocks.filter { $0.stride == 2 }.map(\.kernel)
         guard c.stem.stride <= 2, c.blocks.allSatisfy({ $0.stride <= 2 }), c.blocks.allSatisfy({ $0.kernel % 2 == 1 }), c.stem.kernel % 2 == 1 else {
             throw KerasExportError(.structure, "strides above 2 or even kernels", alternatives: ".onnx or .effw")
         }

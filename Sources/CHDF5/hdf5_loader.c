@@ -184,6 +184,9 @@ hid_t effnet_h5t_native_int64(void) { return effnet_global(&effnet_g_H5T_NATIVE_
 hid_t effnet_h5t_native_int32(void) { return effnet_global(&effnet_g_H5T_NATIVE_INT32_g); }
 hid_t effnet_h5t_c_s1(void) { return effnet_global(&effnet_g_H5T_C_S1_g); }
 hid_t effnet_h5p_file_access(void) { return effnet_global(&effnet_g_H5P_CLS_FILE_ACCESS_ID_g); }
+hid_t effnet_h5t_ieee_f32le(void) { return effnet_global(&effnet_g_H5T_IEEE_F32LE_g); }
+hid_t effnet_h5t_ieee_f64le(void) { return effnet_global(&effnet_g_H5T_IEEE_F64LE_g); }
+hid_t effnet_h5t_std_i64le(void) { return effnet_global(&effnet_g_H5T_STD_I64LE_g); }
 
 // The headers spell H5F_ACC_RDONLY as (H5check_version(...), H5open(), 0x0000u). Both calls
 // would be references to libhdf5 (and the loader does their work anyway), so they are spelled
@@ -193,6 +196,7 @@ hid_t effnet_h5p_file_access(void) { return effnet_global(&effnet_g_H5P_CLS_FILE
 #undef H5OPEN
 #define H5OPEN
 unsigned effnet_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
+unsigned effnet_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 
 htri_t effnet_h5l_is_hard(hid_t loc, const char *name) {
     H5L_info_t info;

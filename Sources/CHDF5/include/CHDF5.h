@@ -102,7 +102,20 @@
     X(H5T_str_t, H5Tget_strpad, (hid_t type_id), (type_id), H5T_STR_ERROR) \
     X(htri_t, H5Tis_variable_str, (hid_t type_id), (type_id), -1) \
     X(herr_t, H5Tset_size, (hid_t type_id, size_t size), (type_id, size), -1) \
-    X(herr_t, H5Tset_cset, (hid_t type_id, H5T_cset_t cset), (type_id, cset), -1)
+    X(herr_t, H5Tset_cset, (hid_t type_id, H5T_cset_t cset), (type_id, cset), -1) \
+    X(herr_t, H5Tset_strpad, (hid_t type_id, H5T_str_t strpad), (type_id, strpad), -1) \
+    /* writing (Keras export): a file built in memory with the core driver, then its image */ \
+    X(herr_t, H5Pset_fapl_core, (hid_t fapl_id, size_t increment, hbool_t backing_store), (fapl_id, increment, backing_store), -1) \
+    X(hid_t, H5Fcreate, (const char *filename, unsigned flags, hid_t fcpl_id, hid_t fapl_id), (filename, flags, fcpl_id, fapl_id), H5I_INVALID_HID) \
+    X(herr_t, H5Fflush, (hid_t object_id, H5F_scope_t scope), (object_id, scope), -1) \
+    X(ssize_t, H5Fget_file_image, (hid_t file_id, void *buf_ptr, size_t buf_len), (file_id, buf_ptr, buf_len), -1) \
+    X(hid_t, H5Gcreate2, (hid_t loc_id, const char *name, hid_t lcpl_id, hid_t gcpl_id, hid_t gapl_id), (loc_id, name, lcpl_id, gcpl_id, gapl_id), H5I_INVALID_HID) \
+    X(hid_t, H5Dcreate2, (hid_t loc_id, const char *name, hid_t type_id, hid_t space_id, hid_t lcpl_id, hid_t dcpl_id, hid_t dapl_id), (loc_id, name, type_id, space_id, lcpl_id, dcpl_id, dapl_id), H5I_INVALID_HID) \
+    X(herr_t, H5Dwrite, (hid_t dset_id, hid_t mem_type_id, hid_t mem_space_id, hid_t file_space_id, hid_t dxpl_id, const void *buf), (dset_id, mem_type_id, mem_space_id, file_space_id, dxpl_id, buf), -1) \
+    X(hid_t, H5Screate, (H5S_class_t type), (type), H5I_INVALID_HID) \
+    X(hid_t, H5Screate_simple, (int rank, const hsize_t dims[], const hsize_t maxdims[]), (rank, dims, maxdims), H5I_INVALID_HID) \
+    X(hid_t, H5Acreate2, (hid_t loc_id, const char *attr_name, hid_t type_id, hid_t space_id, hid_t acpl_id, hid_t aapl_id), (loc_id, attr_name, type_id, space_id, acpl_id, aapl_id), H5I_INVALID_HID) \
+    X(herr_t, H5Awrite, (hid_t attr_id, hid_t type_id, const void *buf), (attr_id, type_id, buf), -1)
 
 // The global ids behind H5T_NATIVE_FLOAT, H5P_FILE_ACCESS, ...: valid after H5open, which the
 // loader calls.
@@ -112,7 +125,10 @@
     X(H5T_NATIVE_INT64_g) \
     X(H5T_NATIVE_INT32_g) \
     X(H5T_C_S1_g) \
-    X(H5P_CLS_FILE_ACCESS_ID_g)
+    X(H5P_CLS_FILE_ACCESS_ID_g) \
+    X(H5T_IEEE_F32LE_g) \
+    X(H5T_IEEE_F64LE_g) \
+    X(H5T_STD_I64LE_g)
 
 #define EFFNET_HDF5_DECLARE_WRAPPER(ret, name, params, args, fail) ret effnet_##name params;
 EFFNET_HDF5_FUNCTIONS(EFFNET_HDF5_DECLARE_WRAPPER)
@@ -143,8 +159,14 @@ hid_t effnet_h5t_native_int64(void);
 hid_t effnet_h5t_native_int32(void);
 hid_t effnet_h5t_c_s1(void);
 hid_t effnet_h5p_file_access(void);
+// File (on-disk) types of written datasets: little-endian, as h5py writes numpy's <f4, <f8, <i8.
+hid_t effnet_h5t_ieee_f32le(void);
+hid_t effnet_h5t_ieee_f64le(void);
+hid_t effnet_h5t_std_i64le(void);
 // H5F_ACC_RDONLY is spelled with H5check()/H5open() calls in the headers; this getter is not.
 unsigned effnet_h5f_acc_rdonly(void);
+// H5F_ACC_TRUNC, spelled like H5F_ACC_RDONLY.
+unsigned effnet_h5f_acc_trunc(void);
 
 // Constants spelled as casts in the headers (no library symbol involved).
 static inline hid_t effnet_h5e_default(void) { return H5E_DEFAULT; }

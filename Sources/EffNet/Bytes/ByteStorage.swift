@@ -44,7 +44,11 @@ public final class ByteStorage: @unchecked Sendable {
     }
 
     public convenience init(_ array: [UInt8]) {
-        self.init(copying: array.withUnsafeBytes { $0 })
+        // The array's buffer is valid only inside withUnsafeBytes (a temporary array's pointer
+        // escaped from it crashed): copy there.
+        let m = UnsafeMutableRawBufferPointer.allocate(byteCount: max(array.count, 1), alignment: 64)
+        array.withUnsafeBytes { if $0.count > 0 { m.copyMemory(from: $0) } }
+        self.init(adopting: m, count: array.count)
     }
 
     deinit { owned?.deallocate() }

@@ -56,11 +56,11 @@ extension KerasAnalysis {
     private mutating func padding(_ cfg: inout EfficientNetConfig, imageSize: [Int]?) throws {
         var strided: [StridedConv] = []
         if cfg.stem.stride > 1 {
-            strided.append(StridedConv(conv: "stem_conv", pad: "stem_conv_pad", kernel: cfg.stem.kernel, stride: cfg.stem.stride))
+            strided.append(StridedConv(conv: KerasNames.stem.conv, pad: KerasNames.padding(of: KerasNames.stem.conv), kernel: cfg.stem.kernel, stride: cfg.stem.stride))
         }
         for (i, b) in cfg.blocks.enumerated() where b.stride > 1 {
             let conv = spatialLayers[i]
-            strided.append(StridedConv(conv: conv, pad: "\(conv)_pad", kernel: b.kernel, stride: b.stride))
+            strided.append(StridedConv(conv: conv, pad: KerasNames.padding(of: conv), kernel: b.kernel, stride: b.stride))
         }
         guard strided.allSatisfy({ $0.stride == 2 }) else {
             throw failure("strides other than 1 and 2 are not supported")
@@ -198,22 +198,38 @@ extension KerasAnalysis {
     /// Rescaling(1/255) + Normalization(ImageNet mean, std^2); S/M/L: x / 128 - 1). Decided by
     /// the structure when it is a known variant, else the B-models' (with a note saying so).
     private mutating func v2InputTransform(_ cfg: EfficientNetConfig) throws -> KerasInputPreprocessing {
-        var affine = KerasInputPreprocessing(channels: cfg.inputChannels)
         let known = TorchVariant.matchV2(cfg, presets: TorchVariant.v2Presets { $0.name })?.name
-        let sStyle = ["efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"].contains(known ?? "")
+        let affine: KerasInputPreprocessing
         do {
-            if sStyle {
-                try affine.then(scale: [1.0 / 128], offset: [-1], step: "x / 128 - 1 (keras' EfficientNetV2-S/M/L Rescaling)", file: path, layer: "rescaling")
-            } else {
-                try affine.then(scale: [1.0 / 255], offset: [0], step: "x / 255 (keras' EfficientNetV2-B Rescaling)", file: path, layer: "rescaling")
-                try affine.thenNormalize(mean: [0.485, 0.456, 0.406], variance: Self.imagenetStd.map { $0 * $0 }, file: path, layer: "normalization")
-            }
+            affine = try Self.v2Preprocessing(variant: known, channels: cfg.inputChannels, path: path)
         } catch let e as KerasFormatError {
             throw failure("\(e)")
         }
         let why = known.map { "the structure is \($0)" }
             ?? "assumed: the structure is no known variant and a .weights.h5 holds no preprocessing constants; an S/M/L-style model (x / 128 - 1) needs its .keras file or a reference pair to check"
         decisions.append("input: " + affine.steps.joined(separator: "; ") + " (no model config; \(why))")
+        return affine
+    }
+
+    /// ImageNet's channel means, which keras.applications normalises with.
+    static let imagenetMean: [Double] = [0.485, 0.456, 0.406]
+
+    /// The V2 variants whose keras builder preprocesses x / 128 - 1.
+    static let v2RescalingOnlyVariants: Set<String> = ["efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"]
+
+    /// What keras' EfficientNetV2 does to its 0-255 input (`include_preprocessing=True`) for the
+    /// variant named (an `EfficientNetConfig.v2Variants` name; nil for none): S/M/L
+    /// `Rescaling(1/128, offset=-1)`; the B-models, and anything else, `Rescaling(1/255)` then
+    /// `Normalization(ImageNet mean, std^2)`. Constants of the layer config, never in the weights.
+    /// - Throws: `KerasFormatError` when the channel count does not fit the constants.
+    static func v2Preprocessing(variant: String?, channels: Int, path: String) throws -> KerasInputPreprocessing {
+        var affine = KerasInputPreprocessing(channels: channels)
+        if let variant, v2RescalingOnlyVariants.contains(variant) {
+            try affine.then(scale: [1.0 / 128], offset: [-1], step: "x / 128 - 1 (keras' EfficientNetV2-S/M/L Rescaling)", file: path, layer: "rescaling")
+        } else {
+            try affine.then(scale: [1.0 / 255], offset: [0], step: "x / 255 (keras' EfficientNetV2-B Rescaling)", file: path, layer: "rescaling")
+            try affine.thenNormalize(mean: imagenetMean, variance: imagenetStd.map { $0 * $0 }, file: path, layer: "normalization")
+        }
         return affine
     }
 }

@@ -72,11 +72,11 @@ struct KerasAnalysis {
         var units: [ParameterLayout.Module: SourceUnitName] = [:]
 
         // Stem.
-        let stemKernel = try kernel4("stem_conv")
-        guard stemKernel[0] == stemKernel[1] else { throw failure("stem_conv kernel \(stemKernel) is not square") }
-        let stemStride = try stride(of: "stem_conv", default: 2)
-        try noBias("stem_conv")
-        units[.stem] = .init(conv: "stem_conv", norm: "stem_bn")
+        let stemKernel = try kernel4(KerasNames.stem.conv)
+        guard stemKernel[0] == stemKernel[1] else { throw failure("\(KerasNames.stem.conv) kernel \(stemKernel) is not square") }
+        let stemStride = try stride(of: KerasNames.stem.conv, default: 2)
+        try noBias(KerasNames.stem.conv)
+        units[.stem] = KerasNames.stem
         let inputChannels = stemKernel[2]
 
         // Blocks, ordered by stage number then letter.
@@ -99,10 +99,10 @@ struct KerasAnalysis {
         }
 
         // Head and classifier.
-        let top = try kernel4("top_conv")
-        guard top[0] == 1, top[1] == 1, top[2] == cin else { throw failure("top_conv kernel \(top) does not take the last block's \(cin) channels") }
-        try noBias("top_conv")
-        units[.head] = .init(conv: "top_conv", norm: "top_bn")
+        let top = try kernel4(KerasNames.head.conv)
+        guard top[0] == 1, top[1] == 1, top[2] == cin else { throw failure("\(KerasNames.head.conv) kernel \(top) does not take the last block's \(cin) channels") }
+        try noBias(KerasNames.head.conv)
+        units[.head] = KerasNames.head
         let head = top[3]
         let classifierLayer = try findClassifier(headChannels: head)
         guard let ck = table.shape(classifierLayer, ["kernel"]), ck.count == 2, ck[0] == head else {
@@ -148,7 +148,9 @@ struct KerasAnalysis {
     }
 
     /// The depthwise layer of block `id`: `_dwconv` (EfficientNet), `_dwconv2` (EfficientNetV2).
-    func dwLayer(_ id: String) -> String { table.has("\(id)_dwconv2") ? "\(id)_dwconv2" : "\(id)_dwconv" }
+    func dwLayer(_ id: String) -> String {
+        table.has(KerasNames.depthwise(id, v2: true)) ? KerasNames.depthwise(id, v2: true) : KerasNames.depthwise(id, v2: false)
+    }
 
     /// An MBConv block: [expand_conv 1x1] -> dwconv -> [se_reduce, se_expand] -> project_conv.
     private mutating func mbconv(_ b: NamedBlock, _ i: Int, cin: Int, defaultStride: Int,
@@ -157,31 +159,34 @@ struct KerasAnalysis {
         let dw = try kernel4(dwName, ["depthwise_kernel", "kernel"])
         guard dw[0] == dw[1], dw[3] == 1 else { throw failure("\(dwName) kernel \(dw) is not (k, k, C, 1)") }
         let e = dw[2]
-        let hasExpand = table.has("\(b.id)_expand_conv")
+        func unit(_ part: ParameterLayout.BlockPart) -> SourceUnitName {
+            KerasNames.unit(part, block: b.id, depthwise: dwName, fusedExpands: false)
+        }
+        let hasExpand = table.has(unit(.expand).conv)
         if hasExpand {
-            let k = try kernel4("\(b.id)_expand_conv")
-            guard k == [1, 1, cin, e] else { throw failure("\(b.id)_expand_conv kernel \(k), expected \([1, 1, cin, e])") }
-            try noBias("\(b.id)_expand_conv")
-            units[.block(i, .expand)] = .init(conv: "\(b.id)_expand_conv", norm: "\(b.id)_expand_bn")
+            let k = try kernel4(unit(.expand).conv)
+            guard k == [1, 1, cin, e] else { throw failure("\(unit(.expand).conv) kernel \(k), expected \([1, 1, cin, e])") }
+            try noBias(unit(.expand).conv)
+            units[.block(i, .expand)] = unit(.expand)
         } else if e != cin {
             throw failure("\(b.id) has no expand_conv but its depthwise conv has \(e) channels, not \(cin)")
         }
         try noBias(dwName)
-        units[.block(i, .depthwise)] = .init(conv: dwName, norm: "\(b.id)_bn")
+        units[.block(i, .depthwise)] = unit(.depthwise)
         var se: Int? = nil
-        if table.has("\(b.id)_se_reduce") {
-            let r = try kernel4("\(b.id)_se_reduce"), x = try kernel4("\(b.id)_se_expand")
+        if table.has(unit(.seReduce).conv) {
+            let r = try kernel4(unit(.seReduce).conv), x = try kernel4(unit(.seExpand).conv)
             guard r[0] == 1, r[1] == 1, r[2] == e, x == [1, 1, r[3], e] else {
                 throw failure("\(b.id) squeeze-excitation kernels \(r) and \(x) do not fit \(e) channels")
             }
             se = r[3]
-            units[.block(i, .seReduce)] = .init(conv: "\(b.id)_se_reduce", norm: nil)
-            units[.block(i, .seExpand)] = .init(conv: "\(b.id)_se_expand", norm: nil)
+            units[.block(i, .seReduce)] = unit(.seReduce)
+            units[.block(i, .seExpand)] = unit(.seExpand)
         }
-        let pr = try kernel4("\(b.id)_project_conv")
-        guard pr[0] == 1, pr[1] == 1, pr[2] == e else { throw failure("\(b.id)_project_conv kernel \(pr) does not take \(e) channels") }
-        try noBias("\(b.id)_project_conv")
-        units[.block(i, .project)] = .init(conv: "\(b.id)_project_conv", norm: "\(b.id)_project_bn")
+        let pr = try kernel4(unit(.project).conv)
+        guard pr[0] == 1, pr[1] == 1, pr[2] == e else { throw failure("\(unit(.project).conv) kernel \(pr) does not take \(e) channels") }
+        try noBias(unit(.project).conv)
+        units[.block(i, .project)] = unit(.project)
         spatialLayers.append(dwName)
         let ratio = hasExpand ? max(2, Int((Double(e) / Double(cin)).rounded())) : 1
         return .init(expandRatio: ratio, kernel: dw[0], stride: try stride(of: dwName, default: defaultStride), inChannels: cin,
@@ -192,29 +197,33 @@ struct KerasAnalysis {
     /// project_conv 1x1, or at expand ratio 1 the k x k (strided) project_conv alone.
     private mutating func fused(_ b: NamedBlock, _ i: Int, cin: Int, defaultStride: Int,
                                 into units: inout [ParameterLayout.Module: SourceUnitName]) throws -> EfficientNetConfig.Block {
-        if table.has("\(b.id)_se_reduce") { throw failure("\(b.id): a fused block with squeeze-and-excitation is not supported") }
-        let pr = try kernel4("\(b.id)_project_conv")
-        try noBias("\(b.id)_project_conv")
-        guard table.has("\(b.id)_expand_conv") else {
+        func unit(_ part: ParameterLayout.BlockPart, expands: Bool) -> SourceUnitName {
+            KerasNames.unit(part, block: b.id, depthwise: dwLayer(b.id), fusedExpands: expands)
+        }
+        let project = unit(.project, expands: true), expand = unit(.expand, expands: true)
+        if table.has(unit(.seReduce, expands: true).conv) { throw failure("\(b.id): a fused block with squeeze-and-excitation is not supported") }
+        let pr = try kernel4(project.conv)
+        try noBias(project.conv)
+        guard table.has(expand.conv) else {
             guard pr[0] == pr[1], pr[0] > 1, pr[2] == cin else {
                 throw failure("\(b.id) has neither a depthwise conv nor an expand_conv, and its project_conv kernel \(pr) is not a k x k conv on \(cin) channels")
             }
-            units[.block(i, .fused)] = .init(conv: "\(b.id)_project_conv", norm: "\(b.id)_project_bn")
-            spatialLayers.append("\(b.id)_project_conv")
-            return .init(kind: .fused, expandRatio: 1, kernel: pr[0], stride: try stride(of: "\(b.id)_project_conv", default: defaultStride),
+            units[.block(i, .fused)] = project
+            spatialLayers.append(project.conv)
+            return .init(kind: .fused, expandRatio: 1, kernel: pr[0], stride: try stride(of: project.conv, default: defaultStride),
                          inChannels: cin, outChannels: pr[3], expandedChannels: cin, seChannels: nil, stage: b.stage - 1)
         }
-        let ex = try kernel4("\(b.id)_expand_conv")
+        let ex = try kernel4(expand.conv)
         guard ex[0] == ex[1], ex[2] == cin, pr[0] == 1, pr[1] == 1, pr[2] == ex[3] else {
             throw failure("\(b.id): expand_conv kernel \(ex) and project_conv kernel \(pr) do not make a fused block on \(cin) channels")
         }
-        try noBias("\(b.id)_expand_conv")
-        units[.block(i, .fused)] = .init(conv: "\(b.id)_expand_conv", norm: "\(b.id)_expand_bn")
-        units[.block(i, .project)] = .init(conv: "\(b.id)_project_conv", norm: "\(b.id)_project_bn")
-        spatialLayers.append("\(b.id)_expand_conv")
+        try noBias(expand.conv)
+        units[.block(i, .fused)] = expand
+        units[.block(i, .project)] = project
+        spatialLayers.append(expand.conv)
         let e = ex[3]
         let ratio = e == cin ? 1 : max(2, Int((Double(e) / Double(cin)).rounded()))
-        return .init(kind: .fused, expandRatio: ratio, kernel: ex[0], stride: try stride(of: "\(b.id)_expand_conv", default: defaultStride),
+        return .init(kind: .fused, expandRatio: ratio, kernel: ex[0], stride: try stride(of: expand.conv, default: defaultStride),
                      inChannels: cin, outChannels: pr[3], expandedChannels: e, seChannels: nil, stage: b.stage - 1,
                      fusedProjection: e == cin ? true : nil)
     }
@@ -232,7 +241,7 @@ struct KerasAnalysis {
     }
 
     private func findClassifier(headChannels: Int) throws -> String {
-        if table.has("predictions") { return "predictions" }
+        if table.has(KerasNames.classifier) { return KerasNames.classifier }
         let dense = table.layerOrder.filter { l in
             table.shape(l, ["kernel"]).map { $0.count == 2 && $0[0] == headChannels } ?? false
         }

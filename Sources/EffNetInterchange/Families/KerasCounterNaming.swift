@@ -48,8 +48,8 @@ enum KerasCounterNaming {
         }
 
         let stem = try take("stem_conv", expect: { k, b in k.count == 4 && k[0] == k[1] && !b })
-        names[stem] = "stem_conv"
-        names[try takeBN("stem_bn")] = "stem_bn"
+        names[stem] = KerasNames.stem.conv
+        names[try takeBN("stem_bn")] = KerasNames.stem.norm
         var cin = kernel(stem)[3]
         var shapes: [BlockShape] = []
         var roles: [[(String, String)]] = []
@@ -80,18 +80,18 @@ enum KerasCounterNaming {
             cin = out
         }
         let c = cin
-        names[try take("top_conv (1, 1, \(cin), head)", expect: { s, b in s.count == 4 && s[0] == 1 && s[1] == 1 && s[2] == c && !b })] = "top_conv"
-        names[try takeBN("top_bn")] = "top_bn"
+        names[try take("top_conv (1, 1, \(cin), head)", expect: { s, b in s.count == 4 && s[0] == 1 && s[1] == 1 && s[2] == c && !b })] = KerasNames.head.conv
+        names[try takeBN("top_bn")] = KerasNames.head.norm
         guard ci == convs.count, bi == bns.count else {
             throw fail("\(convs.count - ci) conv2d and \(bns.count - bi) batch_normalization layers left after top_conv")
         }
         let stages = try stageAssignment(shapes, path: path)
         for (i, r) in roles.enumerated() {
-            let id = "block\(stages[i].stage)\(String(UnicodeScalar(UInt8(97 + min(stages[i].index, 25)))))"
-            for (layer, role) in r { names[layer] = "\(id)_\(role)" }
+            let id = KerasNames.blockID(stage: stages[i].stage, index: stages[i].index)
+            for (layer, role) in r { names[layer] = KerasNames.layer(id, role) }
         }
         let denses = byClass("dense")
-        if denses.count == 1 { names[denses[0]] = "predictions" }
+        if denses.count == 1 { names[denses[0]] = KerasNames.classifier }
         return table.renamed(names)
     }
 

@@ -62,8 +62,8 @@ enum LeafConvention {
             switch leaf {
             case .weight:
                 layer = name.conv
-                variables = unit.isDepthwise ? ["depthwise_kernel", "kernel"] : ["kernel"]
-                transform = unit.kind == .linear ? .transpose2D : unit.isDepthwise ? .depthwiseHWC1ToC1HW : .hwioToOIHW
+                variables = unit.isDepthwise ? [Self.kerasVariable(leaf, unit: unit), "kernel"] : ["kernel"]
+                transform = Self.kerasTransform(unit)
             case .bias:
                 (layer, variables, transform) = (name.conv, ["bias"], .identity)
             case .bnWeight, .bnBias, .bnMean, .bnVar:
@@ -82,6 +82,23 @@ enum LeafConvention {
             }
             return .tensor(key, .identity)
         }
+    }
+
+    /// The tf.keras 2 name of a unit's variable: `kernel` (`depthwise_kernel` for a depthwise
+    /// convolution), `bias`, and the batch norm's (Keras 3 stores the same variables in this
+    /// order, by index).
+    static func kerasVariable(_ leaf: ParameterLayout.Leaf, unit: ParameterLayout.Unit) -> String {
+        switch leaf {
+        case .weight: return unit.isDepthwise ? "depthwise_kernel" : "kernel"
+        case .bias: return "bias"
+        case .bnWeight, .bnBias, .bnMean, .bnVar: return kerasBatchNorm[leaf]!
+        }
+    }
+
+    /// Keras layout -> canonical layout of a unit's weight: Conv2D HWIO -> OIHW, DepthwiseConv2D
+    /// (k, k, C, 1) -> (C, 1, k, k), Dense (in, out) -> (out, in). A writer applies its inverse.
+    static func kerasTransform(_ unit: ParameterLayout.Unit) -> LayoutTransform {
+        unit.kind == .linear ? .transpose2D : unit.isDepthwise ? .depthwiseHWC1ToC1HW : .hwioToOIHW
     }
 
     /// Keras' BatchNormalization variable names by leaf.

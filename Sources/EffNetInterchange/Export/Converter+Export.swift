@@ -66,9 +66,44 @@ extension Converter {
             }
             return try exportTorch(model, source: source, classNames: classNames, container: container, family: family,
                                    destination: destination, options: options, notes: notes)
-        case .effw, .onnx, .kerasWeightsH5, .kerasH5:
+        case .kerasWeightsH5, .kerasH5:
+            return try exportKeras(model, source: source, container: container, destination: destination, options: options, notes: notes)
+        case .effw, .onnx:
             throw ExportError.cannotHold(family: family ?? .onnxGraph, convention: "\(container.rawValue) files", detail: "this build does not write them yet")
         }
+    }
+
+    /// keras.applications' own weights file (`KerasExport`): the model's input convention goes
+    /// into keras' Normalization layer, so the Keras model takes 0-255 pixels.
+    private static func exportKeras(_ model: EfficientNet, source: EfficientNet, container: ExportContainer, destination: String,
+                                    options: Options, notes: [String]) throws -> ExportSummary {
+        let plan = try KerasExport.check(model.config)
+        let layout: KerasExport.Layout = container == .kerasWeightsH5 ? .keras3WeightsH5 : .keras2H5
+        let bytes = try KerasExport.fileBytes(model, layout: layout, name: destination)
+        let size = evaluationSize(model.config)
+        var summary = ExportSummary(container: container, family: .keras,
+                                    inputConvention: "\(plan.inputConvention), at \(size)x\(size); build \(plan.kerasModel)",
+                                    normalisation: nil, inputSize: size, notes: notes + plan.notes)
+        try AtomicFileWriter(destination: destination, overwrite: options.overwrite).write({ sink in try sink.write(bytes) },
+                                                                                             beforeCommit: { _ in
+            // libhdf5 opens paths through realpath(3), which an unnamed file has none of: the same
+            // bytes are read back from a private scratch file.
+            let scratch = try ScratchFile()
+            try bytes.withUnsafeBytes { raw in
+                var done = 0
+                while done < raw.count {
+                    let n = Foundation.write(scratch.fd, raw.baseAddress! + done, raw.count - done)
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { throw FileError.cannotWrite(path: scratch.path, reason: FileError.reason(errno)) }
+                    done += n
+                }
+            }
+            let result = try verifyExport(path: scratch.path, hubNotes: [:], family: .keras, imageSize: plan.inputSize ?? [size, size],
+                                          model: model, source: source, destination: destination, tolerance: options.tolerance)
+            guard result.passed else { throw ExportVerificationFailed(result: result) }
+            summary.verification = result
+        })
+        return summary
     }
 
     /// The size padding conventions are compared and verified at: the model's own.
@@ -186,8 +221,8 @@ extension Converter {
     /// parameter bit for bit, and the output on a probe batch at the model's size against the
     /// source model's (the same model, unless batch norms were unfolded), with the model's input
     /// transform and final softmax applied where the target moved them to the caller.
-    static func verifyExport(path: String, hubNotes: [String: String], family: FamilyName?, model: EfficientNet,
-                             source: EfficientNet, destination: String, tolerance: Float) throws -> Verifier.Result {
+    static func verifyExport(path: String, hubNotes: [String: String], family: FamilyName?, imageSize: [Int]? = nil,
+                             model: EfficientNet, source: EfficientNet, destination: String, tolerance: Float) throws -> Verifier.Result {
         var checkpoint: SourceCheckpoint
         do { checkpoint = try SourceReader.read(path: path) } catch {
             throw ExportError.readBack(destination: destination, detail: "\(error)")
@@ -197,7 +232,12 @@ extension Converter {
         let target: EfficientNet
         do {
             let mapping: WeightMapping
-            if let family { mapping = try FamilyRegistry.family(named: family)!.mapping(for: checkpoint) } else {
+            if family == .keras, let imageSize {
+                // Keras' static pads follow the size the model is built for, which weights do not record.
+                mapping = try KerasFamily.mapping(for: checkpoint, imageSize: imageSize)
+            } else if let family {
+                mapping = try FamilyRegistry.family(named: family)!.mapping(for: checkpoint)
+            } else {
                 guard let own = checkpoint.selfMapping else { throw ExportError.readBack(destination: destination, detail: "no mapping") }
                 mapping = try own()
             }
@@ -213,18 +253,34 @@ extension Converter {
                 throw ExportError.readBack(destination: destination, detail: "parameter \(name) differs")
             }
         }
-        // The caller applies what the target moved out of the model (the report says how).
-        var io = target.config
-        io.inputTransform = model.config.inputTransform
-        io.finalSoftmax = model.config.finalSoftmax
-        let runnable = try EfficientNet(config: io)
-        var weights: [String: Tensor] = [:]
-        for (name, _) in target.parameterShapes { weights[name] = target.parameter(named: name) }
-        try runnable.load(weights, allowNonFinite: true)
         let n = evaluationSize(model.config)
-        let probe = Verifier.probeInput(shape: [2, model.config.inputChannels, n, n], rawPixels: model.config.inputTransform != nil)
+        // A target that normalises 0-255 pixels itself (Keras) takes the pixels; the source then
+        // gets them as its own preprocessing makes them.
+        if target.config.inputTransform != nil && source.config.inputTransform == nil {
+            let pixels = Verifier.probeInput(shape: [2, model.config.inputChannels, n, n], rawPixels: true)
+            let expected = try Verifier.referenceOutput(source, preprocessed(pixels, source.config.imagePreprocessing))
+            var io = target.config
+            io.finalSoftmax = source.config.finalSoftmax
+            return try Verifier.compare(try target.with(config: io), input: pixels, expected: expected, method: "export-read-back", tolerance: tolerance)
+        }
+        // Otherwise the caller applies what the target moved out of the model (the report says how).
+        var io = target.config
+        io.inputTransform = source.config.inputTransform
+        io.finalSoftmax = source.config.finalSoftmax
+        let probe = Verifier.probeInput(shape: [2, model.config.inputChannels, n, n], rawPixels: source.config.inputTransform != nil)
         let expected = try Verifier.referenceOutput(source, probe)
-        return try Verifier.compare(runnable, input: probe, expected: expected, method: "export-read-back", tolerance: tolerance)
+        return try Verifier.compare(try target.with(config: io), input: probe, expected: expected, method: "export-read-back", tolerance: tolerance)
+    }
+
+    /// NCHW 0-255 pixels as `p` prepares them for a model: x * pixelScale, minus mean, over std.
+    static func preprocessed(_ pixels: Tensor, _ p: EfficientNetConfig.ImagePreprocessing) -> Tensor {
+        let c = pixels.shape[1], plane = pixels.shape[2] * pixels.shape[3]
+        var out = pixels
+        for i in out.scalars.indices {
+            let ch = (i / plane) % c
+            out.scalars[i] = (pixels.scalars[i] * p.pixelScale - p.mean[ch]) / p.std[ch]
+        }
+        return out
     }
 
     /// The same function with batch norms where an ONNX export folded them: weight 1, bias the
@@ -280,5 +336,17 @@ extension Converter {
             report.passed = false
         }
         return report
+    }
+}
+
+extension EfficientNet {
+    /// These weights under another config with the same parameter layout (a changed input
+    /// transform or final softmax).
+    func with(config: EfficientNetConfig) throws -> EfficientNet {
+        let out = try EfficientNet(config: config)
+        var weights: [String: Tensor] = [:]
+        for (name, _) in parameterShapes { weights[name] = parameter(named: name) }
+        try out.load(weights, allowNonFinite: true)
+        return out
     }
 }

@@ -8,8 +8,10 @@ extension Converter {
     /// - Returns: the report (also when verification failed: check `report.passed`).
     /// - Throws: reader errors, `MappingError`, `WeightCheckError`, `ConversionError`, `FileError`.
     public static func convert(source: String, destination: String, options: Options) throws -> ConversionReport {
+        // DEST must not be SOURCE (or one of its files) whatever its name asks for: that is said first.
+        try checkPaths(source: source, destination: destination,
+                       overwrite: options.overwrite || ExportContainer.of(destination: destination) == .hubFolder)
         let target = try exportTarget(destination: destination, to: options.target)
-        try checkPaths(source: source, destination: destination, overwrite: options.overwrite || target.0 == .hubFolder)
         // The bulk data check (a torch zip's storage CRC-32s) starts now, on other threads, and
         // overlaps with mapping and writing; nothing is built or committed before it passes.
         var readOptions = options.read

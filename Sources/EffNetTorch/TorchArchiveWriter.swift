@@ -69,6 +69,9 @@ public enum TorchArchiveWriter {
     /// - Throws: `TorchArchiveWriteError` for a state dict it will not write.
     public static func archiveBytes(_ tensors: [Tensor], archiveName: String = "archive") throws -> [UInt8] {
         var out: [UInt8] = []
+        // Room for the data and about what each entry adds (headers, padding, pickle): no
+        // regrowth copies of a large archive.
+        out.reserveCapacity(tensors.reduce(4096) { $0 &+ $1.bytes.count &+ 256 &+ 2 * $1.name.utf8.count })
         try write(tensors, archiveName: archiveName) { out.append(contentsOf: $0) }
         return out
     }

@@ -124,8 +124,10 @@ public enum TorchArchiveWriter {
         guard archiveBytes <= maxArchiveNameBytes else {
             throw TorchArchiveWriteError.invalidArchiveName(name: archiveName, detail: "\(archiveBytes) bytes, over the limit of \(maxArchiveNameBytes)")
         }
-        guard !archiveName.contains("/"), !archiveName.utf8.contains(0) else {
-            throw TorchArchiveWriteError.invalidArchiveName(name: archiveName, detail: "holds '/' or NUL (it names one folder)")
+        // It names one folder inside the zip: nothing an unzip could take for another path.
+        guard !archiveName.contains("/"), !archiveName.contains("\\"), !archiveName.utf8.contains(0),
+              archiveName != ".", archiveName != ".." else {
+            throw TorchArchiveWriteError.invalidArchiveName(name: archiveName, detail: "must name one folder: no '/', '\\' or NUL, not '.' or '..'")
         }
         guard tensors.count <= maxTensors else {
             throw TorchArchiveWriteError.tooManyTensors(count: tensors.count, limit: maxTensors)

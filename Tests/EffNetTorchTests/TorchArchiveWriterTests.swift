@@ -328,7 +328,7 @@ final class TorchArchiveWriterTests: XCTestCase {
         if case .nameTooLong(index: 0, _, bytes: TorchArchiveWriter.maxNameBytes + 1, _)? = refused([T(name: long, dtype: .f32, shape: [1], bytes: [0, 0, 0, 0])]) {} else {
             XCTFail("long name accepted")
         }
-        for bad in ["", "a/b", "a\u{0}"] {
+        for bad in ["", "a/b", "a\u{0}", "..", ".", "a\\b", String(repeating: "n", count: TorchArchiveWriter.maxArchiveNameBytes + 1)] {
             if case .invalidArchiveName? = refused([ok], archiveName: bad) {} else { XCTFail("archive name '\(bad)' accepted") }
         }
         let many = (0 ... TorchArchiveWriter.maxTensors).map { T(name: "t\($0)", dtype: .u8, shape: [0], bytes: []) }

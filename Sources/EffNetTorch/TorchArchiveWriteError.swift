@@ -16,7 +16,7 @@ public enum TorchArchiveWriteError: Error, Equatable, CustomStringConvertible {
     case invalidShape(name: String, shape: [Int], detail: String)
     /// The bytes given are not shape x element size.
     case byteCountMismatch(name: String, dtype: DType, shape: [Int], expected: Int, actual: Int)
-    /// The archive name (the entries' folder) is empty, holds '/', or is too long.
+    /// The archive name (the entries' folder) is empty, too long, '.', '..', or holds '/', '\\' or NUL.
     case invalidArchiveName(name: String, detail: String)
     /// The archive would reach 4 GiB, which takes ZIP64 entry records (not written).
     case archiveTooLarge(bytes: Int)

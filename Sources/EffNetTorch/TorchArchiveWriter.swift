@@ -69,6 +69,9 @@ public enum TorchArchiveWriter {
     /// - Throws: `TorchArchiveWriteError` for a state dict it will not write.
     public static func archiveBytes(_ tensors: [Tensor], archiveName: String = "archive") throws -> [UInt8] {
         var out: [UInt8] = []
+        // Room for the data and about what each entry adds (headers, padding, pickle): no
+        // regrowth copies of a large archive.
+        out.reserveCapacity(tensors.reduce(4096) { $0 &+ $1.bytes.count &+ 256 &+ 2 * $1.name.utf8.count })
         try write(tensors, archiveName: archiveName) { out.append(contentsOf: $0) }
         return out
     }
@@ -121,8 +124,10 @@ public enum TorchArchiveWriter {
         guard archiveBytes <= maxArchiveNameBytes else {
             throw TorchArchiveWriteError.invalidArchiveName(name: archiveName, detail: "\(archiveBytes) bytes, over the limit of \(maxArchiveNameBytes)")
         }
-        guard !archiveName.contains("/"), !archiveName.utf8.contains(0) else {
-            throw TorchArchiveWriteError.invalidArchiveName(name: archiveName, detail: "holds '/' or NUL (it names one folder)")
+        // It names one folder inside the zip: nothing an unzip could take for another path.
+        guard !archiveName.contains("/"), !archiveName.contains("\\"), !archiveName.utf8.contains(0),
+              archiveName != ".", archiveName != ".." else {
+            throw TorchArchiveWriteError.invalidArchiveName(name: archiveName, detail: "must name one folder: no '/', '\\' or NUL, not '.' or '..'")
         }
         guard tensors.count <= maxTensors else {
             throw TorchArchiveWriteError.tooManyTensors(count: tensors.count, limit: maxTensors)

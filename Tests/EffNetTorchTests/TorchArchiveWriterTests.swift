@@ -176,6 +176,16 @@ final class TorchArchiveWriterTests: XCTestCase {
         XCTAssertEqual(try text("byteorder"), "little")
         XCTAssertEqual(try text("version"), "3\n")
         XCTAssertEqual(try text(".data/serialization_id").count, 40)
+
+        // The CRC-32s are what the reader checks: one flipped data byte is caught.
+        var damaged = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let first = try XCTUnwrap(zip.entry(named: "model/data/0"))
+        damaged[first.dataOffset + 5] ^= 0x10
+        let damagedPath = temporaryPath("damaged.pth")
+        try Data(damaged).write(to: URL(fileURLWithPath: damagedPath))
+        XCTAssertThrowsError(try ZipArchive(path: damagedPath).verifyAll()) {
+            guard case .crcMismatch(_, entry: "model/data/0", _, _)? = $0 as? ZipError else { return XCTFail("\($0)") }
+        }
     }
 
     /// The streamed file and the in-memory archive are the same bytes.
@@ -318,7 +328,7 @@ final class TorchArchiveWriterTests: XCTestCase {
         if case .nameTooLong(index: 0, _, bytes: TorchArchiveWriter.maxNameBytes + 1, _)? = refused([T(name: long, dtype: .f32, shape: [1], bytes: [0, 0, 0, 0])]) {} else {
             XCTFail("long name accepted")
         }
-        for bad in ["", "a/b", "a\u{0}"] {
+        for bad in ["", "a/b", "a\u{0}", "..", ".", "a\\b", String(repeating: "n", count: TorchArchiveWriter.maxArchiveNameBytes + 1)] {
             if case .invalidArchiveName? = refused([ok], archiveName: bad) {} else { XCTFail("archive name '\(bad)' accepted") }
         }
         let many = (0 ... TorchArchiveWriter.maxTensors).map { T(name: "t\($0)", dtype: .u8, shape: [0], bytes: []) }

@@ -261,6 +261,21 @@ def phase_shapes(work):
     (Path(work) / "b7_shapes.json").write_text(json.dumps(shapes))
 
 
+def phase_automl_shapes():
+    """Fixtures/tf/automl_v2/shapes.json: the variable names and TF shapes (no values) of
+    full-size google/automl EfficientNetV2-S, -B3 and -XL (1000 classes), from timm's
+    tf_efficientnetv2_* ports under automl's names, for the preset and stage tests."""
+    import timm
+    out = {}
+    for variant in ["s", "b3", "xl"]:
+        model = timm.create_model(f"tf_efficientnetv2_{variant}", pretrained=False, num_classes=1000)
+        out[f"efficientnetv2-{variant}"] = [[k, list(v.shape)] for k, v in
+                                            official_names(model, f"efficientnetv2-{variant}").items()]
+        del model
+    (OUT / "automl_v2" / "shapes.json").write_text(
+        "{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in out.items()) + "\n}\n")
+
+
 def bench(out, torch_python):
     import numpy as np
     out = Path(out)
@@ -454,13 +469,16 @@ def crc_vectors():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("phase", nargs="?", default="tf", choices=["tf", "torch", "tf2", "shapes", "bench", "automl", "automl-torch"])
+    ap.add_argument("phase", nargs="?", default="tf", choices=["tf", "torch", "tf2", "shapes", "bench", "automl", "automl-torch", "automl-shapes"])
     ap.add_argument("--out", help="bench: the folder to write the B7-size checkpoint into")
     ap.add_argument("--work")
     ap.add_argument("--torch-python", help="the Python of an environment with torch and timm")
     a = ap.parse_args()
     if a.phase in ("torch", "automl-torch"):
         phase_torch(a.work, automl=a.phase == "automl-torch")
+        return
+    if a.phase == "automl-shapes":
+        phase_automl_shapes()
         return
     if a.phase == "shapes":
         phase_shapes(a.work)
@@ -482,6 +500,7 @@ def main():
     if a.phase == "automl":
         subprocess.run([a.torch_python, __file__, "automl-torch", "--work", str(work)], check=True)
         write_case(work, "automl_v2", True)
+        subprocess.run([a.torch_python, __file__, "automl-shapes"], check=True)
         shutil.rmtree(work)
         return
     subprocess.run([a.torch_python, __file__, "torch", "--work", str(work)], check=True)

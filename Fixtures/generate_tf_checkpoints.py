@@ -27,6 +27,15 @@ Writes Fixtures/tf/<case>/:
 Cases: official_b0 (V1 names, EMA), official_lite (Lite names, EMA), user_no_ema (V1 names,
 no EMA copies: the raw variables are the weights), and crc32c_vectors.json (Python's crc32c).
 
+google/automl EfficientNetV2 (only this case, the others untouched):
+    TF_PYTHON generate_tf_checkpoints.py automl --torch-python TORCH_PYTHON
+writes Fixtures/tf/automl_v2/ as above (EMA copies, raw variables, RMSProp slots, global_step)
+from a small timm EfficientNetV2 with automl's conventions (`automl_v2_model`) under automl's
+names (effnetv2_model.py: `efficientnetv2-s/blocks_K/conv2d`, `conv2d_1`,
+`tpu_batch_normalization[_N]` numbered in creation order; fused blocks have no
+depthwise_conv2d), plus shapes.json: names and shapes, no values, of full-size automl S, B3 and
+XL from timm's tf_efficientnetv2_* ports (phase automl-shapes, torch environment).
+
 Benchmark data (not a fixture, never committed):
     TF_PYTHON generate_tf_checkpoints.py bench --torch-python TORCH_PYTHON --out DIR
 writes DIR/model.ckpt-1.* in the official layout at full EfficientNet-B7 size (timm's

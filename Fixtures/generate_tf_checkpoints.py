@@ -27,6 +27,15 @@ Writes Fixtures/tf/<case>/:
 Cases: official_b0 (V1 names, EMA), official_lite (Lite names, EMA), user_no_ema (V1 names,
 no EMA copies: the raw variables are the weights), and crc32c_vectors.json (Python's crc32c).
 
+google/automl EfficientNetV2 (only this case, the others untouched):
+    TF_PYTHON generate_tf_checkpoints.py automl --torch-python TORCH_PYTHON
+writes Fixtures/tf/automl_v2/ as above (EMA copies, raw variables, RMSProp slots, global_step)
+from a small timm EfficientNetV2 with automl's conventions (`automl_v2_model`) under automl's
+names (effnetv2_model.py: `efficientnetv2-s/blocks_K/conv2d`, `conv2d_1`,
+`tpu_batch_normalization[_N]` numbered in creation order; fused blocks have no
+depthwise_conv2d), plus shapes.json: names and shapes, no values, of full-size automl S, B3 and
+XL from timm's tf_efficientnetv2_* ports (phase automl-shapes, torch environment).
+
 Benchmark data (not a fixture, never committed):
     TF_PYTHON generate_tf_checkpoints.py bench --torch-python TORCH_PYTHON --out DIR
 writes DIR/model.ckpt-1.* in the official layout at full EfficientNet-B7 size (timm's
@@ -78,6 +87,26 @@ def timm_model(lite, seed):
     return model
 
 
+def automl_v2_model(seed):
+    """A small EfficientNetV2 in timm with google/automl's conventions (effnetv2_model.py:
+    TF "SAME" padding, BN eps 1e-3 as hparams.py's bn_epsilon, SiLU, SE a quarter of the block
+    input on MBConv only). The stage table is EfficientNetV2-S's (`v2_s_block`: fused e1 with a
+    residual, two fused e4 stages, MBConv e4/e6 with SE, one stride-1 stage) with the channels
+    and repeats cut down to keep the fixture small, and a narrow head."""
+    import torch
+    from functools import partial
+    from timm.models import efficientnet as e
+    from timm.models._efficientnet_builder import decode_arch_def
+    torch.manual_seed(seed)
+    arch = [['cn_r2_k3_s1_e1_c8_skip'], ['er_r1_k3_s2_e4_c16'], ['er_r1_k3_s2_e4_c24'],
+            ['ir_r1_k3_s2_e4_c32_se0.25'], ['ir_r2_k3_s1_e6_c40_se0.25'], ['ir_r1_k3_s2_e6_c48_se0.25']]
+    model = e.EfficientNet(block_args=decode_arch_def(arch), num_features=128, stem_size=8,
+                           act_layer=torch.nn.SiLU, norm_layer=partial(torch.nn.BatchNorm2d, eps=1e-3),
+                           pad_type='same', num_classes=CLASSES)
+    randomise(model, seed)
+    return model
+
+
 def randomise(model, seed):
     import torch
     gen = torch.Generator().manual_seed(seed)
@@ -105,7 +134,7 @@ def randomise(model, seed):
 
 def official_names(model, root):
     """The timm model's tensors under tensorflow/tpu's names, in TF layouts (numpy)."""
-    from timm.models._efficientnet_blocks import DepthwiseSeparableConv, InvertedResidual
+    from timm.models._efficientnet_blocks import ConvBnAct, DepthwiseSeparableConv, EdgeResidual, InvertedResidual
     out = {}
 
     def conv(name, w):  # OIHW -> HWIO
@@ -141,6 +170,17 @@ def official_names(model, root):
                 se(p, b)
                 conv(f"{p}/conv2d_1", b.conv_pwl.weight)
                 bn(f"{p}/tpu_batch_normalization_2", b.bn3)
+            elif isinstance(b, EdgeResidual):
+                # google/automl FusedMBConvBlock with expansion: k x k conv2d, then 1x1 conv2d_1.
+                conv(f"{p}/conv2d", b.conv_exp.weight)
+                bn(f"{p}/tpu_batch_normalization", b.bn1)
+                se(p, b)
+                conv(f"{p}/conv2d_1", b.conv_pwl.weight)
+                bn(f"{p}/tpu_batch_normalization_1", b.bn2)
+            elif isinstance(b, ConvBnAct):
+                # google/automl FusedMBConvBlock at expand ratio 1: one k x k conv2d.
+                conv(f"{p}/conv2d", b.conv.weight)
+                bn(f"{p}/tpu_batch_normalization", b.bn1)
             else:
                 assert isinstance(b, DepthwiseSeparableConv)
                 dw(f"{p}/depthwise_conv2d", b.conv_dw.weight)
@@ -180,7 +220,7 @@ def load_official(model, weights, root):
 
 def timm_tensor_order(model):
     """timm state-dict names in official_names' order, with the transpose from TF layout back."""
-    from timm.models._efficientnet_blocks import InvertedResidual
+    from timm.models._efficientnet_blocks import ConvBnAct, EdgeResidual, InvertedResidual
     hwio, hwc1, bnkeys = (3, 2, 0, 1), (2, 3, 0, 1), ["weight", "bias", "running_mean", "running_var"]
     order = []
 
@@ -205,6 +245,12 @@ def timm_tensor_order(model):
                 order.append((f"{n}.conv_dw.weight", hwc1)); bn(f"{n}.bn2")
                 se(n, b)
                 conv(f"{n}.conv_pwl"); bn(f"{n}.bn3")
+            elif isinstance(b, EdgeResidual):
+                conv(f"{n}.conv_exp"); bn(f"{n}.bn1")
+                se(n, b)
+                conv(f"{n}.conv_pwl"); bn(f"{n}.bn2")
+            elif isinstance(b, ConvBnAct):
+                conv(f"{n}.conv"); bn(f"{n}.bn1")
             else:
                 order.append((f"{n}.conv_dw.weight", hwc1)); bn(f"{n}.bn1")
                 se(n, b)
@@ -222,6 +268,21 @@ def phase_shapes(work):
                                 pretrained=False, bn_eps=1e-3, pad_type='same')
     shapes = {k: list(v.shape) for k, v in official_names(model, "efficientnet-b7").items()}
     (Path(work) / "b7_shapes.json").write_text(json.dumps(shapes))
+
+
+def phase_automl_shapes():
+    """Fixtures/tf/automl_v2/shapes.json: the variable names and TF shapes (no values) of
+    full-size google/automl EfficientNetV2-S, -B3 and -XL (1000 classes), from timm's
+    tf_efficientnetv2_* ports under automl's names, for the preset and stage tests."""
+    import timm
+    out = {}
+    for variant in ["s", "b3", "xl"]:
+        model = timm.create_model(f"tf_efficientnetv2_{variant}", pretrained=False, num_classes=1000)
+        out[f"efficientnetv2-{variant}"] = [[k, list(v.shape)] for k, v in
+                                            official_names(model, f"efficientnetv2-{variant}").items()]
+        del model
+    (OUT / "automl_v2" / "shapes.json").write_text(
+        "{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in out.items()) + "\n}\n")
 
 
 def bench(out, torch_python):
@@ -253,16 +314,18 @@ def bench(out, torch_python):
     (out / "b7_shapes.json").unlink()
 
 
-def phase_torch(work):
+def phase_torch(work, automl=False):
     import numpy as np
     import torch
     work = Path(work)
     rng = np.random.default_rng(20)
     x = rng.standard_normal(INPUT_SHAPE).astype(np.float32)
-    for case, lite, root, seed in [("official_b0", False, "efficientnet-b0", 1),
-                                   ("official_lite", True, "efficientnet-lite0", 2),
-                                   ("user_no_ema", False, "efficientnet-b0", 3)]:
-        model = timm_model(lite, seed)
+    cases = [("official_b0", False, "efficientnet-b0", 1), ("official_lite", True, "efficientnet-lite0", 2),
+             ("user_no_ema", False, "efficientnet-b0", 3)]
+    if automl:
+        cases = [("automl_v2", None, "efficientnetv2-s", 4)]
+    for case, lite, root, seed in cases:
+        model = automl_v2_model(seed) if lite is None else timm_model(lite, seed)
         weights = official_names(model, root)
         with torch.no_grad():
             out = model(torch.from_numpy(x)).numpy()
@@ -415,13 +478,16 @@ def crc_vectors():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("phase", nargs="?", default="tf", choices=["tf", "torch", "tf2", "shapes", "bench"])
+    ap.add_argument("phase", nargs="?", default="tf", choices=["tf", "torch", "tf2", "shapes", "bench", "automl", "automl-torch", "automl-shapes"])
     ap.add_argument("--out", help="bench: the folder to write the B7-size checkpoint into")
     ap.add_argument("--work")
     ap.add_argument("--torch-python", help="the Python of an environment with torch and timm")
     a = ap.parse_args()
-    if a.phase == "torch":
-        phase_torch(a.work)
+    if a.phase in ("torch", "automl-torch"):
+        phase_torch(a.work, automl=a.phase == "automl-torch")
+        return
+    if a.phase == "automl-shapes":
+        phase_automl_shapes()
         return
     if a.phase == "shapes":
         phase_shapes(a.work)
@@ -436,30 +502,41 @@ def main():
         return
     if not a.torch_python:
         sys.exit("error: --torch-python is required (an environment with torch and timm)")
-    import numpy as np
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     work = OUT / ".work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    if a.phase == "automl":
+        subprocess.run([a.torch_python, __file__, "automl-torch", "--work", str(work)], check=True)
+        write_case(work, "automl_v2", True)
+        subprocess.run([a.torch_python, __file__, "automl-shapes"], check=True)
+        shutil.rmtree(work)
+        return
     subprocess.run([a.torch_python, __file__, "torch", "--work", str(work)], check=True)
     for case, with_ema in [("official_b0", True), ("official_lite", True), ("user_no_ema", False)]:
-        d = OUT / case
-        shutil.rmtree(d, ignore_errors=True)
-        d.mkdir(parents=True)
-        z = np.load(work / f"{case}.npz")
-        ema = {k[4:]: z[k] for k in z.files if k.startswith("ema/")}
-        raw = {k[4:]: z[k] for k in z.files if k.startswith("raw/")}
-        if with_ema:
-            write_checkpoint(d, ema, raw, True)
-            shutil.copy(work / f"{case}_raw_output.npy", d / "raw_output.npy")
-        else:
-            # A user's own checkpoint: no averaging, the variables are the weights.
-            write_checkpoint(d, ema, ema, False)
-        shutil.copy(work / f"{case}_input.npy", d / "input.npy")
-        shutil.copy(work / f"{case}_output.npy", d / "output.npy")
+        write_case(work, case, with_ema)
     crc_vectors()
     tf2_cases()
     shutil.rmtree(work)
+
+
+def write_case(work, case, with_ema):
+    """Fixtures/tf/<case>/ from phase torch's outputs: the checkpoint through TF's Saver."""
+    import numpy as np
+    d = OUT / case
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    z = np.load(work / f"{case}.npz")
+    ema = {k[4:]: z[k] for k in z.files if k.startswith("ema/")}
+    raw = {k[4:]: z[k] for k in z.files if k.startswith("raw/")}
+    if with_ema:
+        write_checkpoint(d, ema, raw, True)
+        shutil.copy(work / f"{case}_raw_output.npy", d / "raw_output.npy")
+    else:
+        # A user's own checkpoint: no averaging, the variables are the weights.
+        write_checkpoint(d, ema, ema, False)
+    shutil.copy(work / f"{case}_input.npy", d / "input.npy")
+    shutil.copy(work / f"{case}_output.npy", d / "output.npy")
 
 
 if __name__ == "__main__":

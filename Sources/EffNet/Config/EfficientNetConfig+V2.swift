@@ -56,6 +56,17 @@ extension EfficientNetConfig {
             .init(.mbconv, expand: 6, stride: 1, out: 640, repeats: 7, se: true),
         ], stemChannels: 32, headChannels: 1280)
 
+        /// V2-XL (google/automl `v2_xl_block`, ImageNet-21k pretraining; timm `tf_efficientnetv2_xl`).
+        public static let xl = V2Architecture(stages: [
+            .init(.fused, expand: 1, stride: 1, out: 32, repeats: 4),
+            .init(.fused, expand: 4, stride: 2, out: 64, repeats: 8),
+            .init(.fused, expand: 4, stride: 2, out: 96, repeats: 8),
+            .init(.mbconv, expand: 4, stride: 2, out: 192, repeats: 16, se: true),
+            .init(.mbconv, expand: 6, stride: 1, out: 256, repeats: 24, se: true),
+            .init(.mbconv, expand: 6, stride: 2, out: 512, repeats: 32, se: true),
+            .init(.mbconv, expand: 6, stride: 1, out: 640, repeats: 8, se: true),
+        ], stemChannels: 32, headChannels: 1280)
+
         /// The B0-B3 base (Keras `efficientnetv2-b0`, timm `_gen_efficientnetv2_base`).
         public static let base = V2Architecture(stages: [
             .init(.fused, expand: 1, stride: 1, out: 16, repeats: 1),

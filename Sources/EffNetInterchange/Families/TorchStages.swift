@@ -119,4 +119,28 @@ enum TorchStages {
         }
         return nil
     }
+
+    /// Stages for a flat EfficientNetV2 block list (google/automl's `blocks_K`): every V2 table
+    /// (S, M, L, XL, B0-B3) starts each stage after the first with a change of width, and keeps
+    /// the width inside a stage, so a block whose input and output widths differ (or whose kind
+    /// or kernel differs from its predecessor's) starts a stage. A stage's first block strides
+    /// `EfficientNetConfig.stageStrides` of its position, the others 1.
+    /// - Throws: `MappingError.unsupported` unless that gives 6 (S, B0-B3) or 7 (M, L, XL) stages,
+    ///   e.g. when a narrow width rounds two stages to the same channels.
+    static func strides(v2Flat blocks: [TorchShapes.Block], path: String) throws -> (strides: [Int], stages: [Int]) {
+        var strides: [Int] = [], stages: [Int] = []
+        for (i, b) in blocks.enumerated() {
+            let starts = i == 0 || b.inChannels != b.outChannels || b.kind != blocks[i - 1].kind || b.kernel != blocks[i - 1].kernel
+            let stage = i == 0 ? 0 : stages[i - 1] + (starts ? 1 : 0)
+            guard stage < EfficientNetConfig.stageStrides.count else { break }
+            strides.append(starts ? EfficientNetConfig.stageStrides[stage] : 1)
+            stages.append(stage)
+        }
+        let count = (stages.last ?? -1) + 1
+        guard stages.count == blocks.count, [6, 7].contains(count) else {
+            let widths = blocks.map { "\($0.inChannels)->\($0.outChannels)" }.joined(separator: " ")
+            throw MappingError.unsupported(path: path, detail: "the EfficientNetV2 blocks' widths (\(widths)) do not split into 6 (S, B0-B3) or 7 (M, L, XL) stages, so the strides are unknown")
+        }
+        return (strides, stages)
+    }
 }

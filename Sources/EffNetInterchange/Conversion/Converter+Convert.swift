@@ -27,13 +27,11 @@ extension Converter {
     private static func convert(_ checkpoint: SourceCheckpoint, sourceCheck: ConcurrentCheck?, source: String,
                                 destination: String, options: Options) throws -> ConversionReport {
         let referencePair = try loadReferencePair(options)
-        let candidates = try candidateMappings(checkpoint, family: options.family, imageSize: options.imageSize)
+        let candidates = try candidateMappings(checkpoint, family: options.family, imageSize: options.imageSize,
+                                               names: options.names, head: options.head)
         let canVerify = referencePair != nil || checkpoint.reference != nil
         guard canVerify || candidates.count == 1 else {
-            let names = candidates.map(\.family)
-            throw MappingError.ambiguousFamily(
-                path: source, candidates: names,
-                detail: "names cannot tell them apart (padding and BN epsilon differ): pass --family \(names.joined(separator: "|")), or a reference pair (--check-input X.npy --check-output Y.npy) to decide")
+            throw ambiguity(candidates, path: source, decide: "a reference pair (--check-input X.npy --check-output Y.npy) to decide")
         }
         if !canVerify {
             // Nothing to run against: check and stream the tensors without building the model.
@@ -71,10 +69,20 @@ extension Converter {
             (r.allSatisfy(\.passed) ? 0 : 1, r.map(\.comparison.relativeError).max() ?? .infinity)
         }
         let chosen = results.indices.min { rank(results[$0]) < rank(results[$1]) } ?? 0
-        for i in [chosen] + results.indices.filter({ $0 != chosen }) {
+        // Candidates that differ in the classifier chain: the chosen chain's lines, and a note
+        // with every chain's error (the family alternatives keep a line each).
+        let mappings = built.map(\.0)
+        let chosenHead = headLabel(built[chosen].0, among: mappings)
+        for i in [chosen] + results.indices.filter({ $0 != chosen }) where headLabel(built[i].0, among: mappings) == chosenHead {
             report.verifications += results[i].map { (built[i].0.family, $0) }
         }
-        if built.count > 1 { report.notes.append("family decided by the reference: \(built[chosen].0.family)") }
+        if Set(mappings.map(\.family)).count > 1 { report.notes.append("family decided by the reference: \(built[chosen].0.family)") }
+        if let chosenHead {
+            let tried = results.indices.map { i in
+                "\(headLabel(built[i].0, among: mappings) ?? "?")\(Set(mappings.map(\.family)).count > 1 ? " (\(built[i].0.family))" : ""): \(String(format: "%.3g", Double(rank(results[i]).1)))"
+            }
+            report.notes.append("classifier chain decided by the reference: \(chosenHead) (relative error of each chain tried: \(tried.joined(separator: "; ")))")
+        }
         let chosenResults = results[chosen]
         report.passed = chosenResults.isEmpty ? nil : chosenResults.allSatisfy(\.passed)
         report.verification = chosenResults.max { $0.comparison.relativeError < $1.comparison.relativeError }

@@ -19,6 +19,10 @@ public enum Converter {
         /// (`KerasFamily.mapping(for:imageSize:)`); without it the variant's default size is
         /// assumed, or Keras' even-size rule.
         public var imageSize: [Int]?
+        /// `--names`: the user's renaming of the file's tensor names onto a family's.
+        public var names: NameMap?
+        /// `--head`: the classifier chain, where the file does not show every layer.
+        public var head: [EfficientNetConfig.ClassifierLayer]?
         public init() {}
     }
 
@@ -81,7 +85,7 @@ public enum Converter {
         if found.isEmpty, let m = try withoutSharedPrefix() { return m }
         guard let best = found.first else {
             let sample = checkpoint.names.prefix(4).joined(separator: ", ")
-            throw MappingError.unknownFamily(path: checkpoint.path, detail: "no family recognises names such as \(sample)")
+            throw MappingError.unknownFamily(path: checkpoint.path, detail: "no family recognises names such as \(sample) (weights of your own module: map their names with --names MAP.json)")
         }
         let tied = found.filter { $0.score == best.score }
         return try tied.compactMap { FamilyRegistry.family(named: $0.family) }.map { try $0.mapping(for: checkpoint) }

@@ -51,7 +51,9 @@ public enum HuggingFaceFamily: ModelFamily {
                 projectConv: "\(p).projection.project_conv", projectBN: "\(p).projection.project_bn")
         }
         return TorchModelNames(stemConv: "\(prefix)embeddings.convolution", stemBN: "\(prefix)embeddings.batchnorm", blocks: blocks,
-                               headConv: "\(prefix)encoder.top_conv", headBN: "\(prefix)encoder.top_bn", classifier: "classifier")
+                               headConv: "\(prefix)encoder.top_conv", headBN: "\(prefix)encoder.top_bn",
+                               classifier: idx.linear(in: "classifier", fallback: "classifier"),
+                               head: TorchHeadChain.read(idx, container: "classifier"))
     }
 
     /// What transformers' EfficientNetConfig says, where the checkpoint has a config.json.

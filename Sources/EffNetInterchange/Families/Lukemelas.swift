@@ -69,7 +69,8 @@ enum LukemelasNaming {
                 projectConv: "\(p)._project_conv", projectBN: "\(p)._bn2")
         }
         return TorchModelNames(stemConv: "_conv_stem", stemBN: "_bn0", blocks: blocks,
-                               headConv: "_conv_head", headBN: "_bn1", classifier: "_fc")
+                               headConv: "_conv_head", headBN: "_bn1", classifier: idx.linear(in: "_fc", fallback: "_fc"),
+                               head: TorchHeadChain.read(idx, container: "_fc"))
     }
 
     static func analyse(_ checkpoint: SourceCheckpoint, _ idx: TorchNames, family: FamilyName) throws -> (mapping: WeightMapping, variant: String) {

@@ -41,8 +41,11 @@ public enum SeedFamily: ModelFamily {
                 seExpand: idx.has("\(p).se.fc.0.weight") || idx.has("\(p).se.fc.0.bias") ? "\(p).se.fc.2" : nil,
                 projectConv: "\(p).project.0", projectBN: "\(p).project.1")
         }
+        // The notebook's head.6 Linear, or the Sequential that replaced it.
+        let classifierContainer = TorchHeadChain.container(in: "head", idx)
         return TorchModelNames(stemConv: "stem.0", stemBN: "stem.1", blocks: blocks,
-                               headConv: "head.0", headBN: "head.1", classifier: idx.linear(in: "head", fallback: "head.6"))
+                               headConv: "head.0", headBN: "head.1", classifier: idx.linear(in: classifierContainer, fallback: "head.6"),
+                               head: TorchHeadChain.read(idx, container: classifierContainer))
     }
 
     static func analyse(_ checkpoint: SourceCheckpoint, _ idx: TorchNames) throws -> (mapping: WeightMapping, variant: String) {

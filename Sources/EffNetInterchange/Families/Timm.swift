@@ -91,7 +91,8 @@ enum TimmNaming {
                                    stage: s, indexInStage: i)
         }
         return TorchModelNames(stemConv: "conv_stem", stemBN: "bn1", blocks: blocks,
-                               headConv: "conv_head", headBN: "bn2", classifier: "classifier")
+                               headConv: "conv_head", headBN: "bn2", classifier: idx.linear(in: "classifier", fallback: "classifier"),
+                               head: TorchHeadChain.read(idx, container: "classifier"))
     }
 
     static func analyse(_ checkpoint: SourceCheckpoint, _ idx: TorchNames, family: FamilyName) throws -> (mapping: WeightMapping, variant: String) {

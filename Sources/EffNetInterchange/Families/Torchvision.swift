@@ -58,7 +58,8 @@ public enum TorchvisionFamily: ModelFamily {
         }
         return TorchModelNames(stemConv: "features.0.0", stemBN: "features.0.1", blocks: blocks,
                                headConv: "features.\(last).0", headBN: "features.\(last).1",
-                               classifier: idx.linear(in: "classifier", fallback: "classifier.1"))
+                               classifier: idx.linear(in: "classifier", fallback: "classifier.1"),
+                               head: TorchHeadChain.read(idx, container: "classifier"))
     }
 
     static func analyse(_ checkpoint: SourceCheckpoint, _ idx: TorchNames) throws -> (mapping: WeightMapping, variant: String) {

@@ -22,6 +22,9 @@ public struct HeadAlternatives: Sendable {
     public var candidates: [[EfficientNetConfig.ClassifierLayer]]
     /// What a reader assumed (e.g. BatchNorm1d's epsilon), for the report.
     public var assumptions: [String] = []
+    /// True when the file's names give each layer's position (`classifier.4.weight`); false when
+    /// only their order is known (a Keras weights-only file), so `--head` may place them anywhere.
+    public var positional = true
 
     /// Activations tried at each unknown gap; nil stands for none (Dropout or Identity there).
     static let gapActivations: [Layer.Kind?] = [.relu, .silu, .gelu, .sigmoid, nil]
@@ -78,10 +81,28 @@ public struct HeadAlternatives: Sendable {
     /// `given` checked against the file: the same kinds at the weighted positions (with the
     /// file's widths filled in), parameter-free layers everywhere else.
     /// - Throws: `MappingError.unsupported` saying where the chain and the weights disagree.
-    func fitting(_ given: [EfficientNetConfig.ClassifierLayer], path: String) throws -> [EfficientNetConfig.ClassifierLayer] {
+    /// - Returns: the chain, and where each weighted layer moved (old position -> new) when the
+    ///   file does not fix positions.
+    func fitting(_ given: [EfficientNetConfig.ClassifierLayer], path: String) throws -> (chain: [EfficientNetConfig.ClassifierLayer], moved: [Int: Int]) {
         let spelled = HeadSpelling.spell(given)
         func fail(_ why: String) -> MappingError {
             .unsupported(path: path, detail: "--head \(spelled) does not fit the weights (\(shape)): \(why)")
+        }
+        if !positional {
+            let weightedGiven = given.indices.filter { given[$0].kind == .linear || given[$0].kind == .batchNorm }
+            let positions = known.keys.sorted()
+            guard weightedGiven.count == positions.count else {
+                throw fail("the weights have \(positions.count) weighted layers, the chain \(weightedGiven.count)")
+            }
+            var chain = given, moved: [Int: Int] = [:]
+            for (g, k) in zip(weightedGiven, positions) {
+                guard given[g].kind == known[k]!.kind else {
+                    throw fail("weighted layer \(moved.count) is \(HeadSpelling.describe([known[k]!])) in the weights, the chain says \(HeadSpelling.word(given[g].kind))")
+                }
+                chain[g] = known[k]!
+                moved[k] = g
+            }
+            return (chain, moved)
         }
         let last = known.keys.max() ?? 0
         guard given.count > last else { throw fail("the weights have layers up to position \(last), the chain has \(given.count)") }
@@ -97,7 +118,7 @@ public struct HeadAlternatives: Sendable {
                 throw fail("layer \(p) has no weights in the file, so it cannot be \(HeadSpelling.word(layer.kind))")
             }
         }
-        return chain
+        return (chain, [:])
     }
 }
 
@@ -110,8 +131,15 @@ extension WeightMapping {
         var m = self
         let spelled = HeadSpelling.spell(given)
         if let alternatives = head {
-            m.config.classifierChain = try alternatives.fitting(given, path: path)
+            let (chain, moved) = try alternatives.fitting(given, path: path)
+            m.config.classifierChain = chain
             m.head = nil
+            // "classifier.K.<leaf>" follows its layer to its new position.
+            m.assignments = assignments.map { a in
+                let parts = a.canonical.split(separator: ".", maxSplits: 2)
+                guard parts.count == 3, parts[0] == "classifier", let k = Int(parts[1]), let to = moved[k] else { return a }
+                return .init(canonical: "classifier.\(to).\(parts[2])", source: a.source, transform: a.transform)
+            }
             m.notes.append("classifier chain \(HeadSpelling.describe(m.config.classifierChain ?? [])) from --head")
             return m
         }

@@ -89,3 +89,18 @@ final class NameMapTests: XCTestCase {
         XCTAssertThrowsError(try NameMap(path: dir.path))
     }
 }
+
+extension NameMapTests {
+    /// docs/names-example.json, the documented example, is the fixture's working map.
+    func testDocumentedExampleWorks() throws {
+        let example = TorchFixtures.repo.appendingPathComponent("docs/names-example.json").path
+        let map = try NameMap(path: example)
+        XCTAssertEqual(map.family, .torchvision)
+        let checkpoint = try SourceReader.read(path: file("weights.pth"))
+        let mapping = try XCTUnwrap(try Converter.candidateMappings(checkpoint, family: nil, imageSize: nil, names: map,
+                                                                    head: try HeadSpelling.parse("dropout,linear,relu,dropout,linear")).first)
+        let model = try Converter.buildModel(checkpoint, mapping)
+        XCTAssertLessThanOrEqual(TorchFixtures.relativeError(try model(try NPY.readTensor(path: file("input.npy"))),
+                                                             try NPY.readTensor(path: file("expected.npy"))), 1e-4)
+    }
+}

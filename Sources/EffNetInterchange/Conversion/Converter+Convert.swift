@@ -48,10 +48,16 @@ extension Converter {
         }
 
         try sourceCheck?.wait()
+        // Classifier chains the file leaves open are decided on the pooled features first, so
+        // the network runs once per family, not once per chain.
+        var (screened, headNotes) = (candidates, [String: [String]]())
+        if let pair = referencePair {
+            (screened, headNotes) = try screenHeads(candidates, checkpoint: checkpoint, pair: pair, allowNonFinite: options.allowNonFinite)
+        }
         // Build every candidate; keep the weight-check problems of the first for the error.
         var built: [(WeightMapping, EfficientNet)] = []
         var firstProblem: Error?
-        for m in candidates {
+        for m in screened {
             do { built.append((m, try buildModel(checkpoint, m, allowNonFinite: options.allowNonFinite))) }
             catch { if firstProblem == nil { firstProblem = error } }
         }
@@ -69,20 +75,11 @@ extension Converter {
             (r.allSatisfy(\.passed) ? 0 : 1, r.map(\.comparison.relativeError).max() ?? .infinity)
         }
         let chosen = results.indices.min { rank(results[$0]) < rank(results[$1]) } ?? 0
-        // Candidates that differ in the classifier chain: the chosen chain's lines, and a note
-        // with every chain's error (the family alternatives keep a line each).
-        let mappings = built.map(\.0)
-        let chosenHead = headLabel(built[chosen].0, among: mappings)
-        for i in [chosen] + results.indices.filter({ $0 != chosen }) where headLabel(built[i].0, among: mappings) == chosenHead {
+        for i in [chosen] + results.indices.filter({ $0 != chosen }) {
             report.verifications += results[i].map { (built[i].0.family, $0) }
         }
-        if Set(mappings.map(\.family)).count > 1 { report.notes.append("family decided by the reference: \(built[chosen].0.family)") }
-        if let chosenHead {
-            let tried = results.indices.map { i in
-                "\(headLabel(built[i].0, among: mappings) ?? "?")\(Set(mappings.map(\.family)).count > 1 ? " (\(built[i].0.family))" : ""): \(String(format: "%.3g", Double(rank(results[i]).1)))"
-            }
-            report.notes.append("classifier chain decided by the reference: \(chosenHead) (relative error of each chain tried: \(tried.joined(separator: "; ")))")
-        }
+        if built.count > 1 { report.notes.append("family decided by the reference: \(built[chosen].0.family)") }
+        report.notes += headNotes[built[chosen].0.family] ?? []
         let chosenResults = results[chosen]
         report.passed = chosenResults.isEmpty ? nil : chosenResults.allSatisfy(\.passed)
         report.verification = chosenResults.max { $0.comparison.relativeError < $1.comparison.relativeError }

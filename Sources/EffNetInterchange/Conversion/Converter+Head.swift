@@ -63,11 +63,35 @@ extension Converter {
                               detail: "\(shape): pass --head CHAIN (one of those, or any chain with these weighted layers), or \(decide)")
     }
 
-    /// A short label for one candidate in the report: its classifier chain when candidates
-    /// differ in it.
-    static func headLabel(_ m: WeightMapping, among all: [WeightMapping]) -> String? {
-        let spelled = all.map { $0.config.classifierChain.map(HeadSpelling.spell) ?? "linear" }
-        guard Set(spelled).count > 1 else { return nil }
-        return m.config.classifierChain.map(HeadSpelling.spell) ?? "linear"
+    /// Keeps, of each family's candidates that differ only in their classifier chain, the one
+    /// whose output on the reference input is closest to the reference: the network runs once
+    /// (the fast path, to the pooled features) and each chain on those features. The kept
+    /// candidate is then verified in full like any other.
+    /// - Returns: the candidates left, and per family the report's note on the choice.
+    /// - Throws: what building the model throws (`WeightCheckError`, ...).
+    static func screenHeads(_ candidates: [WeightMapping], checkpoint: SourceCheckpoint, pair: (Tensor, Tensor),
+                            allowNonFinite: Bool) throws -> ([WeightMapping], [String: [String]]) {
+        var families: [String] = []
+        for c in candidates where !families.contains(c.family) { families.append(c.family) }
+        var kept: [WeightMapping] = [], notes: [String: [String]] = [:]
+        for family in families {
+            let group = candidates.filter { $0.family == family }
+            guard group.count > 1, let first = group.first, first.config.classifierChain != nil else { kept += group; continue }
+            let model = try buildModel(checkpoint, first, allowNonFinite: allowNonFinite)
+            let (input, expected) = pair
+            guard (try? model.validateInput(shape: input.shape)) != nil else { kept += group; continue }
+            let pooled = try model.pooledFeatures(input)
+            var errors: [(Int, Float)] = []
+            for (i, c) in group.enumerated() {
+                let y = try model.classify(pooledFeatures: pooled, chain: c.config.classifierChain ?? [])
+                errors.append((i, y.shape == expected.shape ? Comparison(actual: y, reference: expected).relativeError : .infinity))
+            }
+            let best = errors.min { $0.1 < $1.1 }?.0 ?? 0
+            kept.append(group[best])
+            let chain = group[best].config.classifierChain.map(HeadSpelling.spell) ?? "linear"
+            let tried = errors.map { "\(HeadSpelling.spell(group[$0.0].config.classifierChain ?? [])): \(String(format: "%.3g", Double($0.1)))" }
+            notes[family] = ["classifier chain decided by the reference: \(chain) (relative error of each chain on the pooled features: \(tried.joined(separator: "; ")))"]
+        }
+        return (kept, notes)
     }
 }

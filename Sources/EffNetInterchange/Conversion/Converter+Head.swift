@@ -43,8 +43,10 @@ extension Converter {
 
     /// Why several candidates remain when nothing can decide between them: the families differ
     /// (timm and timm-tf), or the classifier chains do, or both.
-    /// - Parameter decide: how the user can decide besides naming it ("a reference pair ...").
-    static func ambiguity(_ candidates: [WeightMapping], path: String, decide: String) -> MappingError {
+    /// - Parameters:
+    ///   - decide: how the user can decide besides naming it ("a reference pair ...").
+    ///   - headOption: the tool takes `--head` (effnet-convert); else the advice names effnet-convert.
+    static func ambiguity(_ candidates: [WeightMapping], path: String, decide: String, headOption: Bool = true) -> MappingError {
         var families: [String] = []
         for c in candidates where !families.contains(c.family) { families.append(c.family) }
         var chains: [String] = []
@@ -60,7 +62,8 @@ extension Converter {
         let alternatives = candidates.first?.head
         let shape = alternatives.map { "\($0.shape)" } ?? "the classifier"
         return .ambiguousHead(path: path, source: alternatives?.source ?? "classifier", candidates: chains,
-                              detail: "\(shape): pass --head CHAIN (one of those, or any chain with these weighted layers), or \(decide)")
+                              detail: headOption ? "\(shape): pass --head CHAIN (one of those, or any chain with these weighted layers), or \(decide)"
+                                                 : "\(shape): convert it with effnet-convert --head CHAIN (one of those), or \(decide)")
     }
 
     /// Keeps, of each family's candidates that differ only in their classifier chain, the one

@@ -39,7 +39,7 @@ extension Converter {
             throw MappingError.unknownFamily(path: source, detail: "no mapping")
         }
         guard candidates.count == 1 else {
-            throw ambiguity(candidates, path: source, decide: "convert with effnet-convert and a reference pair to decide")
+            throw ambiguity(candidates, path: source, decide: "convert with effnet-convert and a reference pair to decide", headOption: false)
         }
         let resolved = try resolve(checkpoint, mapping, allowNonFinite: allowNonFinite)
         return CanonicalWeights(path: source, format: checkpoint.format, family: mapping.family, config: mapping.config,

@@ -10,9 +10,9 @@ framework's own outputs.
 Cases (Fixtures/heads/<case>/, each with weights, input.npy (NCHW float32), expected.npy (the
 framework's output for it) and info.json (the head as the framework printed it)):
 
-  tv_mlp        torchvision EfficientNet (width 0.25, depth 0.34): classifier =
+  tv_mlp        torchvision EfficientNet (width 0.1, depth 0.34): classifier =
                 Sequential(Dropout, Linear(C, 32), ReLU, Dropout, Linear(32, 10))      weights.pth
-  timm_bn_silu  timm efficientnet_b0 (channel 0.25, depth 0.34): classifier =
+  timm_bn_silu  timm efficientnet_b0 (channel 0.1, depth 0.34): classifier =
                 Sequential(Linear(C, 24), BatchNorm1d(24), SiLU, Linear(24, 6))      weights.safetensors
   luke_gelu     efficientnet_pytorch from_name('efficientnet-b0', width 0.25, depth 0.34):
                 _fc = Sequential(Linear(C, 16), GELU, Linear(16, 5))                   weights.pth
@@ -22,9 +22,9 @@ framework's output for it) and info.json (the head as the framework printed it))
                 Sequential(Linear(C, 12), ReLU, Linear(12, 7)), save_pretrained        folder
   renamed       tv_mlp's state dict with the names of someone's own module (see
                 renamed/names.json, the --names map that undoes it)                    weights.pth
-  keras_tutorial keras.io's transfer-learning layout on a width-0.25 keras.applications
+  keras_tutorial keras.io's transfer-learning layout on a width-0.1 keras.applications
                 EfficientNet: base -> GlobalAveragePooling2D -> BatchNormalization -> Dropout ->
-                Dense(8, softmax)                                                     model.keras
+                Dense(8, softmax)                                  model.keras, model.weights.h5
   keras_mlp     Sequential([base (nested), GlobalAveragePooling2D, Dense(32, relu), Dropout,
                 Dense(5)]) as model.keras and model.weights.h5 (no config: the activation
                 between the Dense layers is not in the file)
@@ -71,8 +71,14 @@ def torch_cases():
     import torch
     import torch.nn as nn
     sys.path.insert(0, HERE)
+    import generate_v2
     from generate_torch_families import (EfficientNetB0MiniReduced, build_lukemelas, build_timm,
-                                         build_torchvision, calibrate)
+                                         build_torchvision, classifier)
+    # generate_v2's statistics (pre-BN variances, random affine, cumulative running stats) keep
+    # the outputs input-dependent at these small widths; its classifier lookup learns `_fc` and
+    # the seed's `head` from generate_torch_families.
+    generate_v2.classifier = classifier
+    calibrate = generate_v2.calibrate
     from safetensors.torch import save_file
 
     def features_width(model):
@@ -141,16 +147,16 @@ def torch_cases():
         model.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(c, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 10))
         return model.classifier
 
-    tv = case("tv_mlp", 0, lambda: build_torchvision(0.25, 0.34, 1000), tv_head, torch_save,
-              dict(family="torchvision", builder="EfficientNet(_efficientnet_conf('efficientnet_b0', 0.25, 0.34))",
+    tv = case("tv_mlp", 0, lambda: build_torchvision(0.1, 0.34, 1000), tv_head, torch_save,
+              dict(family="torchvision", builder="EfficientNet(_efficientnet_conf('efficientnet_b0', 0.1, 0.34))",
                    chain="dropout,linear,relu,dropout,linear"))
 
     def timm_head(model, c):
         model.classifier = nn.Sequential(nn.Linear(c, 24), nn.BatchNorm1d(24), nn.SiLU(), nn.Linear(24, 6))
         return model.classifier
 
-    case("timm_bn_silu", 1, lambda: build_timm(0.25, 0.34, 1000), timm_head, safetensors_save,
-         dict(family="timm", builder="_gen_efficientnet('efficientnet_b0', channel_multiplier=0.25, depth_multiplier=0.34)",
+    case("timm_bn_silu", 1, lambda: build_timm(0.1, 0.34, 1000), timm_head, safetensors_save,
+         dict(family="timm", builder="_gen_efficientnet('efficientnet_b0', channel_multiplier=0.1, depth_multiplier=0.34)",
               chain="linear,batchnorm,silu,linear"))
 
     def luke_head(model, c):
@@ -223,7 +229,7 @@ def keras_cases():
     def base(seed, name):
         from keras.src.applications import efficientnet as E
         keras.utils.set_random_seed(seed)
-        return E.EfficientNet(0.25, 0.34, 64, include_top=False, weights=None, input_shape=(64, 64, 3), name=name)
+        return E.EfficientNet(0.1, 0.34, 64, include_top=False, weights=None, input_shape=(64, 64, 3), name=name)
 
     rng = np.random.default_rng(20261208)
 
@@ -264,7 +270,7 @@ def keras_cases():
     inputs = layers.Input(shape=(64, 64, 3))
     keras.utils.set_random_seed(31)
     from keras.src.applications import efficientnet as E
-    b = E.EfficientNet(0.25, 0.34, 64, include_top=False, weights=None, input_tensor=inputs)
+    b = E.EfficientNet(0.1, 0.34, 64, include_top=False, weights=None, input_tensor=inputs)
     t = layers.GlobalAveragePooling2D(name="avg_pool")(b.output)
     t = layers.BatchNormalization()(t)
     t = layers.Dropout(0.2, name="top_dropout")(t)
@@ -276,7 +282,7 @@ def keras_cases():
     bn.set_weights([rng.uniform(0.6, 1.4, g.shape).astype("float32"), rng.normal(0, 0.2, bb.shape).astype("float32"),
                     m, v])
     sharpen(tutorial, tutorial.get_layer("pred"), True)
-    finish("keras_tutorial", tutorial, ["model.keras"],
+    finish("keras_tutorial", tutorial, ["model.keras", "model.weights.h5"],
            dict(layout="base(input_tensor) -> GlobalAveragePooling2D -> BatchNormalization -> Dropout -> Dense(8, softmax)",
                 chain="batchnorm,dropout,linear,softmax"))
 

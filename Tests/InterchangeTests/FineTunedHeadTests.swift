@@ -133,7 +133,8 @@ final class FineTunedHeadTests: XCTestCase {
     func testKerasWeightsOnlyNeedsHeadOrPair() throws {
         let file = "keras_mlp/model.weights.h5"
         let checkpoint = try SourceReader.read(path: fixture(file))
-        XCTAssertEqual(try Converter.candidateMappings(checkpoint, family: nil, imageSize: [64, 64], names: nil, head: nil).count, 5)
+        // Five activations (or none) between the Dense layers, each with and without a final softmax.
+        XCTAssertEqual(try Converter.candidateMappings(checkpoint, family: nil, imageSize: [64, 64], names: nil, head: nil).count, 10)
         let (x, y) = try reference(file)
         for chain in ["linear,relu,linear", "dense,relu,dropout,dense"] {
             let mapping = try XCTUnwrap(try Converter.candidateMappings(checkpoint, family: nil, imageSize: [64, 64], names: nil,
@@ -148,7 +149,19 @@ final class FineTunedHeadTests: XCTestCase {
         XCTAssertEqual(report.passed, true)
         XCTAssertEqual(report.config?.classifierChain.map(HeadSpelling.spell), "linear,relu,linear")
         XCTAssertThrowsError(try Converter.convert(source: fixture(file), destination: dir.appendingPathComponent("k2.effw").path, options: .init())) { e in
-            XCTAssertTrue("\(e)".contains("plausible chains: linear,relu,linear | linear,silu,linear"), "\(e)")
+            XCTAssertTrue("\(e)".contains("plausible chains: linear,relu,linear | linear,relu,linear,softmax | linear,silu,linear"), "\(e)")
         }
+    }
+
+    /// keras.io's tutorial saved with save_weights: the BatchNormalization before the Dense, and
+    /// the Dense's softmax, come back from the reference pair.
+    func testKerasTutorialWeightsOnlyWithPair() throws {
+        var options = Converter.Options()
+        options.checkInput = fixture("keras_tutorial/input.npy")
+        options.checkOutput = fixture("keras_tutorial/expected.npy")
+        let report = try Converter.convert(source: fixture("keras_tutorial/model.weights.h5"),
+                                           destination: dir.appendingPathComponent("t.effw").path, options: options)
+        XCTAssertEqual(report.passed, true)
+        XCTAssertEqual(report.config?.classifierChain.map(HeadSpelling.spell), "batchnorm,dropout,linear,softmax")
     }
 }

@@ -133,9 +133,10 @@ struct KerasHeadChain {
             known[2 * i] = layer
             layers[2 * i] = name
         }
-        var assumptions = ["Keras weights-only file: the classifier's activations are not stored (the model config, in a .keras or full .h5 file, has them); whatever follows the last Dense (e.g. a softmax) leaves no trace"]
+        var assumptions = ["Keras weights-only file: the classifier's activations are not stored (the model config, in a .keras or full .h5 file, has them), nor whether the last Dense ends in a softmax"]
         if ordered.contains(where: { $0.1.kind == .batchNorm }) { assumptions.append("classifier BatchNormalization epsilon 1e-3 assumed (Keras' default)") }
-        var alternatives = HeadAlternatives(source: ordered.map(\.0).joined(separator: ", "), known: known, assumptions: assumptions)
+        var alternatives = HeadAlternatives(source: ordered.map(\.0).joined(separator: ", "), known: known, assumptions: assumptions,
+                                            trailing: [nil, .softmax])
         alternatives.positional = false
         return KerasHeadChain(chain: alternatives.placeholder, layers: layers, alternatives: alternatives, decisions: assumptions)
     }

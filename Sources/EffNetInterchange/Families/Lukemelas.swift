@@ -90,10 +90,20 @@ enum LukemelasNaming {
             conventions.imagePreprocessing = .imagenetTorch(nominal: size)
         }
         conventions.padding = .sameStatic(size)
-        let config = shapes.config(name: name, strides: strides, stages: stages, conventions: conventions)
+        var config = shapes.config(name: name, strides: strides, stages: stages, conventions: conventions)
+        // efficientnet_pytorch keeps a stage's first stride as a list ([1]), and its residual test
+        // `stride == 1` is then False: that block never adds its input, even at stride 1 with as
+        // many output as input channels (which only narrow custom widths produce).
+        var notes: [String] = []
+        for i in config.blocks.indices where config.blocks[i].canHaveResidual && (i == 0 || stages[i] != stages[i - 1]) {
+            config.blocks[i].residual = false
+            notes.append("block \(i): no residual (the first block of its stage: efficientnet_pytorch's stride [1] != 1)")
+        }
         let sizeNote = match.index == nil ? "\(size), assumed: the nominal size is not in the weights" : "\(size)"
         let variant = match.description + ", \(shapes.numClasses) classes; static 'SAME' padding for \(sizeNote), BN eps 1e-3"
             + (lite ? ", no SE, ReLU6" : "")
-        return (TorchMapping.mapping(family: family, names: names, config: config, checkpoint: checkpoint), variant)
+        var mapping = TorchMapping.mapping(family: family, names: names, config: config, checkpoint: checkpoint)
+        mapping.notes += notes
+        return (mapping, variant)
     }
 }

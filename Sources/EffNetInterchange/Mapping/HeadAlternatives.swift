@@ -34,8 +34,12 @@ public struct HeadAlternatives: Sendable {
     /// Builds the alternatives from the weighted layers by position: leading positions are
     /// Dropout, each run of positions between two weighted layers (a gap) holds one activation
     /// from `gapActivations` at its first position, or none, and Dropout elsewhere. Layers after
-    /// the last weighted one leave no trace at all and are not guessed (`--head` can add them).
-    init(source: String, known: [Int: EfficientNetConfig.ClassifierLayer], assumptions: [String] = []) {
+    /// the last weighted one leave no trace at all: only `trailing` is tried (`--head` can add
+    /// any).
+    /// - Parameter trailing: what may follow the last weighted layer, unseen (nil: nothing); a
+    ///   Keras weights-only file's last Dense often carries a softmax.
+    init(source: String, known: [Int: EfficientNetConfig.ClassifierLayer], assumptions: [String] = [],
+         trailing: [EfficientNetConfig.ClassifierLayer.Kind?] = [nil]) {
         self.source = source
         self.known = known
         self.assumptions = assumptions
@@ -52,7 +56,10 @@ public struct HeadAlternatives: Sendable {
         }
         var out: [[Layer]] = []
         func fill(_ g: Int) {
-            guard g < gaps.count else { out.append(base); return }
+            guard g < gaps.count else {
+                for t in trailing { out.append(t.map { base + [.init($0)] } ?? base) }
+                return
+            }
             for a in Self.gapActivations {
                 base[gaps[g][0]] = .init(a ?? .dropout)
                 fill(g + 1)

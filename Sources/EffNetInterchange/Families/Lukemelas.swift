@@ -12,6 +12,8 @@ import EffNet
 /// `Conv2dStaticSamePadding`: TF "SAME" padding computed once from the variant's nominal image
 /// size (B0 224 ... B7 600, B8 672, L2 800) and then used whatever the input. A structure that is not B0-B7 gets
 /// 224 (`from_name('efficientnet-b0', width_coefficient=..., ...)` keeps B0's image size).
+/// A stage's first block has no residual even where stride 1 and equal widths would allow one
+/// (its stride is stored as the list `[1]`, and `[1] == 1` is False in its residual test).
 public enum LukemelasFamily: ModelFamily {
     public static let name = FamilyName.lukemelas
 

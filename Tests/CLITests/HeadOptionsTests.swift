@@ -28,8 +28,9 @@ final class HeadOptionsTests: XCTestCase {
 
     func testAmbiguousHeadAsksForHeadOrPair() throws {
         let r = try ToolRunner.run("effnet-convert", [fixture("tv_mlp/weights.pth"), path("o.effw")])
-        assertError(r, mentions: ["tv_mlp/weights.pth", "plausible chains: dropout,linear,relu,dropout,linear | dropout,linear,silu,dropout,linear",
-                                  "pass --head CHAIN", "--check-input"])
+        assertError(r, mentions: ["tv_mlp/weights.pth", "activations are unknown", "pass --head CHAIN", "--check-input"])
+        XCTAssertTrue(r.stderr.contains("\n  weights: classifier: 1 linear(32), 4 linear(10); 2, 3 without weights\n"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("\n  plausible chains: dropout,linear,relu,dropout,linear | dropout,linear,silu,dropout,linear"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("o.effw")))
     }
 

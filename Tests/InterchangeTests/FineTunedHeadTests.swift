@@ -76,7 +76,8 @@ final class FineTunedHeadTests: XCTestCase {
     func testAmbiguousHeadListsTheCandidates() throws {
         let dest = dir.appendingPathComponent("out.effw").path
         XCTAssertThrowsError(try Converter.convert(source: fixture("tv_mlp/weights.pth"), destination: dest, options: .init())) { e in
-            guard case let MappingError.ambiguousHead(_, source, candidates, detail) = e else { return XCTFail("\(e)") }
+            guard case let MappingError.ambiguousHead(_, source, weights, candidates, detail) = e else { return XCTFail("\(e)") }
+            XCTAssertEqual(weights, "classifier: 1 linear(32), 4 linear(10); 2, 3 without weights")
             XCTAssertEqual(source, "classifier")
             XCTAssertEqual(candidates, ["dropout,linear,relu,dropout,linear", "dropout,linear,silu,dropout,linear",
                                         "dropout,linear,gelu,dropout,linear", "dropout,linear,sigmoid,dropout,linear",

@@ -29,8 +29,8 @@ extension Converter {
             guard let alternatives = m.head, alternatives.candidates.count != 1 else { out.append(m); continue }
             guard !alternatives.candidates.isEmpty else {
                 throw MappingError.ambiguousHead(
-                    path: checkpoint.path, source: alternatives.source, candidates: [],
-                    detail: "\(alternatives.shape): too many combinations to try; pass --head CHAIN (e.g. --head \(HeadSpelling.spell(alternatives.placeholder)) with each layer's kind)")
+                    path: checkpoint.path, source: alternatives.source, weights: alternatives.shape, candidates: [],
+                    detail: "too many combinations to try; pass --head CHAIN (e.g. --head \(HeadSpelling.spell(alternatives.placeholder)) with each layer's kind)")
             }
             for chain in alternatives.candidates {
                 var c = m
@@ -60,10 +60,9 @@ extension Converter {
                                     detail: "names cannot tell them apart (padding and BN epsilon differ)\(head): pass --family \(families.joined(separator: "|")), or \(decide)")
         }
         let alternatives = candidates.first?.head
-        let shape = alternatives.map { "\($0.shape)" } ?? "the classifier"
-        return .ambiguousHead(path: path, source: alternatives?.source ?? "classifier", candidates: chains,
-                              detail: headOption ? "\(shape): pass --head CHAIN (one of those, or any chain with these weighted layers), or \(decide)"
-                                                 : "\(shape): convert it with effnet-convert --head CHAIN (one of those), or \(decide)")
+        return .ambiguousHead(path: path, source: alternatives?.source ?? "classifier", weights: alternatives?.shape ?? "?", candidates: chains,
+                              detail: headOption ? "pass --head CHAIN (one of the plausible chains below, or any chain with these weighted layers), or \(decide)"
+                                                 : "convert it with effnet-convert --head CHAIN (one of the plausible chains below), or \(decide)")
     }
 
     /// Keeps, of each family's candidates that differ only in their classifier chain, the one

@@ -135,7 +135,7 @@ public enum MappingError: Error, Equatable, CustomStringConvertible {
     case unsupported(path: String, detail: String)
     /// The classifier's layers without weights could be several activations and nothing
     /// decides: `--head` or a reference pair must.
-    case ambiguousHead(path: String, source: String, candidates: [String], detail: String)
+    case ambiguousHead(path: String, source: String, weights: String, candidates: [String], detail: String)
 
     public var description: String {
         switch self {
@@ -144,9 +144,10 @@ public enum MappingError: Error, Equatable, CustomStringConvertible {
         case let .ambiguousFamily(path, candidates, detail):
             return "\(path): the names fit \(candidates.joined(separator: " and ")); \(detail)"
         case let .unsupported(path, detail): return "\(path): \(detail)"
-        case let .ambiguousHead(path, source, candidates, detail):
-            let list = candidates.isEmpty ? "" : "; plausible chains: \(candidates.joined(separator: " | "))"
-            return "\(path): the classifier '\(source)' has layers without weights (activations are not stored)\(list); \(detail)"
+        case let .ambiguousHead(path, source, weights, candidates, detail):
+            // One line saying what is wrong and what to do, the evidence below it.
+            let list = candidates.isEmpty ? "" : "\n  plausible chains: \(candidates.joined(separator: " | "))"
+            return "\(path): the classifier '\(source)' has layers without weights, so its activations are unknown: \(detail)\n  weights: \(weights)\(list)"
         }
     }
 }

@@ -77,6 +77,12 @@ public struct Inspection: Encodable {
                 for a in m.assignments { map[a.source] = a.transform == .identity ? a.canonical : "\(a.canonical) [\(a.transform)]" }
                 r.mapping = map
                 if !m.notes.isEmpty { r.decisions = m.notes }
+                if let head = m.head, head.candidates.count != 1 {
+                    // The chain's activations are not in the file: say what is, and what could be.
+                    let list = head.candidates.map(HeadSpelling.spell).joined(separator: " | ")
+                    r.decisions = (r.decisions ?? []) + ["classifier chain not stored in full (\(head.shape))"
+                        + (list.isEmpty ? "" : "; plausible: \(list)") + "; convert with --head CHAIN or a reference pair"]
+                }
                 if candidates.count > 1 {
                     r.mappingProblem = "names fit \(candidates.map(\.family).joined(separator: " and ")); convert with --family or a reference pair"
                 }

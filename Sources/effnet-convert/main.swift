@@ -82,6 +82,12 @@ struct EffnetConvert: JSONReportingCommand {
             help: "TensorFlow checkpoints: ema (default: the ExponentialMovingAverage copies, which the official evaluation uses, when the checkpoint has them) or raw (the trained variables themselves).")
     var tfVariables: String = "ema"
 
+    @Option(help: "The classifier's layers in order, e.g. linear,relu,dropout,linear (for heads whose activations the weights do not show; docs/CLI.md).")
+    var head: String?
+
+    @Option(help: "A JSON map from the file's tensor names to a family's names (weights of your own module; docs/CLI.md).")
+    var names: String?
+
     @Flag(help: "Print only errors.")
     var quiet = false
 
@@ -105,6 +111,9 @@ struct EffnetConvert: JSONReportingCommand {
             throw ValidationError("unknown --tf-variables '\(tfVariables)'; use ema or raw")
         }
         guard tolerance.isFinite, tolerance >= 0 else { throw ValidationError("--tolerance must be a non-negative number") }
+        if let head {
+            do { _ = try HeadSpelling.parse(head) } catch { throw ValidationError("\(error)") }
+        }
         if let imageSize, Self.parseImageSize(imageSize) == nil {
             throw ValidationError("--image-size '\(imageSize)' is not N or HxW with sizes from 1 to 65536")
         }
@@ -113,7 +122,7 @@ struct EffnetConvert: JSONReportingCommand {
     func run() throws {
         // SIGINT/SIGTERM: "error: DEST: interrupted by SIGINT; nothing was written" (CommandRunner).
         effnet_interrupt_set_context("\(destination): ")
-        CommandRunner.files = [source, destination] + [checkInput, checkOutput].compactMap { $0 }
+        CommandRunner.files = [source, destination] + [checkInput, checkOutput, names].compactMap { $0 }
         var options = Converter.Options()
         options.family = family == "auto" ? nil : FamilyName(rawValue: family)
         options.read.checkpointKey = checkpointKey
@@ -126,6 +135,8 @@ struct EffnetConvert: JSONReportingCommand {
         options.allowNonFinite = allowNonFinite
         options.storage = Converter.StoragePolicy(rawValue: dtype) ?? .f32
         options.imageSize = imageSize.flatMap(Self.parseImageSize)
+        options.head = try head.map(HeadSpelling.parse)
+        options.names = try names.map { try NameMap(path: $0) }
         let report: ConversionReport
         do {
             report = try Converter.convert(source: source, destination: destination, options: options)

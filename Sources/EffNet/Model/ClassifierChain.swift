@@ -16,9 +16,11 @@ struct ClassifierChain: Sendable {
     /// Features out of the chain (the classes).
     let outputs: Int
 
-    init(model: EfficientNet) {
+    /// - Parameter override: another chain with the same weighted layers at the same positions
+    ///   (only the parameter-free layers differ), run on this model's tensors.
+    init(model: EfficientNet, chain override: [EfficientNetConfig.ClassifierLayer]? = nil) {
         let c = model.config
-        guard let chain = c.classifierChain else {
+        guard let chain = override ?? c.classifierChain else {
             let cls = model.classifier
             steps = [.linear(weight: cls.weight.scalars, bias: cls.bias.scalars, outputs: cls.weight.shape[0])]
             outputs = cls.weight.shape[0]
@@ -89,6 +91,30 @@ extension EfficientNet {
         }
         let chain = ClassifierChain(model: self)
         var y = Tensor(shape: [x.shape[0], chain.outputs], scalars: chain.apply(x.scalars.map(Double.init), rows: x.shape[0]).map { Float($0) })
+        if config.finalSoftmax { ReferenceKernels.softmax(&y) }
+        return y
+    }
+
+    /// `classify(pooledFeatures:)` with another classifier chain that differs from the config's
+    /// only in parameter-free layers (activations, Dropout, Flatten, a final Softmax): how a
+    /// converter tries the chains a file leaves open without running the network once per chain.
+    /// - Throws: `InputShapeError` for features that are not [N, headChannels]; `ConfigError`
+    ///   when `chain` does not have the config's weighted layers at the same positions.
+    public func classify(pooledFeatures x: Tensor, chain: [EfficientNetConfig.ClassifierLayer]) throws -> Tensor {
+        guard x.rank == 2, x.shape[0] >= 1, x.shape[1] == config.headChannels else {
+            throw InputShapeError(shape: x.shape, reason: "expected pooled features [N, \(config.headChannels)]")
+        }
+        let own = config.classifierChain ?? []
+        func weighted(_ c: [EfficientNetConfig.ClassifierLayer]) -> [Int: EfficientNetConfig.ClassifierLayer] {
+            var d: [Int: EfficientNetConfig.ClassifierLayer] = [:]
+            for (k, l) in c.enumerated() where l.kind == .linear || l.kind == .batchNorm { d[k] = l }
+            return d
+        }
+        guard !own.isEmpty, weighted(own) == weighted(chain) else {
+            throw ConfigError.invalid("\(config.name): the chain \(chain.map(\.kind.rawValue)) does not have the model's weighted classifier layers")
+        }
+        let c = ClassifierChain(model: self, chain: chain)
+        var y = Tensor(shape: [x.shape[0], c.outputs], scalars: c.apply(x.scalars.map(Double.init), rows: x.shape[0]).map { Float($0) })
         if config.finalSoftmax { ReferenceKernels.softmax(&y) }
         return y
     }

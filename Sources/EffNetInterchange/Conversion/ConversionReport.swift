@@ -33,7 +33,7 @@ public struct ConversionReport: Sendable {
         lines.append("source:      \(source) (\(format.rawValue))")
         lines.append("family:      \(family)")
         if let c = config {
-            lines.append("model:       \(c.name): \(c.blocks.count) blocks, head \(c.headChannels), \(c.numClasses) classes, BN eps \(c.bnEpsilon), padding \(c.padding.mode.rawValue)\(c.padding.imageSize.map { " \($0)" } ?? ""), \(c.activation.rawValue)\(c.finalSoftmax ? ", softmax" : "")")
+            lines.append("model:       \(c.name): \(c.blocks.count) blocks, head \(c.headChannels), \(c.numClasses) classes, BN eps \(c.bnEpsilon), padding \(c.padding.mode.rawValue)\(c.padding.imageSize.map { " \($0)" } ?? ""), \(c.activation.rawValue)\(c.finalSoftmax ? ", softmax" : "")\(c.classifierChain.map { ", classifier \(HeadSpelling.describe($0))" } ?? "")")
         }
         let mapped = fates.filter { if case .mapped = $0.fate { return true } else { return false } }.count
         let skipped = fates.filter { if case .skipped = $0.fate { return true } else { return false } }.count

@@ -30,13 +30,11 @@ extension Converter {
     private static func convert(_ checkpoint: SourceCheckpoint, sourceCheck: ConcurrentCheck?, source: String,
                                 destination: String, target: (ExportContainer, FamilyName?), options: Options) throws -> ConversionReport {
         let referencePair = try loadReferencePair(options)
-        let candidates = try candidateMappings(checkpoint, family: options.family, imageSize: options.imageSize)
+        let candidates = try candidateMappings(checkpoint, family: options.family, imageSize: options.imageSize,
+                                               names: options.names, head: options.head)
         let canVerify = referencePair != nil || checkpoint.reference != nil
         guard canVerify || candidates.count == 1 else {
-            let names = candidates.map(\.family)
-            throw MappingError.ambiguousFamily(
-                path: source, candidates: names,
-                detail: "names cannot tell them apart (padding and BN epsilon differ): pass --family \(names.joined(separator: "|")), or a reference pair (--check-input X.npy --check-output Y.npy) to decide")
+            throw ambiguity(candidates, path: source, decide: "a reference pair (--check-input X.npy --check-output Y.npy) to decide")
         }
         if !canVerify {
             // Nothing to run against: check and stream the tensors without building the model.
@@ -58,10 +56,16 @@ extension Converter {
         }
 
         try sourceCheck?.wait()
+        // Classifier chains the file leaves open are decided on the pooled features first, so
+        // the network runs once per family, not once per chain.
+        var (screened, headNotes) = (candidates, [String: [String]]())
+        if let pair = referencePair {
+            (screened, headNotes) = try screenHeads(candidates, checkpoint: checkpoint, pair: pair, allowNonFinite: options.allowNonFinite)
+        }
         // Build every candidate; keep the weight-check problems of the first for the error.
         var built: [(WeightMapping, EfficientNet)] = []
         var firstProblem: Error?
-        for m in candidates {
+        for m in screened {
             do { built.append((m, try buildModel(checkpoint, m, allowNonFinite: options.allowNonFinite))) }
             catch { if firstProblem == nil { firstProblem = error } }
         }
@@ -83,6 +87,7 @@ extension Converter {
             report.verifications += results[i].map { (built[i].0.family, $0) }
         }
         if built.count > 1 { report.notes.append("family decided by the reference: \(built[chosen].0.family)") }
+        report.notes += headNotes[built[chosen].0.family] ?? []
         let chosenResults = results[chosen]
         report.passed = chosenResults.isEmpty ? nil : chosenResults.allSatisfy(\.passed)
         report.verification = chosenResults.max { $0.comparison.relativeError < $1.comparison.relativeError }

@@ -31,17 +31,15 @@ extension Converter {
     /// - Throws: the readers' errors, `MappingError` (also when several families fit and only a
     ///   reference could decide: the error names `--family`), `WeightCheckError`.
     public static func canonicalWeights(source: String, family: FamilyName? = nil, read: SourceReader.Options = .init(),
-                                        imageSize: [Int]? = nil, allowNonFinite: Bool = false) throws -> CanonicalWeights {
+                                        imageSize: [Int]? = nil, allowNonFinite: Bool = false, names: NameMap? = nil,
+                                        head: [EfficientNetConfig.ClassifierLayer]? = nil) throws -> CanonicalWeights {
         let checkpoint = try SourceReader.read(path: source, options: read)
-        let candidates = try candidateMappings(checkpoint, family: family, imageSize: imageSize)
+        let candidates = try candidateMappings(checkpoint, family: family, imageSize: imageSize, names: names, head: head)
         guard let mapping = candidates.first else {
             throw MappingError.unknownFamily(path: source, detail: "no mapping")
         }
         guard candidates.count == 1 else {
-            let names = candidates.map(\.family)
-            throw MappingError.ambiguousFamily(
-                path: source, candidates: names,
-                detail: "names cannot tell them apart (padding and BN epsilon differ): pass --family \(names.joined(separator: "|")), or convert with effnet-convert and a reference pair to decide")
+            throw ambiguity(candidates, path: source, decide: "convert with effnet-convert and a reference pair to decide", headOption: false)
         }
         let resolved = try resolve(checkpoint, mapping, allowNonFinite: allowNonFinite)
         return CanonicalWeights(path: source, format: checkpoint.format, family: mapping.family, config: mapping.config,

@@ -22,6 +22,10 @@ public enum Converter {
         /// The family whose files DEST is written as (`--to`); nil for .effw and ONNX, and for
         /// the Keras files, whose container decides.
         public var target: FamilyName?
+        /// `--names`: the user's renaming of the file's tensor names onto a family's.
+        public var names: NameMap?
+        /// `--head`: the classifier chain, where the file does not show every layer.
+        public var head: [EfficientNetConfig.ClassifierLayer]?
         public init() {}
     }
 
@@ -84,7 +88,7 @@ public enum Converter {
         if found.isEmpty, let m = try withoutSharedPrefix() { return m }
         guard let best = found.first else {
             let sample = checkpoint.names.prefix(4).joined(separator: ", ")
-            throw MappingError.unknownFamily(path: checkpoint.path, detail: "no family recognises names such as \(sample)")
+            throw MappingError.unknownFamily(path: checkpoint.path, detail: "no family recognises names such as \(sample) (weights of your own module: map their names with --names MAP.json)")
         }
         let tied = found.filter { $0.score == best.score }
         return try tied.compactMap { FamilyRegistry.family(named: $0.family) }.map { try $0.mapping(for: checkpoint) }

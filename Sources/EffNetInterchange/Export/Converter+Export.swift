@@ -182,15 +182,24 @@ extension Converter {
             hubFiles = try HubExport.transformersFiles(model.config, classNames: classNames, destination: destination)
         } else if folder {
             // timm's config.json names the architecture its reader gives this structure.
-            let read = try FamilyRegistry.family(named: family)!.mapping(for: names).config
+            let read = try targetMapping(names, family: family, chain: model.config.classifierChain).config
             hubFiles = try HubExport.timmFiles(model.config, architecture: read.name, family: family, destination: destination)
         }
         var checkpoint = names
         let hubNotes = HubExport.notes(hubFiles)
         checkpoint.notes = hubNotes
-        let target = try FamilyRegistry.family(named: family)!.mapping(for: checkpoint).config
+        let target = try targetMapping(checkpoint, family: family, chain: model.config.classifierChain).config
         let outcome = ExportConventions.compare(source: model.config, target: target, family: family, evaluationSize: evaluationSize(model.config))
         return TorchPlan(entries: entries, hubFiles: hubFiles, hubNotes: hubNotes, outcome: outcome)
+    }
+
+    /// How `family`'s reader maps written names; a classifier chain's activations, which no
+    /// state dict stores, are the model's own (as `--head` would give them).
+    static func targetMapping(_ checkpoint: SourceCheckpoint, family: FamilyName, chain: [EfficientNetConfig.ClassifierLayer]?) throws -> WeightMapping {
+        guard let mapping = try candidateMappings(checkpoint, family: family, imageSize: nil, names: nil, head: chain).first else {
+            throw MappingError.unknownFamily(path: checkpoint.path, detail: "\(family.rawValue) does not read these names")
+        }
+        return mapping
     }
 
     /// The other families that hold `model` faithfully, as `--to` spellings, plus the
@@ -236,7 +245,7 @@ extension Converter {
                 // Keras' static pads follow the size the model is built for, which weights do not record.
                 mapping = try KerasFamily.mapping(for: checkpoint, imageSize: imageSize)
             } else if let family {
-                mapping = try FamilyRegistry.family(named: family)!.mapping(for: checkpoint)
+                mapping = try targetMapping(checkpoint, family: family, chain: model.config.classifierChain)
             } else {
                 guard let own = checkpoint.selfMapping else { throw ExportError.readBack(destination: destination, detail: "no mapping") }
                 mapping = try own()

@@ -42,12 +42,12 @@ public enum HuggingFaceFamily: ModelFamily {
     static func modelNames(_ idx: TorchNames) -> TorchModelNames {
         modelNames(blocks: idx.indices(after: "\(prefix)encoder.blocks.").map { n in
             idx.block(among: TorchBlockStructure.allCases.map { blockNames($0, index: n) })
-        })
+        }, classifier: idx.linear(in: "classifier", fallback: "classifier"), head: TorchHeadChain.read(idx, container: "classifier"))
     }
 
-    static func modelNames(blocks: [TorchBlockNames]) -> TorchModelNames {
+    static func modelNames(blocks: [TorchBlockNames], classifier: String = "classifier", head: HeadAlternatives? = nil) -> TorchModelNames {
         TorchModelNames(stemConv: "\(prefix)embeddings.convolution", stemBN: "\(prefix)embeddings.batchnorm", blocks: blocks,
-                        headConv: "\(prefix)encoder.top_conv", headBN: "\(prefix)encoder.top_bn", classifier: "classifier")
+                        headConv: "\(prefix)encoder.top_conv", headBN: "\(prefix)encoder.top_bn", classifier: classifier, head: head)
     }
 
     /// `efficientnet.encoder.blocks.<index>`: MBConv only (transformers' EfficientNet is V1).

@@ -20,7 +20,8 @@ extension KerasAnalysis {
     mutating func conventions(_ cfg: inout EfficientNetConfig, classifierLayer: String, imageSize: [Int]?) throws {
         let source = config == nil ? "keras.applications default; the file has no model config" : "model config"
         // Batch-norm epsilon.
-        let epsilons = Set((config?.flattenedLayers ?? []).filter { $0.className == "BatchNormalization" }.compactMap(\.epsilon))
+        // The base's batch norms (a classifier chain's BatchNormalization carries its own).
+        let epsilons = Set((config?.flattenedLayers ?? []).filter { $0.className == "BatchNormalization" && !headLayers.contains($0.name) }.compactMap(\.epsilon))
         guard epsilons.count <= 1 else { throw failure("batch norm layers use different epsilons \(epsilons.sorted())") }
         cfg.bnEpsilon = Float(epsilons.first ?? 1e-3)
         decisions.append("batch norm epsilon \(cfg.bnEpsilon) (\(source))")
@@ -30,8 +31,10 @@ extension KerasAnalysis {
         case "relu6": cfg.activation = .relu6
         case let other: throw failure("activation '\(other)' is not supported (swish or relu6)")
         }
-        // Output activation.
-        if let layer = configLayer(classifierLayer) {
+        // Output activation (a classifier chain holds its own).
+        if cfg.classifierChain != nil {
+            cfg.finalSoftmax = false
+        } else if let layer = configLayer(classifierLayer) {
             switch layer.activation ?? "linear" {
             case "softmax": cfg.finalSoftmax = true
             case "linear": cfg.finalSoftmax = false
@@ -40,7 +43,9 @@ extension KerasAnalysis {
         } else {
             cfg.finalSoftmax = true
         }
-        decisions.append("output: \(cfg.finalSoftmax ? "softmax probabilities" : "logits") (\(config == nil ? source : "\(classifierLayer) activation in the model config"))")
+        if cfg.classifierChain == nil {
+            decisions.append("output: \(cfg.finalSoftmax ? "softmax probabilities" : "logits") (\(config == nil ? source : "\(classifierLayer) activation in the model config"))")
+        }
         try padding(&cfg, imageSize: imageSize)
     }
 

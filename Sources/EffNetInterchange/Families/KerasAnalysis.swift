@@ -24,6 +24,8 @@ struct KerasAnalysis {
     private(set) var blockIDs: [String] = []
     /// Each block's k x k convolution layer (depthwise, or fused), in order.
     private(set) var spatialLayers: [String] = []
+    /// The layers of a model's own classifier chain (`KerasHeadChain`), empty for one Dense.
+    private(set) var headLayers = Set<String>()
 
     /// One MBConv block as the names and shapes describe it.
     private struct NamedBlock {
@@ -104,17 +106,27 @@ struct KerasAnalysis {
         try noBias(KerasNames.head.conv)
         units[.head] = KerasNames.head
         let head = top[3]
-        let classifierLayer = try findClassifier(headChannels: head)
-        guard let ck = table.shape(classifierLayer, ["kernel"]), ck.count == 2, ck[0] == head else {
-            throw failure("classifier '\(classifierLayer)' kernel \(table.shape(classifierLayer, ["kernel"]) ?? []) does not take \(head) features")
+        // A model's own top (a fine-tuned head), else the one classifier Dense.
+        let headChain = try KerasHeadChain.read(table, config: config, headChannels: head, path: path)
+        let classifierLayer: String, classes: Int
+        if let headChain {
+            for (k, layer) in headChain.layers { units[.classifierLayer(k)] = .init(conv: layer, norm: layer) }
+            (classifierLayer, classes) = (headChain.lastDense, headChain.numClasses)
+            headLayers = Set(headChain.layers.values)
+        } else {
+            classifierLayer = try findClassifier(headChannels: head)
+            guard let ck = table.shape(classifierLayer, ["kernel"]), ck.count == 2, ck[0] == head else {
+                throw failure("classifier '\(classifierLayer)' kernel \(table.shape(classifierLayer, ["kernel"]) ?? []) does not take \(head) features")
+            }
+            units[.classifier] = .init(conv: classifierLayer, norm: nil)
+            classes = ck[1]
         }
-        units[.classifier] = .init(conv: classifierLayer, norm: nil)
 
         var cfg = EfficientNetConfig(name: config?.name.isEmpty == false ? config!.name : "keras_efficientnet",
                                      inputChannels: inputChannels,
                                      stem: .init(outChannels: stemKernel[3], kernel: stemKernel[0], stride: stemStride),
-                                     blocks: blocks, headChannels: head, numClasses: ck[1], bnEpsilon: 1e-3,
-                                     padding: .symmetric, activation: .silu)
+                                     blocks: blocks, headChannels: head, numClasses: classes, bnEpsilon: 1e-3,
+                                     padding: .symmetric, activation: .silu, classifierChain: headChain?.chain)
         matchedVariant = cfg.isV2 ? nil : Self.matchVariant(cfg)
         if config == nil, let n = matchedVariant { cfg.name = "efficientnet_b\(n)" }
         if config == nil, cfg.isV2, let p = TorchVariant.matchV2(cfg, presets: TorchVariant.v2Presets { $0.name }) { cfg.name = p.name }
@@ -134,7 +146,8 @@ struct KerasAnalysis {
             }
         }
         // Reports and effnet-inspect show these: what a weights-only file left open is visible.
-        mapping.notes = decisions
+        mapping.notes = decisions + (headChain?.decisions ?? [])
+        mapping.head = headChain?.alternatives
     }
 
     func kernel4(_ layer: String, _ names: [String] = ["kernel"]) throws -> [Int] {

@@ -14,6 +14,8 @@ import EffNet
 /// `Conv2dStaticSamePadding`: TF "SAME" padding computed once from the variant's nominal image
 /// size (B0 224 ... B7 600, B8 672, L2 800) and then used whatever the input. A structure that is not B0-B7 gets
 /// 224 (`from_name('efficientnet-b0', width_coefficient=..., ...)` keeps B0's image size).
+/// A stage's first block has no residual even where stride 1 and equal widths would allow one
+/// (its stride is stored as the list `[1]`, and `[1] == 1` is False in its residual test).
 public enum LukemelasFamily: ModelFamily {
     public static let name = FamilyName.lukemelas
 
@@ -62,11 +64,11 @@ enum LukemelasNaming {
     static func modelNames(_ idx: TorchNames) -> TorchModelNames {
         modelNames(blocks: idx.indices(after: "_blocks.").map { n in
             idx.block(among: TorchBlockStructure.allCases.map { blockNames($0, index: n) })
-        })
+        }, classifier: idx.linear(in: "_fc", fallback: "_fc"), head: TorchHeadChain.read(idx, container: "_fc"))
     }
 
-    static func modelNames(blocks: [TorchBlockNames]) -> TorchModelNames {
-        TorchModelNames(stemConv: "_conv_stem", stemBN: "_bn0", blocks: blocks, headConv: "_conv_head", headBN: "_bn1", classifier: "_fc")
+    static func modelNames(blocks: [TorchBlockNames], classifier: String = "_fc", head: HeadAlternatives? = nil) -> TorchModelNames {
+        TorchModelNames(stemConv: "_conv_stem", stemBN: "_bn0", blocks: blocks, headConv: "_conv_head", headBN: "_bn1", classifier: classifier, head: head, chainContainer: "_fc")
     }
 
     /// `_blocks.<index>`: MBConv only (lukemelas has no Fused-MBConv).

@@ -32,11 +32,14 @@ public enum SeedFamily: ModelFamily {
         let blocks = idx.indices(after: "blocks.", next: { blockParts.contains($0) }).map { n in
             idx.block(among: TorchBlockStructure.allCases.map { blockNames($0, index: n) })
         }
-        return modelNames(blocks: blocks, classifier: idx.linear(in: "head", fallback: "head.6"))
+        // The notebook's head.6 Linear, or the Sequential that replaced it.
+        let classifierContainer = TorchHeadChain.container(in: "head", idx)
+        return modelNames(blocks: blocks, classifier: idx.linear(in: classifierContainer, fallback: "head.6"),
+                          head: TorchHeadChain.read(idx, container: classifierContainer))
     }
 
-    static func modelNames(blocks: [TorchBlockNames], classifier: String = "head.6") -> TorchModelNames {
-        TorchModelNames(stemConv: "stem.0", stemBN: "stem.1", blocks: blocks, headConv: "head.0", headBN: "head.1", classifier: classifier)
+    static func modelNames(blocks: [TorchBlockNames], classifier: String = "head.6", head: HeadAlternatives? = nil) -> TorchModelNames {
+        TorchModelNames(stemConv: "stem.0", stemBN: "stem.1", blocks: blocks, headConv: "head.0", headBN: "head.1", classifier: classifier, head: head, chainContainer: "head.6")
     }
 
     /// `blocks.<index>`: `features` holds [expansion conv, bn, SiLU], depthwise conv, bn (so the

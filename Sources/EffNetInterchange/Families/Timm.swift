@@ -66,11 +66,11 @@ enum TimmNaming {
     static func modelNames(_ idx: TorchNames) -> TorchModelNames {
         modelNames(blocks: idx.indexPairs(after: "blocks.").map { s, i in
             idx.block(among: TorchBlockStructure.allCases.map { blockNames($0, stage: s, index: i) })
-        })
+        }, classifier: idx.linear(in: "classifier", fallback: "classifier"), head: TorchHeadChain.read(idx, container: "classifier"))
     }
 
-    static func modelNames(blocks: [TorchBlockNames]) -> TorchModelNames {
-        TorchModelNames(stemConv: "conv_stem", stemBN: "bn1", blocks: blocks, headConv: "conv_head", headBN: "bn2", classifier: "classifier")
+    static func modelNames(blocks: [TorchBlockNames], classifier: String = "classifier", head: HeadAlternatives? = nil) -> TorchModelNames {
+        TorchModelNames(stemConv: "conv_stem", stemBN: "bn1", blocks: blocks, headConv: "conv_head", headBN: "bn2", classifier: classifier, head: head)
     }
 
     /// Block `blocks.<stage>.<index>` as timm's block classes name their modules:

@@ -161,12 +161,22 @@ struct TorchShapes {
 enum TorchMapping {
     /// Every canonical tensor's source name by the family's naming, plus the tensors skipped on
     /// purpose. Source tensors that fit no slot are left out: they show up as unused.
+    /// A classifier chain (`names.head`) goes into the config as its first plausible form; the
+    /// mapping carries the alternatives, which `--head` or a reference pair decide between.
     static func mapping(family: FamilyName, names: TorchModelNames, config: EfficientNetConfig,
                         checkpoint: SourceCheckpoint) -> WeightMapping {
         let skipped = checkpoint.names.filter { $0.hasSuffix(".num_batches_tracked") || $0 == "num_batches_tracked" }
             .map { (source: $0, reason: "BatchNorm update counter (num_batches_tracked): training state, not a weight") }
-        return MappingBuilder.mapping(family: family.rawValue, config: config, skipped: skipped) { unit, leaf in
+        var config = config
+        if let head = names.head { config.classifierChain = head.placeholder }
+        var mapping = MappingBuilder.mapping(family: family.rawValue, config: config, skipped: skipped) { unit, leaf in
             names.unit(unit.module).flatMap { LeafConvention.torch.source($0, leaf, unit: unit) }
         }
+        if let head = names.head {
+            mapping.head = head
+            mapping.notes += head.assumptions
+            if head.candidates.count == 1 { mapping.notes.append("classifier chain \(HeadSpelling.describe(head.placeholder)) (\(head.source), from the weights)") }
+        }
+        return mapping
     }
 }

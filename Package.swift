@@ -103,7 +103,7 @@ let package = Package(
         .executableTarget(name: "effnet-bench", dependencies: ["EffNet"]),
 
         // MARK: Tests
-        .testTarget(name: "EffNetTests", dependencies: ["EffNet", "CEffNetCRC32", "CZlib"]),  // zlib: the CRC-32 oracle
+        .testTarget(name: "EffNetTests", dependencies: ["EffNet", "CEffNetCRC32"]),  // no system library (scripts/check-core-portable.sh)
         .testTarget(name: "EffNetZipTests", dependencies: ["EffNetZip"]),
         .testTarget(name: "EffNetTorchTests", dependencies: ["EffNetTorch"]),
         .testTarget(name: "EffNetKerasTests", dependencies: ["EffNetKeras"]),

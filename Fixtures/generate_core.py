@@ -28,8 +28,8 @@ drawn as q * 2^-k with a small integer q (|q| <= 4, roughly normal) and a per-te
 two; BN parameters and running statistics are rounded to float16. All those values are exact in
 float16, so the file stores F16 (the Swift loader widens exactly), and PyTorch computes the
 reference output in float32 with exactly the same values: the comparison is still f32 vs f32.
-The low-entropy weights let gzip shrink the 14 MB .effw to ~3 MB; the test inflates it (zlib)
-into a temporary file before loading. The torchvision model has full-precision random F32
+The low-entropy weights let gzip shrink the 14 MB .effw to ~3 MB; the test inflates it (with
+the test support's own Gunzip, not zlib) into a temporary file before loading. The torchvision model has full-precision random F32
 weights, uncompressed (2.7 MB).
 
 BN statistics (RECIPES.md): convolutions that feed a BN are scaled so pre-BN variances are

@@ -6,7 +6,8 @@
 #   3. swift test (release build: the forward passes are heavy in debug)
 #   4. Python's safetensors reading a Swift-written .effw, and Python's pickle (allowlisted torch
 #      globals only) reading a Swift-written PyTorch archive (a small venv in .cache/)
-#   5. a separate package depending on EffNet alone builds and links no system library
+#   5. a separate package depending on EffNet alone builds and links no system library, and
+#      EffNetTests depends on and calls none (scripts/check-core-portable.sh)
 #   6. every documentation link stays inside the repository and resolves
 #   7. every CRC-32 implementation at -O0 and -O2; the arm64 one under qemu when it is installed
 #   8. the DocC documentation of EffNet builds (swift-docc-plugin)

@@ -1,4 +1,3 @@
-import CZlib
 import EffNet
 import Foundation
 import XCTest
@@ -28,7 +27,7 @@ enum ForwardPassFixtures {
         let plain = url("\(model).effw")
         if FileManager.default.fileExists(atPath: plain.path) { return plain }
         let gz = url("\(model).effw.gz")
-        let data = try gunzip(Array(Data(contentsOf: gz)), name: gz.path)
+        let data = try Gunzip.decompress(Array(Data(contentsOf: gz)), name: gz.path, maxOutput: try effwBytes(model))
         let out = folder.appendingPathComponent("\(model).effw")
         try Data(data).write(to: out)
         return out
@@ -50,35 +49,13 @@ enum ForwardPassFixtures {
     private nonisolated(unsafe) static var cache: [String: EfficientNet] = [:]
     private static let cacheLock = NSLock()
 
-    /// Inflates a gzip stream with zlib (windowBits 15 + 16 selects the gzip wrapper).
-    static func gunzip(_ input: [UInt8], name: String) throws -> [UInt8] {
-        var stream = z_stream()
-        guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw FixtureError("\(name): inflateInit2 failed")
-        }
-        defer { inflateEnd(&stream) }
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        var status: Int32 = Z_OK
-        try input.withUnsafeBufferPointer { inBuf in
-            stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
-            stream.avail_in = UInt32(inBuf.count)
-            repeat {
-                try chunk.withUnsafeMutableBufferPointer { outBuf in
-                    stream.next_out = outBuf.baseAddress
-                    stream.avail_out = UInt32(outBuf.count)
-                    status = inflate(&stream, Z_NO_FLUSH)
-                    guard status == Z_OK || status == Z_STREAM_END else {
-                        throw FixtureError("\(name): gzip data is damaged (zlib status \(status))")
-                    }
-                    output += outBuf[0 ..< (outBuf.count - Int(stream.avail_out))]
-                }
-                if status == Z_OK, stream.avail_in == 0, stream.avail_out != 0 {
-                    throw FixtureError("\(name): gzip data is truncated")
-                }
-            } while status != Z_STREAM_END
-        }
-        return output
+    /// The size of `model`'s .effw as `<model>.info.json` records it (`effwBytes`): the bound
+    /// for inflating its .effw.gz.
+    static func effwBytes(_ model: String) throws -> Int {
+        let info = url("\(model).info.json")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: info)) as? [String: Any]
+        guard let bytes = json?["effwBytes"] as? Int, bytes > 0 else { throw FixtureError("\(info.path): no effwBytes") }
+        return bytes
     }
 
     static func temporaryDirectory() throws -> URL {

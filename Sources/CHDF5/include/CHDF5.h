@@ -16,20 +16,37 @@
 // through pkg-config: SwiftPM adds a pkg-config package's Libs (-lhdf5) to every product that
 // depends on it, even through a headers-only system-library target, which would put libhdf5
 // back into every tool's DT_NEEDED (checked on Debian: ldd lists libhdf5_serial.so.103). So
-// the known places are tried in turn; anywhere else, `swift build -Xcc -I<dir with hdf5.h>`.
-// hdf5.h includes its siblings with quotes, so they are found beside it in every case.
+// the known places are tried in turn (docs/ARCHITECTURE.md, "libhdf5's headers"); anywhere else,
+// `swift build -Xcc -I<dir with hdf5.h>`. hdf5.h includes its siblings with quotes, so they are
+// found beside it in every case. Absolute paths are spelled out because a macOS build passes the
+// SDK as sysroot, and clang then looks for /usr/local/include inside the SDK, not on the disk.
 #if __has_include(<hdf5/serial/hdf5.h>)  // Debian, Ubuntu: the serial build (libhdf5-dev)
 #include <hdf5/serial/hdf5.h>
 #include <hdf5/serial/hdf5_hl.h>
-#elif __has_include(<hdf5.h>)  // on the include path: Homebrew on Intel Macs (/usr/local), Fedora, Arch, -Xcc -I
+#elif __has_include(<hdf5.h>)  // on the include path: Fedora, Arch, Linux Homebrew, -Xcc -I
 #include <hdf5.h>
 #include <hdf5_hl.h>
 #elif __has_include("/opt/homebrew/include/hdf5.h")  // Homebrew on Apple silicon (brew install hdf5)
 #include "/opt/homebrew/include/hdf5.h"
 #include "/opt/homebrew/include/hdf5_hl.h"
+#elif __has_include("/usr/local/include/hdf5.h")  // Homebrew on Intel Macs
+#include "/usr/local/include/hdf5.h"
+#include "/usr/local/include/hdf5_hl.h"
 #elif __has_include("/opt/local/include/hdf5.h")  // MacPorts
 #include "/opt/local/include/hdf5.h"
 #include "/opt/local/include/hdf5_hl.h"
+// Debian's MPI builds (libhdf5-openmpi-dev, libhdf5-mpich-dev) include <mpi.h>, which their MPI
+// package keeps off the default include path: usable once it is given (-Xcc -I<dir of mpi.h>).
+// The loader then needs EFFNET_LIBHDF5_HL=libhdf5_openmpi_hl.so (or _mpich_); installing
+// libhdf5-dev beside them is simpler, and its serial headers win above.
+#elif __has_include(<hdf5/openmpi/hdf5.h>) && __has_include(<mpi.h>)
+#include <hdf5/openmpi/hdf5.h>
+#include <hdf5/openmpi/hdf5_hl.h>
+#elif __has_include(<hdf5/mpich/hdf5.h>) && __has_include(<mpi.h>)
+#include <hdf5/mpich/hdf5.h>
+#include <hdf5/mpich/hdf5_hl.h>
+#elif __has_include(<hdf5/openmpi/hdf5.h>) || __has_include(<hdf5/mpich/hdf5.h>)
+#error "only Debian's MPI build of hdf5.h is installed, and it needs <mpi.h>: install libhdf5-dev (the serial headers), or build with -Xcc -I<directory of mpi.h> (e.g. /usr/lib/x86_64-linux-gnu/openmpi/include)"
 #else
 #error "hdf5.h not found: install libhdf5-dev (Debian, Ubuntu) or hdf5 (Homebrew), or build with -Xcc -I<directory of hdf5.h>"
 #endif

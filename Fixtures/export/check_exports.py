@@ -128,6 +128,11 @@ REFUSALS = [
 ]
 
 
+def scrub(text, out):
+    """Messages name files: the record keeps them relative (no path of the machine that ran it)."""
+    return text.replace(os.path.dirname(out) + "/", "").replace(ROOT + "/", "")
+
+
 def convert(tool, case, family, dest, workdir):
     out = os.path.join(tempfile.mkdtemp(dir=workdir), dest)
     cmd = [tool, os.path.join(ROOT, case["source"]), out, "--json"] + case.get("args", []) + (["--to", family] if family else [])
@@ -162,7 +167,7 @@ def main():
             p, out = convert(args.tool, case, family, dest, work)
             entry = {"pair": name, "target": family, "dest": dest}
             if p.returncode != 0:
-                entry.update(written=False, error=p.stderr.strip())
+                entry.update(written=False, error=scrub(p.stderr.strip(), out))
                 failures += 1
             else:
                 x = np.load(os.path.join(ROOT, case["input"])).astype(np.float32)
@@ -184,7 +189,7 @@ def main():
             p, out = convert(args.tool, case, family, dest, work)
             ok = p.returncode == 2 and words in p.stderr and not os.path.exists(out)
             entry = {"pair": name, "target": family, "dest": dest, "exit": p.returncode, "refused": ok,
-                     "message": p.stderr.strip()}
+                     "message": scrub(p.stderr.strip(), out)}
             failures += not ok
             results["refusals"].append(entry)
             print(json.dumps(entry))

@@ -4,7 +4,8 @@
 #   2. ONNX's own node tests for the reference interpreter, written by the pip onnx package
 #      (a small venv in .cache/; docs/ONNX_CONFORMANCE.md)
 #   3. swift test (release build: the forward passes are heavy in debug)
-#   4. Python's safetensors reading a Swift-written .effw (a small venv in .cache/)
+#   4. Python's safetensors reading a Swift-written .effw (a small venv in .cache/); ONNX Runtime
+#      running the ONNX models the Swift tests exported (the onnx venv of step 2)
 #   5. a separate package depending on EffNet alone builds and links no system library
 #   6. every documentation link stays inside the repository and resolves
 #   7. every CRC-32 implementation at -O0 and -O2; the arm64 one under qemu when it is installed
@@ -20,6 +21,9 @@ bash scripts/onnx-conformance.sh
 export EFFNET_REQUIRE_ONNX_CONFORMANCE=1
 
 echo "== swift test"
+# The ONNX export tests also write their exports here for ONNX Runtime (step 4).
+export EFFNET_ONNX_EXPORT_OUT="$PWD/.cache/onnx-export"
+rm -rf "$EFFNET_ONNX_EXPORT_OUT"
 # Build output is long; keep the test lines and the closing summary.
 set +e
 swift test -c release 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Linking|Write|Build)'
@@ -29,6 +33,9 @@ set -e
 
 echo "== python: safetensors reads Swift-written .effw"
 bash scripts/python-interop.sh
+
+echo "== python: ONNX Runtime runs the Swift-exported ONNX models"
+bash scripts/check-onnx-export.sh
 
 bash scripts/check-core-portable.sh
 

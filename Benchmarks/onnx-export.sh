@@ -12,6 +12,10 @@ out=Benchmarks/.cache/onnx-export
 mkdir -p "$out"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"
 [ -e "$out/b7.pth" ] || "$PYTHON" Benchmarks/onnx_export.py make "$out" b0 b4 b7
-EFFNET_ONNX_EXPORT_BENCH="$PWD/$out" swift test -c release --filter ONNXExportBenchmarkTests 2>&1 | grep -E "onnx-export-bench|error|failed" || true
+if ! EFFNET_ONNX_EXPORT_BENCH="$PWD/$out" swift test -c release --filter ONNXExportBenchmarkTests > "$out/swift.log" 2>&1; then
+  grep -E "error|failed" "$out/swift.log" >&2 || tail -20 "$out/swift.log" >&2
+  exit 1
+fi
+grep "onnx-export-bench" "$out/swift.log"
 "$PYTHON" Benchmarks/onnx_export.py latency "$out" b0
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || uptime)"

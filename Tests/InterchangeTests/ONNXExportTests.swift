@@ -216,3 +216,20 @@ final class ONNXExportTests: XCTestCase {
         }
     }
 }
+
+extension ONNXExportTests {
+    /// `ONNXExport.verify`, the check an export runs before it is kept: passes on the model's own
+    /// export in every input convention, fails on another model's weights.
+    func testVerifyPassesOnTheExportAndFailsOnOtherWeights() throws {
+        var c = Self.v1()
+        c.finalSoftmax = true
+        let model = try ONNXExportSupport.randomModel(c, seed: 26), other = try ONNXExportSupport.randomModel(c, seed: 27)
+        let pixels = Tensor(shape: [2, 3, 64, 64], scalars: ONNXExportSupport.input([2, 3, 64, 64], seed: 28, range: 127.5).scalars.map { $0 + 127.5 })
+        for options in [ONNXExportOptions(), .init(foldBatchNorm: true, includePreprocessing: true), .init(softmax: false)] {
+            let x = options.includePreprocessing ? pixels : ONNXExportSupport.input([2, 3, 64, 64], seed: 29)
+            let bytes = try ONNXExport.modelBytes(model, options: options)
+            XCTAssertLessThanOrEqual(try ONNXExport.verify(bytes, model: model, input: x, options: options).relativeError, Self.tolerance)
+            XCTAssertGreaterThan(try ONNXExport.verify(bytes, model: other, input: x, options: options).maxAbsError, 1e-3)
+        }
+    }
+}

@@ -22,7 +22,8 @@ enum ONNXExportSupport {
             let scale = 1.5 / Float(fanIn).squareRoot()
             var v = (0 ..< n).map { _ in rng.symmetric() * scale }
             if name.hasSuffix("running_var") { v = (0 ..< n).map { _ in 0.05 + 1.5 * abs(rng.symmetric()) } }
-            if name.hasSuffix("bn.weight") || (name.hasPrefix("classifier.") && shape.count == 1 && m.parameterShapes.contains { $0.name == name.replacingOccurrences(of: ".weight", with: ".running_var") }) {
+            // (A 1-D classifier weight is a classifier chain's BatchNorm1d.)
+            if name.hasSuffix("bn.weight") || (name.hasPrefix("classifier.") && name.hasSuffix(".weight") && shape.count == 1) {
                 v = (0 ..< n).map { _ in 0.6 + 0.8 * abs(rng.symmetric()) }
             }
             if name.hasSuffix("running_mean") || name.hasSuffix("bn.bias") { v = (0 ..< n).map { _ in 0.3 * rng.symmetric() } }

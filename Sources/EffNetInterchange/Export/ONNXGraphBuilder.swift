@@ -34,7 +34,10 @@ struct ONNXGraphBuilder {
         switch c.padding.mode {
         case .symmetric: samePads = nil
         case .sameStatic:
-            let size = c.padding.imageSize ?? []
+            // (A validated config always has the nominal size; checked anyway, never trapped on.)
+            guard let size = c.padding.imageSize, size.count == 2 else {
+                throw ONNXExportError.unsupported(model: c.name, what: "static SAME padding", detail: "the config gives no nominal image size [h, w]")
+            }
             samePads = ConvPadding.same(config: c, height: size[0], width: size[1])
         case .sameDynamic:
             if let s = options.inputSize, options.samePadding == .fixedInputSize {

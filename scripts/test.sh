@@ -4,8 +4,9 @@
 #   2. ONNX's own node tests for the reference interpreter, written by the pip onnx package
 #      (a small venv in .cache/; docs/ONNX_CONFORMANCE.md)
 #   3. swift test (release build: the forward passes are heavy in debug)
-#   4. Python's safetensors reading a Swift-written .effw, and Python's pickle (allowlisted torch
-#      globals only) reading a Swift-written PyTorch archive (a small venv in .cache/)
+#   4. Python's safetensors reading a Swift-written .effw, Python's pickle (allowlisted torch
+#      globals only) reading a Swift-written PyTorch archive (a small venv in .cache/), and ONNX
+#      Runtime running the ONNX models the Swift tests exported (the onnx venv of step 2)
 #   5. a separate package depending on EffNet alone builds and links no system library, and
 #      EffNetTests depends on and calls none (scripts/check-core-portable.sh)
 #   6. every documentation link stays inside the repository and resolves
@@ -25,6 +26,9 @@ echo "== swift test"
 # TorchArchiveWriterTests leaves a Swift-written PyTorch archive here for step 4.
 export EFFNET_EXPORT_ARCHIVE_DIR="$PWD/.build/torch-archive-check"
 rm -rf "$EFFNET_EXPORT_ARCHIVE_DIR"
+# The ONNX export tests also write their exports here for ONNX Runtime (step 4).
+export EFFNET_ONNX_EXPORT_OUT="$PWD/.cache/onnx-export"
+rm -rf "$EFFNET_ONNX_EXPORT_OUT"
 # Build output is long; keep the test lines and the closing summary.
 set +e
 swift test -c release 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Linking|Write|Build)'
@@ -34,6 +38,9 @@ set -e
 
 echo "== python: safetensors reads Swift-written .effw; pickle reads a Swift-written torch archive"
 bash scripts/python-interop.sh
+
+echo "== python: ONNX Runtime runs the Swift-exported ONNX models"
+bash scripts/check-onnx-export.sh
 
 bash scripts/check-core-portable.sh
 

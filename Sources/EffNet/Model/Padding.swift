@@ -23,6 +23,20 @@ public struct ConvPadding: Equatable, Sendable {
         return ConvPadding(top: t, bottom: b, left: l, right: r)
     }
 
+    /// TensorFlow "SAME" for every k x k convolution of `config` (index 0 the stem, i + 1 block
+    /// i's spatial convolution) on a `height` x `width` input: what `sameStatic` fixes from the
+    /// nominal size, and what `sameDynamic` computes for that input (each SAME convolution gives
+    /// ceil(size / stride)).
+    public static func same(config: EfficientNetConfig, height: Int, width: Int) -> [ConvPadding] {
+        var h = height, w = width, plan: [ConvPadding] = []
+        for (kernel, stride) in [(config.stem.kernel, config.stem.stride)] + config.blocks.map({ ($0.kernel, $0.stride) }) {
+            plan.append(.same(height: h, width: w, kernel: kernel, stride: stride))
+            h = (h + stride - 1) / stride
+            w = (w + stride - 1) / stride
+        }
+        return plan
+    }
+
     /// Output size along one axis, or nil when the kernel does not fit.
     static func outputSize(_ input: Int, before: Int, after: Int, kernel: Int, stride: Int) -> Int? {
         let span = input + before + after - kernel
@@ -40,15 +54,7 @@ struct PaddingResolver {
     init(config: EfficientNetConfig) {
         rule = config.padding
         guard rule.mode == .sameStatic, let size = rule.imageSize, size.count == 2 else { return }
-        var h = size[0], w = size[1]
-        fixed.append(.same(height: h, width: w, kernel: config.stem.kernel, stride: config.stem.stride))
-        h = (h + config.stem.stride - 1) / config.stem.stride
-        w = (w + config.stem.stride - 1) / config.stem.stride
-        for b in config.blocks {
-            fixed.append(.same(height: h, width: w, kernel: b.kernel, stride: b.stride))
-            h = (h + b.stride - 1) / b.stride
-            w = (w + b.stride - 1) / b.stride
-        }
+        fixed = ConvPadding.same(config: config, height: size[0], width: size[1])
     }
 
     func padding(convIndex: Int, kernel: Int, stride: Int, height: Int, width: Int) -> ConvPadding {

@@ -55,6 +55,13 @@ def hf_build(folder):
     return lambda x: m(pixel_values=x).logits
 
 
+def ort_build(path):
+    import onnxruntime as ort
+    session = ort.InferenceSession(path)
+    name = session.get_inputs()[0].name
+    return lambda x: torch.from_numpy(session.run(None, {name: x.numpy()})[0])
+
+
 def torch_build(builder):
     def load(path):
         m = builder()
@@ -110,6 +117,11 @@ CASES = [
     ("keras V2-S->timm-tf", KERAS_V2, "timm-tf", "out.pth",
      torch_build(lambda: __import__("timm.models.efficientnet", fromlist=["x"])._gen_efficientnetv2_s(
          "tf_efficientnetv2_s", channel_multiplier=0.125, depth_multiplier=0.1, num_classes=10, bn_eps=1e-3, pad_type="same"))),
+    # ONNX: the graph takes exactly what the source took (Keras: 0-255 pixels), run by ONNX Runtime.
+    ("torchvision->onnx", TV, None, "out.onnx", ort_build),
+    ("timm-tf(67, SAME from the input)->onnx", TIMM_TF, None, "out.onnx", ort_build),
+    ("keras->onnx", KERAS_W035, None, "out.onnx", ort_build),
+    ("keras V2-S->onnx", KERAS_V2, None, "out.onnx", ort_build),
     ("hf->timm-tf", HF, "timm-tf", "out.pth",
      torch_build(lambda: fam.build_timm(0.35, 0.34, 6, tf=True))),
     ("timm-tf->hf (hub folder)", TIMM_TF_W035, "hf", "hf_folder", hf_build),
@@ -158,8 +170,9 @@ def main():
     import timm
     import torchvision
     import transformers
+    import onnxruntime
     results = {"versions": {"torch": torch.__version__, "torchvision": torchvision.__version__, "timm": timm.__version__,
-                            "transformers": transformers.__version__},
+                            "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__},
                "tolerance": 1e-4, "pairs": [], "refusals": []}
     failures = 0
     with tempfile.TemporaryDirectory() as work:
@@ -177,11 +190,11 @@ def main():
                 model = load(out)
                 with torch.no_grad():
                     y = model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).numpy()
-                if case["softmax"]:
-                    y = softmax(y)
+                if case["softmax"] and load is not ort_build:
+                    y = softmax(y)  # PyTorch families output logits; an ONNX graph keeps the softmax
                 r = rel(y, expected)
                 entry.update(written=True, relative_error=r, passed=r <= 1e-4,
-                             loaded_with="from_pretrained" if load is hf_build else "load_state_dict(strict=True)")
+                             loaded_with={hf_build: "from_pretrained", ort_build: "onnxruntime"}.get(load, "load_state_dict(strict=True)"))
                 failures += r > 1e-4
             results["pairs"].append(entry)
             print(json.dumps(entry))

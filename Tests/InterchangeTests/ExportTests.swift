@@ -204,6 +204,34 @@ final class ExportTests: XCTestCase {
         }
     }
 
+    /// torchvision -> ONNX: the graph takes what torchvision took, and read back by the project's
+    /// ONNX reader it reproduces torchvision's own logits (ONNX Runtime runs it too: check_exports.py).
+    func testTorchvisionToONNX() throws {
+        let dest = out("tv.onnx")
+        let report = try convert(fixture("Fixtures/torch/torchvision/weights.pth"), dest)
+        XCTAssertEqual(report.export?.container, .onnx)
+        XCTAssertEqual(report.export?.verification?.passed, true)
+        XCTAssertNotNil(report.export?.normalisation)
+        let model = try Converter.canonicalWeights(source: dest).model()
+        let input = try NPY.readTensor(path: fixture("Fixtures/torch/input_64.npy"))
+        let expected = try NPY.readTensor(path: fixture("Fixtures/torch/torchvision/expected_64.npy"))
+        XCTAssertLessThanOrEqual(TorchFixtures.relativeError(try model(input), expected), 1e-4)
+    }
+
+    /// timm-tf -> Keras: keras.applications' own layout, the preprocessing in its Normalization
+    /// layer (the Keras model takes 0-255 pixels); torchvision's padding cannot go there.
+    func testKerasTargets() throws {
+        let report = try convert(fixture("Fixtures/export/timm_tf_w035/weights.pth"), out("k.weights.h5"), family: .timmTF)
+        XCTAssertEqual(report.export?.family, .keras)
+        XCTAssertEqual(report.export?.verification?.passed, true)
+        XCTAssertNil(report.export?.normalisation, "a Keras model takes 0-255 pixels itself")
+        XCTAssertTrue(try convert(fixture("Fixtures/export/timm_tf_w035/weights.pth"), out("k2.h5"), family: .timmTF).written)
+        XCTAssertThrowsError(try convert(fixture("Fixtures/torch/torchvision/weights.pth"), out("tv.weights.h5"))) { e in
+            XCTAssertTrue("\(e)".contains("padding"), "\(e)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out("tv.weights.h5")))
+    }
+
     /// A refused export into a new folder leaves no folder behind.
     func testRefusedFolderExportLeavesNothing() throws {
         let dest = out("timm_folder")

@@ -72,7 +72,7 @@ public struct ConversionReport: Sendable {
         if let e = export {
             lines.append("export:      \(e.container.rawValue)\(e.family.map { " as \($0.rawValue)" } ?? "")")
             if let r = e.verification {
-                lines.append("verify:      \(r.method), input \(r.inputShape): parameters bit-identical, relative error \(fmt(r.comparison.relativeError)) (tolerance \(fmt(r.tolerance))): \(r.passed ? "PASS" : "FAIL")")
+                lines.append("verify:      \(r.method), input \(r.inputShape): \(e.family == nil ? "" : "parameters bit-identical, ")relative error \(fmt(r.comparison.relativeError)) (tolerance \(fmt(r.tolerance))): \(r.passed ? "PASS" : "FAIL")")
             }
             lines.append("input:       \(e.inputConvention)")
             lines += e.notes.map { "note:        \($0)" }

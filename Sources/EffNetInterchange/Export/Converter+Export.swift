@@ -68,9 +68,37 @@ extension Converter {
                                    destination: destination, options: options, notes: notes)
         case .kerasWeightsH5, .kerasH5:
             return try exportKeras(model, source: source, container: container, destination: destination, options: options, notes: notes)
-        case .effw, .onnx:
-            throw ExportError.cannotHold(family: family ?? .onnxGraph, convention: "\(container.rawValue) files", detail: "this build does not write them yet")
+        case .onnx:
+            return try exportONNX(model, destination: destination, options: options)
+        case .effw:
+            throw ExportError.cannotHold(family: family ?? .onnxGraph, convention: "\(container.rawValue) files", detail: "an .effw is written by the conversion itself")
         }
+    }
+
+    /// An ONNX graph (`ONNXExport`) that takes exactly what the source model took (a Keras
+    /// model's 0-255 pixels through its own Mul/Add nodes, a PyTorch model's normalised tensor),
+    /// with batch norms as nodes, TF "SAME" as the shape arithmetic TF-exported graphs use, and
+    /// a final softmax where the model has one. Read back and run by the project's interpreter
+    /// before it is committed.
+    private static func exportONNX(_ model: EfficientNet, destination: String, options: Options) throws -> ExportSummary {
+        var onnx = ONNXExportOptions()
+        onnx.samePadding = .shapeArithmetic
+        let bytes = try ONNXExport.modelBytes(model, options: onnx)
+        let n = evaluationSize(model.config)
+        var summary = ExportSummary(container: .onnx, family: nil, inputConvention: ONNXExport.inputConvention(model.config, options: onnx),
+                                    normalisation: model.config.inputTransform == nil ? model.config.torchNormalisation : nil, inputSize: n,
+                                    notes: ["batch norms as BatchNormalization nodes" + (model.config.padding.mode == .sameDynamic ? "; TF \"SAME\" padding computed from the input's shape in the graph" : "")])
+        try AtomicFileWriter(destination: destination, overwrite: options.overwrite).write({ sink in try sink.write(bytes) }, beforeCommit: { _ in
+            let probe = Verifier.probeInput(shape: [2, model.config.inputChannels, n, n], rawPixels: model.config.inputTransform != nil)
+            let comparison: Comparison
+            do { comparison = try ONNXExport.verify(bytes, model: model, input: probe, options: onnx) } catch {
+                throw ExportError.readBack(destination: destination, detail: "\(error)")
+            }
+            let result = Verifier.Result(method: "export-read-back", comparison: comparison, tolerance: options.tolerance, inputShape: probe.shape)
+            guard result.passed else { throw ExportVerificationFailed(result: result) }
+            summary.verification = result
+        })
+        return summary
     }
 
     /// keras.applications' own weights file (`KerasExport`): the model's input convention goes

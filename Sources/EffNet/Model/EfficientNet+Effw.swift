@@ -57,7 +57,7 @@ extension EfficientNet {
                     for s in range {
                         let e = entries[s]
                         do { try file.checkCRC32(entry: e, expected: expected[e]) } catch { damaged[e] = error; continue }
-                        if !allowNonFinite && !FiniteScan.allFinite(mapped[s]!) { nonFinite[s] = true }
+                        if !allowNonFinite, let t = try? file.rawTensor(file.entries[e].name), !t.allFinite { nonFinite[s] = true }
                     }
                 }
                 first = s + 1

@@ -66,7 +66,7 @@ for m in "${MODELS[@]}"; do
         torchvision) line=$("$PYTHON" Benchmarks/bench_load.py torchvision "$m" "$base.pt") ;;
         onnxruntime) line=$("$PYTHON" Benchmarks/bench_load.py onnxruntime "$base.onnx" "$size") ;;
       esac
-      echo "{\"model\": \"$m\", \"run\": $(echo "$line" | sed 's/^{//')" | tee -a "$OUT" >&2
+      echo "{\"model\": \"$m\", \"run\": $r, $(echo "$line" | sed 's/^{//')" | tee -a "$OUT" >&2
     done
   done
 done

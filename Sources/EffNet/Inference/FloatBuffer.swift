@@ -4,16 +4,16 @@
 final class FloatBuffer: @unchecked Sendable {
     let count: Int
     let pointer: UnsafeMutablePointer<Float>
-    /// How the memory is released: by the arena it came from, as huge pages, or by deallocate.
+    /// How the memory is released: by the arena it came from, as a large mapping, or by deallocate.
     private let origin: Origin
 
     private enum Origin {
         case heap
-        case hugePages(bytes: Int)
+        case mapped(bytes: Int)
         case arena(PlanArena)
     }
 
-    /// Large buffers (workspaces) come as huge pages (`HugePageMemory`), the rest from malloc.
+    /// Large buffers (workspaces) come from `LargeMemory`, the rest from malloc.
     init(count: Int) {
         self.count = count
         (pointer, origin) = Self.allocate(count)
@@ -32,8 +32,8 @@ final class FloatBuffer: @unchecked Sendable {
 
     private static func allocate(_ count: Int) -> (UnsafeMutablePointer<Float>, Origin) {
         let bytes = max(1, count) * MemoryLayout<Float>.stride
-        if bytes >= HugePageMemory.minimumBytes, let p = HugePageMemory.allocate(bytes) {
-            return (p.bindMemory(to: Float.self, capacity: max(1, count)), .hugePages(bytes: bytes))  // zeroed by the kernel
+        if bytes >= LargeMemory.minimumBytes, let p = LargeMemory.allocate(bytes) {
+            return (p.bindMemory(to: Float.self, capacity: max(1, count)), .mapped(bytes: bytes))  // zeroed by the kernel
         }
         let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         let pointer = raw.bindMemory(to: Float.self, capacity: max(1, count))
@@ -44,7 +44,7 @@ final class FloatBuffer: @unchecked Sendable {
     deinit {
         switch origin {
         case .heap: pointer.deallocate()
-        case let .hugePages(bytes): HugePageMemory.free(UnsafeMutableRawPointer(pointer), bytes: bytes)
+        case let .mapped(bytes): LargeMemory.free(UnsafeMutableRawPointer(pointer), bytes: bytes)
         case .arena: break  // released with the arena
         }
     }

@@ -5,7 +5,7 @@
 /// padded to 16, squeeze-and-excitation weights transposed so every step runs along channels.
 /// Built by walking the model's declared units (`ParameterLayout`), one case per block kind, from
 /// a `PlanSource` (the model's arrays, or a mapped .effw file), the stem, blocks, head and
-/// classifier on as many threads as asked, into one huge-page `PlanArena`.
+/// classifier on as many threads as asked, into one `PlanArena`.
 final class InferencePlan: @unchecked Sendable {
     struct Pointwise {
         let matrix: PackedMatrix

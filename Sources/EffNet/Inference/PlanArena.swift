@@ -1,9 +1,10 @@
 import Foundation
 
 /// A bump allocator for one plan's packed weights: many buffers of a few KB to tens of MB carved
-/// from huge-page chunks (`HugePageMemory`), so that B7's 267 MB fill whole 2 MB pages instead
-/// of leaving a partly used huge page after each buffer. Thread-safe: the plan is built on
-/// several threads. Freed as a whole when the plan (every buffer holds the arena) goes.
+/// from 32 MB chunks of `LargeMemory` (mapped, not populated), each buffer's pages populated by
+/// the thread that carves it, outside the lock (`LargeMemory.populate`), so that both cores
+/// fault in their own parts. Thread-safe: the plan is built on several threads. Freed as a
+/// whole when the plan (every buffer holds the arena) goes.
 final class PlanArena: @unchecked Sendable {
     private static let chunkBytes = 32 << 20
     private let lock = NSLock()
@@ -17,20 +18,22 @@ final class PlanArena: @unchecked Sendable {
     /// system refuses memory (the caller falls back to its own allocation).
     func allocate(_ bytes: Int) -> UnsafeMutableRawPointer? {
         let need = (bytes + 63) / 64 * 64
-        return lock.withLock {
+        let carved: UnsafeMutableRawPointer? = lock.withLock {
             if need > left {
                 let size = max(Self.chunkBytes, need)
-                guard let p = HugePageMemory.allocate(size) else { return nil }
+                guard let p = LargeMemory.allocate(size, populate: false) else { return nil }
                 chunks.append((p, size))
                 cursor = p
-                left = (size + HugePageMemory.hugePage - 1) / HugePageMemory.hugePage * HugePageMemory.hugePage
+                left = size
             }
             let p = cursor!
             cursor = p + need
             left -= need
             return p
         }
+        if let carved, need >= 64 << 10 { LargeMemory.populate(carved, bytes: need) }
+        return carved
     }
 
-    deinit { for c in chunks { HugePageMemory.free(c.pointer, bytes: c.bytes) } }
+    deinit { for c in chunks { LargeMemory.free(c.pointer, bytes: c.bytes) } }
 }

@@ -1,8 +1,8 @@
 import EffNetKeras
 import XCTest
 
-/// KerasJSON reads strict JSON through JSONSerialization and falls back to the JSON5 decoder
-/// (Python's bare NaN / Infinity): both must give the same values, booleans never numbers.
+/// KerasJSON's values: numbers, booleans (never numbers), nulls, nesting, and Python's bare NaN
+/// (JSON5) beside strict JSON giving the same values elsewhere.
 final class KerasJSONTests: XCTestCase {
     func testStrictAndJSON5PathsGiveTheSameValues() throws {
         let strict = #"{"a": [1, 2.5, -3e2, true, false, null, "x\"y"], "b": {"c": {"d": []}}, "e": 0, "f": 1}"#

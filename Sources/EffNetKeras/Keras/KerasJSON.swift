@@ -18,48 +18,12 @@ public indirect enum KerasJSON: Sendable, Equatable, Decodable {
         if let depth = nestingBeyond(maxDepth, in: text) {
             throw KerasJSONError(source: source, detail: "JSON nested more than \(maxDepth) levels deep (at byte \(depth)); a Keras config is a few levels deep")
         }
-        // Strict JSON through JSONSerialization first: decoding this enum through Codable tries
-        // each case in turn and throws for every miss, which made parsing a B4 model config
-        // about a third of a Keras conversion's CPU (perf). Python's bare NaN/Infinity need
-        // JSON5, which only the decoder reads here.
-        if let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]),
-           let value = KerasJSON(foundation: object) {
-            return value
-        }
         let decoder = JSONDecoder()
         decoder.allowsJSON5 = true
         do {
             return try decoder.decode(KerasJSON.self, from: Data(text.utf8))
         } catch {
             throw KerasJSONError(source: source, detail: "not valid JSON (\(error))")
-        }
-    }
-
-    /// A value from JSONSerialization (booleans are NSNumbers of type "c"); nil for anything
-    /// else.
-    init?(foundation value: Any) {
-        switch value {
-        case is NSNull: self = .null
-        case let s as String: self = .string(s)
-        case let n as NSNumber:
-            self = String(cString: n.objCType) == "c" ? .bool(n.boolValue) : .number(n.doubleValue)
-        case let a as [Any]:
-            var items: [KerasJSON] = []
-            items.reserveCapacity(a.count)
-            for v in a {
-                guard let item = KerasJSON(foundation: v) else { return nil }
-                items.append(item)
-            }
-            self = .array(items)
-        case let o as [String: Any]:
-            var fields: [String: KerasJSON] = [:]
-            fields.reserveCapacity(o.count)
-            for (k, v) in o {
-                guard let field = KerasJSON(foundation: v) else { return nil }
-                fields[k] = field
-            }
-            self = .object(fields)
-        default: return nil
         }
     }
 

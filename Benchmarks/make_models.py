@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Creates the benchmark models: torchvision EfficientNet-B0 / B4 and EfficientNetV2-S with random
+"""Creates the benchmark models: torchvision EfficientNet-B0 / B4 / B7 and EfficientNetV2-S with random
 weights and random batch-norm statistics, written three ways from the same tensors:
 
   CACHE/<name>.effw   our format (safetensors + effw.version / effw.config / effw.crc32 metadata)
@@ -23,6 +23,7 @@ from safetensors.torch import save_file
 
 # name -> (torchvision constructor, input size the ONNX export traces with)
 ARCHS = {"b0": (torchvision.models.efficientnet_b0, 224), "b4": (torchvision.models.efficientnet_b4, 380),
+         "b7": (torchvision.models.efficientnet_b7, 600),
          "v2s": (torchvision.models.efficientnet_v2_s, 384)}
 
 

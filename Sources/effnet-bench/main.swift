@@ -6,6 +6,8 @@
 //                                             one JSON line per case on stdout
 //   effnet-bench random CASE...               the same on random weights, no files needed
 //   effnet-bench compare CASE...              fast vs reference kernels on random weights
+//   effnet-bench load FILE.effw SIZE THREADS  load-to-ready in this (fresh) process: the load,
+//                                             the first inference, a warm one; one JSON line
 //   options (before the subcommand's arguments): --kernels fast|reference, --min-seconds S,
 //   --min-runs N, --gemm own|openblas (1x1 convolutions through OpenBLAS's cblas_sgemm,
 //   loaded at run time from libopenblas.so.0, instead of the library's own kernels)
@@ -28,10 +30,11 @@ func config(_ name: String) -> EfficientNetConfig {
     switch name {
     case "b0": return .b(0)
     case "b4": return .b(4)
+    case "b7": return .b(7)
     case "mini": return .seedB0Mini()
     case "lite0": return .lite(0)
     case "v2s": return .v2S()
-    default: fail("unknown model \(name) (b0, b4, v2s, mini, lite0)")
+    default: fail("unknown model \(name) (b0, b4, b7, v2s, mini, lite0)")
     }
 }
 
@@ -194,6 +197,31 @@ do {
             let (m, chk) = models[c.model]!
             try bench(m, c, options, extra: chk)
         }
+    case "load":
+        // Load-to-ready as an application pays it at launch (Benchmarks/load.sh runs this in a
+        // fresh process each time): ready = load + first inference - a warm inference.
+        guard args.count == 4, let size = Int(args[2]), let threads = Int(args[3]) else {
+            fail("usage: effnet-bench load FILE.effw SIZE THREADS")
+        }
+        let x = randomTensor([1, 3, size, size], seed: 99)
+        let w0 = DispatchTime.now().uptimeNanoseconds, c0 = processCPUTime()
+        let m = try EfficientNet(contentsOf: URL(fileURLWithPath: args[1]))
+        m.inferenceOptions = InferenceOptions(kernels: options.kernels, threads: threads)
+        let w1 = DispatchTime.now().uptimeNanoseconds, c1 = processCPUTime()
+        _ = try m(x)
+        let w2 = DispatchTime.now().uptimeNanoseconds, c2 = processCPUTime()
+        var warm: [Double] = [], warmCPU: [Double] = []
+        for _ in 0 ..< 3 {
+            let a = DispatchTime.now().uptimeNanoseconds, b = processCPUTime()
+            _ = try m(x)
+            warm.append(Double(DispatchTime.now().uptimeNanoseconds - a) / 1e6)
+            warmCPU.append(processCPUTime() - b)
+        }
+        let load = Double(w1 - w0) / 1e6, first = Double(w2 - w1) / 1e6
+        print(json(["engine": "swift", "file": args[1], "size": size, "threads": threads,
+                    "load_ms": load, "cpu_load_ms": c1 - c0, "first_ms": first, "cpu_first_ms": c2 - c1,
+                    "warm_ms": median(warm), "cpu_warm_ms": median(warmCPU),
+                    "ready_ms": load + first - median(warm), "cpu_ready_ms": c2 - c0 - median(warmCPU)]))
     case "random":
         for spec in args.dropFirst() {
             let c = Case(spec)

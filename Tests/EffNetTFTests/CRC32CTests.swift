@@ -28,6 +28,22 @@ final class CRC32CTests: XCTestCase {
         XCTAssertNotEqual(CRC32C.implementation, "")
     }
 
+    /// Buffers of three 8 KB blocks and more take the three-chain path (x86-64), whose CRCs are
+    /// combined by a shift table: it must agree with the table at and around every block edge.
+    func testThreeChainPathAgreesOnLongBuffers() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let data = (0 ..< (3 * 8192 * 3 + 100)).map { _ -> UInt8 in
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return UInt8(truncatingIfNeeded: state)
+        }
+        for length in [3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 3 * 8192 + 8, 6 * 8192 + 5, 9 * 8192, data.count - 3] {
+            for start in [0, 3] {
+                let slice = Array(data[start ..< start + length])
+                XCTAssertEqual(CRC32C.checksum(slice, seed: 7), CRC32C.portableChecksum(slice, seed: 7), "start \(start) length \(length)")
+            }
+        }
+    }
+
     /// Values computed by Python's `crc32c` package (Fixtures/generate_tf_checkpoints.py).
     func testAgainstPythonCRC32C() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -142,6 +142,39 @@ final class EffwFormatTests: XCTestCase {
         _ = url
     }
 
+    /// A float32 .effw is loaded without copying: the plan comes straight from the map (on all
+    /// cores) and must give the floats of a plan built from the arrays; `weights` turn into
+    /// arrays on demand, and replacing them afterwards rebuilds the plan.
+    func testMappedLoadGivesTheArraysPlanAndRebuildsAfterReplacement() throws {
+        let (model, url) = try writeTiny()
+        let loaded = try EfficientNet(contentsOf: url)
+        let x = TestSupport.randomInput([2, 3, 36, 44])
+        let fromMap = try loaded(x)
+        XCTAssertEqual(fromMap, try model(x))
+        XCTAssertEqual(loaded.parameters, model.parameters)  // copied from the map now
+        XCTAssertEqual(try loaded(x), fromMap)
+        let other = try TestSupport.randomModel(seed: 77)
+        try loaded.load(other.parameters)
+        XCTAssertEqual(try loaded(x), try other(x))
+    }
+
+    func testNonFiniteWeightsInAnEffwFileAreRefusedUnlessAllowed() throws {
+        let model = try TestSupport.randomModel()
+        var params = model.parameters
+        params["blocks.1.project.conv.weight"]!.scalars[3] = -.infinity
+        params["head.bn.bias"]!.scalars[0] = .nan
+        try model.load(params, allowNonFinite: true)
+        let url = dir.appendingPathComponent("nan.effw")
+        try model.write(to: url)
+        XCTAssertThrowsError(try EfficientNet(contentsOf: url)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("non-finite") || text.contains("NaN"), text)
+            XCTAssertTrue(text.contains("blocks.1.project.conv.weight") && text.contains("head.bn.bias"), text)
+        }
+        let loaded = try EfficientNet(contentsOf: url, allowNonFinite: true)
+        XCTAssertTrue(loaded.parameters["head.bn.bias"]!.scalars[0].isNaN)
+    }
+
     func testNonFiniteWeightsAreRefusedUnlessAllowed() throws {
         let model = try TestSupport.randomModel()
         var params = model.parameters

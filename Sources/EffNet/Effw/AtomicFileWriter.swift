@@ -105,6 +105,24 @@ public struct FileSink {
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Writes `bytes` over what was written at `offset` (flushing the buffer first): how a
+    /// header whose contents are known only after the data (the .effw CRC-32s) gets its place.
+    public mutating func overwrite(at offset: Int, _ bytes: [UInt8]) throws {
+        try flush()
+        precondition(offset >= 0 && offset + bytes.count <= bytesFlushed, "FileSink.overwrite: range not written yet")
+        try bytes.withUnsafeBytes { b in
+            var done = 0
+            while done < b.count {
+                let n = pwrite(fd, b.baseAddress! + done, b.count - done, off_t(offset + done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileError.cannotWrite(path: path, reason: FileError.reason(errno))
+                }
+                done += n
+            }
+        }
+    }
+
     private mutating func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         try Self.writeAll(bytes, fd: fd, path: path, flushed: &bytesFlushed, writebackStarted: &writebackStarted)
     }

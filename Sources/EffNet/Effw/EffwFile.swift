@@ -134,6 +134,9 @@ public final class EffwFile: @unchecked Sendable {
         metadata[EffwKeys.provenance].flatMap { try? JSONDecoder().decode(Provenance.self, from: Data($0.utf8)) }
     }
 
+    /// The index in `entries` of tensor `name`, nil when there is none.
+    func entryIndex(named name: String) -> Int? { index[name] }
+
     /// A view of tensor `name` (no copy).
     /// - Throws: `EffwError` when there is no such tensor.
     public func rawTensor(_ name: String) throws -> RawTensor {
@@ -152,27 +155,54 @@ public final class EffwFile: @unchecked Sendable {
     }
 
     private func verifyCRC32() throws {
+        guard let expected = try expectedCRC32() else { return }
+        for i in entries.indices { try checkCRC32(entry: i, expected: expected[i]) }
+    }
+
+    /// Each entry's CRC-32 as `effw.crc32` declares it (in `entries` order); nil for a plain
+    /// safetensors file without one.
+    /// - Throws: `EffwError` when an .effw file has none, or the table is malformed, misses an
+    ///   entry or names tensors that are not in the file.
+    func expectedCRC32() throws -> [UInt32]? {
         guard let s = metadata[EffwKeys.crc32] else {
             if isEffw { throw EffwError(path, "no \(EffwKeys.crc32) in __metadata__") }
-            return
+            return nil
         }
         guard let obj = try? JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any] else {
             throw EffwError(path, "\(EffwKeys.crc32) is not a JSON object")
         }
-        for e in entries {
-            guard let hex = obj[e.name] as? String, let expected = UInt32(hex, radix: 16) else {
+        let expected = try entries.map { e -> UInt32 in
+            guard let hex = obj[e.name] as? String, let value = UInt32(hex, radix: 16) else {
                 throw EffwError(path, "tensor '\(e.name)': no CRC32 in \(EffwKeys.crc32)")
             }
-            let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[(dataStart + e.dataRange.lowerBound) ..< (dataStart + e.dataRange.upperBound)])
-            let actual = CRC32.checksum(bytes)
-            guard actual == expected else {
-                throw EffwError(path, "tensor '\(e.name)': CRC32 \(CRC32.hex(actual)) does not match the stored \(CRC32.hex(expected)) (bytes \(dataStart + e.dataRange.lowerBound)..<\(dataStart + e.dataRange.upperBound) are damaged)")
-            }
+            return value
         }
         if obj.count != entries.count {
             let extra = Set(obj.keys).subtracting(entries.map(\.name)).sorted()
             throw EffwError(path, "\(EffwKeys.crc32) names tensors that are not in the file: \(extra.prefix(3).joined(separator: ", "))")
         }
+        return expected
+    }
+
+    /// Checks entry `i`'s bytes against `expected`.
+    /// - Throws: `EffwError` naming the tensor and the damaged byte range.
+    func checkCRC32(entry i: Int, expected: UInt32) throws {
+        let e = entries[i]
+        let bytes = UnsafeRawBufferPointer(rebasing: file.bytes[(dataStart + e.dataRange.lowerBound) ..< (dataStart + e.dataRange.upperBound)])
+        let actual = CRC32.checksum(bytes)
+        guard actual == expected else {
+            throw EffwError(path, "tensor '\(e.name)': CRC32 \(CRC32.hex(actual)) does not match the stored \(CRC32.hex(expected)) (bytes \(dataStart + e.dataRange.lowerBound)..<\(dataStart + e.dataRange.upperBound) are damaged)")
+        }
+    }
+
+    /// Entry `i`'s values in place in the map, when it is float32 stored at a 4-byte aligned
+    /// offset on a little-endian host; nil otherwise (the caller widens or copies instead).
+    func floats(_ i: Int) -> UnsafeBufferPointer<Float>? {
+        let e = entries[i]
+        guard e.dtype == .f32, 1.littleEndian == 1 else { return nil }
+        let start = dataStart + e.dataRange.lowerBound
+        guard let base = file.bytes.baseAddress, (Int(bitPattern: base) + start) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        return UnsafeBufferPointer(start: (base + start).assumingMemoryBound(to: Float.self), count: e.dataRange.count / 4)
     }
 
     /// An integer JSON number (not a boolean, not a fraction), or nil.

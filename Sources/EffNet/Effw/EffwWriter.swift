@@ -17,9 +17,7 @@ public enum EffwWriter {
     }
 
     /// One tensor to write without holding every tensor's bytes at once: `withBytes` hands its
-    /// bytes (in `dtype`, little-endian, contiguous) to the closure it is given. It is called
-    /// twice (once for the CRC-32 and size check, once to write), so it must give the same bytes
-    /// both times.
+    /// bytes (in `dtype`, little-endian, contiguous) to the closure it is given, once.
     public struct Entry {
         public var name: String
         public var dtype: DType
@@ -45,9 +43,13 @@ public enum EffwWriter {
         }, metadata: metadata, to: path, overwrite: overwrite)
     }
 
-    /// Streams `entries` to `path`: a first pass computes each tensor's CRC-32 (unless given) and
-    /// checks its size, the header is written, then a second pass writes the bytes. Peak memory is
-    /// one tensor's bytes at most (none when the entries point into existing memory).
+    /// Streams `entries` to `path` in one pass: the header goes first with placeholder CRC-32s
+    /// (each is eight hex digits, so the real ones take exactly the same bytes), each tensor's
+    /// bytes are written and checksummed (unless its CRC is given), and the header is written
+    /// again over the placeholder before the commit. One pass matters for entries that compute
+    /// their bytes (a layout change): a B7 TF checkpoint's transposes ran twice with a separate
+    /// checksum pass. Peak memory is one tensor's bytes at most (none when the entries point
+    /// into existing memory).
     /// - Parameter checks: checks running on other threads while the bytes are written (e.g. the
     ///   source's deferred CRC-32s and the NaN scan): the file is committed only if all pass; the
     ///   first failing one's error (in the given order) is thrown and nothing is left behind.
@@ -81,33 +83,32 @@ public enum EffwWriter {
             }
             sizes.append(bytes)
         }
-        // First pass: every tensor's size check and CRC-32 (it goes in the header), on all cores;
-        // known CRCs are taken as they are.
-        let checksums = try parallelMap(entries.indices) { i -> UInt32 in
-            var crc: UInt32 = 0
-            try entries[i].withBytes { buffer in
-                guard buffer.count == sizes[i] else {
-                    throw EffwError(path, "tensor '\(entries[i].name)': \(buffer.count) bytes do not fill \(entries[i].dtype.rawValue) \(entries[i].shape)")
-                }
-                crc = entries[i].crc32 ?? CRC32.checksum(buffer)
+        let layout = zip(entries, sizes).map { ($0.name, $0.dtype, $0.shape, $1) }
+        func header(_ checksums: [UInt32]) -> [UInt8] {
+            var crcs: [String: String] = [:]
+            for (e, c) in zip(entries, checksums) { crcs[e.name] = CRC32.hex(c) }
+            var meta = metadata
+            if effwKeys {
+                meta[EffwKeys.version] = meta[EffwKeys.version] ?? EffwKeys.currentVersion
+                meta[EffwKeys.crc32] = jsonObject(crcs)
             }
-            return crc
+            return headerBytes(entries: layout, metadata: meta)
         }
-        var crcs: [String: String] = [:]
-        for (e, c) in zip(entries, checksums) { crcs[e.name] = CRC32.hex(c) }
-        var meta = metadata
-        if effwKeys {
-            meta[EffwKeys.version] = meta[EffwKeys.version] ?? EffwKeys.currentVersion
-            meta[EffwKeys.crc32] = jsonObject(crcs)
-        }
-        let header = headerBytes(entries: zip(entries, sizes).map { ($0.name, $0.dtype, $0.shape, $1) }, metadata: meta)
+        var checksums = entries.map { $0.crc32 ?? 0 }
+        let placeholder = header(checksums)
         try AtomicFileWriter(destination: path, overwrite: overwrite).write({ sink in
             do {
-                var len = UInt64(header.count).littleEndian
+                var len = UInt64(placeholder.count).littleEndian
                 try withUnsafeBytes(of: &len) { try sink.write($0) }
-                try sink.write(header)
-                for e in entries where !checks.contains(where: \.hasFailed) {
-                    try e.withBytes { buffer in try sink.write(buffer) }
+                try sink.write(placeholder)
+                for (i, e) in entries.enumerated() where !checks.contains(where: \.hasFailed) {
+                    try e.withBytes { buffer in
+                        guard buffer.count == sizes[i] else {
+                            throw EffwError(path, "tensor '\(e.name)': \(buffer.count) bytes do not fill \(e.dtype.rawValue) \(e.shape)")
+                        }
+                        if e.crc32 == nil { checksums[i] = CRC32.checksum(buffer) }
+                        try sink.write(buffer)
+                    }
                 }
             } catch {
                 // A failed check explains a failed write better (e.g. a damaged source).
@@ -115,27 +116,10 @@ public enum EffwWriter {
                 throw error
             }
             for c in checks { try c.wait() }
+            let final = header(checksums)
+            precondition(final.count == placeholder.count, "EffwWriter: the header changed length with its CRC-32s")
+            try sink.overwrite(at: 8, final)
         }, beforeCommit: beforeCommit)
-    }
-
-    /// `transform` over `indices` on all cores (through `Parallel.forEach`), results in order;
-    /// the first error is rethrown.
-    static func parallelMap<T>(_ indices: Range<Int>, _ transform: (Int) throws -> T) throws -> [T] {
-        let lock = NSLock()
-        var results = [T?](repeating: nil, count: indices.count)
-        var failure: Error?
-        results.withUnsafeMutableBufferPointer { slots in
-            Parallel.forEach(indices.count) { k in
-                do {
-                    let value = try transform(indices.lowerBound + k)
-                    slots[k] = value  // each slot is written by one thread only
-                } catch {
-                    lock.lock(); if failure == nil { failure = error }; lock.unlock()
-                }
-            }
-        }
-        if let failure { throw failure }
-        return results.map { $0! }
     }
 
     /// The JSON header, padded with spaces so that 8 + its length is a multiple of 64. Built as

@@ -67,6 +67,14 @@ final class InferenceState: @unchecked Sendable {
         }
     }
 
+    /// Makes `plan` (built for the current parameters, e.g. at load) the one to use.
+    func install(_ plan: InferencePlan) {
+        lock.withLock {
+            self.plan = plan
+            idle.removeAll()
+        }
+    }
+
     /// `count` workspaces for `geometry` able to split a layer `parts` ways, reusing idle ones.
     func takeWorkspaces(_ count: Int, geometry: InferenceGeometry, parts: Int) -> [Workspace] {
         var taken: [Workspace] = lock.withLock {

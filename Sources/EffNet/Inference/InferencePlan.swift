@@ -3,7 +3,9 @@
 /// 1x1 convolutions packed for `GemmKernels`, dense k x k convolutions (the stem, Fused-MBConv
 /// blocks) packed for their im2col product, depthwise weights laid out tap-major with channels
 /// padded to 16, squeeze-and-excitation weights transposed so every step runs along channels.
-/// Built by walking the model's declared units (`ParameterLayout`), one case per block kind.
+/// Built by walking the model's declared units (`ParameterLayout`), one case per block kind, from
+/// a `PlanSource` (the model's arrays, or a mapped .effw file), the stem, blocks, head and
+/// classifier on as many threads as asked, into one `PlanArena`.
 final class InferencePlan: @unchecked Sendable {
     struct Pointwise {
         let matrix: PackedMatrix
@@ -90,153 +92,74 @@ final class InferencePlan: @unchecked Sendable {
     /// The classifier chain on the pooled features (config.classifierChain), nil for one Linear.
     let chain: ClassifierChain?
     let paddingResolver: PaddingResolver
-    /// The model's parameter arrays the plan was built from (shared storage, not copies); see
-    /// `isCurrent(for:)`.
-    private let sources: [[Float]]
+    /// The `WeightStore.version` of the parameters the plan was built from; see `isCurrent(for:)`.
+    let version: Int
+    /// Holds the packed weights' memory.
+    private let arena: PlanArena
 
-    init(model: EfficientNet) {
-        let layout = model.layout
-        config = model.config
-        paddingResolver = model.paddingResolver
-        sources = model.weights.map(\.scalars)
-        stem = Self.dense(model.convNorm(layout.unit(.stem)!))
-        blocks = model.config.blocks.indices.map { Self.block($0, of: model) }
-        head = Self.pointwise(model.convNorm(layout.unit(.head)!))
-        if model.config.classifierChain != nil {
-            classifier = nil
-            chain = ClassifierChain(model: model)
-        } else {
-            let cls = model.classifier
-            let inF = cls.weight.shape[1], outF = cls.weight.shape[0]
-            let matrix = PackedMatrix(k: inF, n: outF) { kk, nn in cls.weight.scalars[nn * inF + kk] }
-            classifier = Pointwise(matrix: matrix, bias: Self.padded(cls.bias.scalars, to: matrix.np), activation: nil)
-            chain = nil
+    /// The plan for `model`'s current parameters, built on one thread.
+    convenience init(model: EfficientNet) {
+        let (arrays, version) = model.weightStore.arrays()
+        self.init(source: PlanSource(config: model.config, layout: model.layout, arrays: arrays),
+                  paddingResolver: model.paddingResolver, version: version, threads: 1)
+    }
+
+    /// Builds the plan from `source` on up to `threads` threads. `alongside` are independent
+    /// jobs run in the same parallel loop (the load's CRC and finite checks), so that a thread
+    /// that finishes its share of one takes over the other.
+    init(source: PlanSource, paddingResolver: PaddingResolver, version: Int, threads: Int,
+         alongside: [() -> Void] = []) {
+        let c = source.config, arena = PlanArena()
+        config = c
+        self.paddingResolver = paddingResolver
+        self.version = version
+        self.arena = arena
+        let builder = Builder(source: source, arena: arena)
+        // Jobs: stem, each block, head, classifier; results land in their own slots.
+        let blockCount = c.blocks.count
+        let results = JobResults<Part>(count: blockCount + 3)
+        let jobs = blockCount + 3 + alongside.count
+        let work = { (j: Int) in
+            switch j {
+            case 0: results[0] = .dense(builder.dense(source.layout.unit(.stem)!))
+            case 1 ... blockCount: results[j] = .block(builder.block(j - 1))
+            case blockCount + 1: results[j] = .pointwise(builder.pointwise(source.layout.unit(.head)!))
+            case blockCount + 2: results[j] = builder.classifier()
+            default: alongside[j - blockCount - 3]()
+            }
+        }
+        if threads > 1 { Parallel.forEach(jobs, work) } else { for j in 0 ..< jobs { work(j) } }
+        guard case let .dense(stem) = results[0], case let .pointwise(head) = results[blockCount + 1] else { fatalError("plan job missing") }
+        self.stem = stem
+        self.head = head
+        blocks = (1 ... max(1, blockCount)).prefix(blockCount).map { j in
+            guard case let .block(b) = results[j] else { fatalError("plan job missing") }
+            return b
+        }
+        switch results[blockCount + 2] {
+        case let .pointwise(p): classifier = p; chain = nil
+        case let .chain(ch): classifier = nil; chain = ch
+        default: fatalError("plan job missing")
         }
     }
 
-    /// True while every parameter array of `model` is still the one the plan was built from.
-    /// The plan holds a reference to each, so any change to a parameter (`load(_:)` replaces the
-    /// arrays; an in-place write copies a shared array first) gives it a new buffer address.
+    /// What one build job produces.
+    enum Part {
+        case dense(DenseConv)
+        case block(Block)
+        case pointwise(Pointwise)
+        case chain(ClassifierChain)
+    }
+
+    /// True while `model`'s parameters are the ones the plan was built from: any change to them
+    /// (`load(_:)`, a write through `weights`) raises the model's `WeightStore.version`.
     func isCurrent(for model: EfficientNet) -> Bool {
-        let now = model.weights
-        guard now.count == sources.count else { return false }
-        for (t, b) in zip(now, sources) {
-            let same = t.scalars.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress } }
-            if !same || t.scalars.count != b.count { return false }
-        }
-        return true
+        model.weightStore.version == version
     }
 
-    static func block(_ i: Int, of model: EfficientNet) -> Block {
-        let b = model.config.blocks[i], layout = model.layout
-        let unit = { (part: ParameterLayout.BlockPart) in layout.unit(.block(i, part)).map(model.convNorm) }
-        switch b.kind {
-        case .mbconv:
-            let depthwise = unit(.depthwise)!
-            return Block(config: b, kind: .mbconv(MBConv(
-                expand: unit(.expand).map(pointwise), depthwise: Self.depthwise(depthwise),
-                se: model.squeezeExcitation(ofBlock: i).map { squeezeExcitation($0, channels: depthwise.conv.outputChannels) },
-                project: pointwise(unit(.project)!))))
-        case .fused:
-            return Block(config: b, kind: .fused(Fused(conv: dense(unit(.fused)!, winograd: true), project: unit(.project).map(pointwise))))
-        }
-    }
-
-    /// Per-output-channel (scale, shift) such that conv+BN = conv(w * scale) + shift.
-    static func folding(_ m: ConvNormActivation) -> (scale: [Float], shift: [Float]) {
-        let n = m.conv.outputChannels
-        let bias = m.conv.bias?.scalars ?? [Float](repeating: 0, count: n)
-        guard let bn = m.bn else { return ([Float](repeating: 1, count: n), bias) }
-        let a = bn.affine()
-        return (a.scale, (0 ..< n).map { bias[$0] * a.scale[$0] + a.shift[$0] })
-    }
-
-    static func padded(_ v: [Float], to n: Int) -> FloatBuffer {
-        let b = FloatBuffer(count: n)
+    static func padded(_ v: [Float], to n: Int, arena: PlanArena?) -> FloatBuffer {
+        let b = FloatBuffer(count: n, arena: arena)
         for (i, x) in v.enumerated() { b[i] = x }
         return b
-    }
-
-    static func pointwise(_ m: ConvNormActivation) -> Pointwise {
-        let (scale, shift) = folding(m)
-        let k = m.conv.inputChannels, n = m.conv.outputChannels
-        let w = m.conv.weight.scalars
-        let matrix = PackedMatrix(k: k, n: n) { kk, nn in w[nn * k + kk] * scale[nn] }
-        var pw = Pointwise(matrix: matrix, bias: padded(shift, to: matrix.np), activation: m.activation)
-        if let f = ExternalGEMM.function {
-            let plain = FloatBuffer(count: k * matrix.np)
-            for kk in 0 ..< k { for nn in 0 ..< n { plain[kk * matrix.np + nn] = w[nn * k + kk] * scale[nn] } }
-            pw.external = f
-            pw.plain = plain
-        }
-        return pw
-    }
-
-    /// - Parameter winograd: also transform the kernels for Winograd when the convolution is
-    ///   3x3 with stride 1 (Fused-MBConv blocks; the stride-2 stem never is).
-    static func dense(_ m: ConvNormActivation, winograd: Bool = false) -> DenseConv {
-        let (scale, shift) = folding(m)
-        let o = m.conv.outputChannels, k = m.conv.kernelSize, cin = m.conv.inputChannels
-        let w = m.conv.weight.scalars
-        // Row (ky * k + kx) * cin + ci of B is weight [oc][ci][ky][kx].
-        let matrix = PackedMatrix(k: k * k * cin, n: o) { t, oc in
-            let ci = t % cin, kx = (t / cin) % k, ky = t / (cin * k)
-            return w[((oc * cin + ci) * k + ky) * k + kx] * scale[oc]
-        }
-        let product = Pointwise(matrix: matrix, bias: padded(shift, to: matrix.np), activation: m.activation)
-        var conv = DenseConv(cin: cin, outChannels: o, op: matrix.np, kernel: k, stride: m.conv.stride, product: product)
-        if winograd && k == 3 && m.conv.stride == 1 && m.conv.groups == 1 {
-            conv.winograd = winogradKernels(cin: cin, out: o, np: matrix.np) { oc, ci, ky, kx in
-                w[((oc * cin + ci) * 3 + ky) * 3 + kx] * scale[oc]
-            }
-        }
-        return conv
-    }
-
-    /// U_xi[ci][oc] = (G g G^T)[xi] of each folded 3x3 kernel g = weight(oc, ci, ., .), computed in
-    /// Double, with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] (F(2x2, 3x3)).
-    static func winogradKernels(cin: Int, out o: Int, np: Int, weight: (Int, Int, Int, Int) -> Float) -> WinogradKernels {
-        let g: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
-        // transformed[(oc * cin + ci) * 16 + xi]
-        var transformed = [Float](repeating: 0, count: o * cin * 16)
-        for oc in 0 ..< o {
-            for ci in 0 ..< cin {
-                for i in 0 ..< 4 {
-                    for j in 0 ..< 4 {
-                        var sum = 0.0
-                        for a in 0 ..< 3 { for b in 0 ..< 3 { sum += g[i][a] * Double(weight(oc, ci, a, b)) * g[j][b] } }
-                        transformed[(oc * cin + ci) * 16 + i * 4 + j] = Float(sum)
-                    }
-                }
-            }
-        }
-        let u = FloatBuffer(count: 16 * cin * np)
-        for xi in 0 ..< 16 {
-            let packed = PackedMatrix(k: cin, n: o) { ci, oc in transformed[(oc * cin + ci) * 16 + xi] }
-            (u.pointer + xi * cin * np).update(from: packed.data.pointer, count: cin * np)
-        }
-        return WinogradKernels(u: u, zeros: FloatBuffer(count: np))
-    }
-
-    static func depthwise(_ d: ConvNormActivation) -> Depthwise {
-        let (scale, shift) = folding(d)
-        let c = d.conv.outputChannels, cp = roundUpToLanes(c), k = d.conv.kernelSize
-        let w = d.conv.weight.scalars
-        let dw = FloatBuffer(count: k * k * cp)
-        for ch in 0 ..< c { for t in 0 ..< k * k { dw[t * cp + ch] = w[ch * k * k + t] * scale[ch] } }
-        return Depthwise(channels: c, cp: cp, kernel: k, stride: d.conv.stride, weights: dw,
-                         bias: padded(shift, to: cp), activation: d.activation)
-    }
-
-    static func squeezeExcitation(_ s: EffNet.SqueezeExcitation, channels c: Int) -> SqueezeExcitation {
-        let cp = roundUpToLanes(c), sq = s.reduce.outputChannels
-        let w1 = FloatBuffer(count: sq * cp), w2 = FloatBuffer(count: sq * cp)
-        let r = s.reduce.weight.scalars, e = s.expand.weight.scalars
-        for j in 0 ..< sq { for ch in 0 ..< c {
-            w1[j * cp + ch] = r[j * c + ch]
-            w2[j * cp + ch] = e[ch * sq + j]
-        } }
-        return SqueezeExcitation(squeeze: sq, w1: w1, b1: s.reduce.bias?.scalars ?? [Float](repeating: 0, count: sq),
-                                 w2: w2, b2: padded(s.expand.bias?.scalars ?? [], to: cp))
     }
 }

@@ -11,17 +11,40 @@ struct PackedMatrix: @unchecked Sendable {
     let np: Int
     let data: FloatBuffer
 
-    /// Packs B[kk, nn] = element(kk, nn) for kk < k, nn < n.
-    init(k: Int, n: Int, element: (Int, Int) -> Float) {
+    /// Packs B[kk, nn] = element(kk, nn) for kk < k, nn < n, into memory from `arena`.
+    init(k: Int, n: Int, arena: PlanArena?, element: (Int, Int) -> Float) {
         self.k = k
         self.n = n
         np = roundUpToLanes(n)
-        data = FloatBuffer(count: k * np)
+        data = FloatBuffer(count: k * np, arena: arena)
         for j in 0 ..< panelCount {
             let base = panelOffset(j), w = panelWidth(j), n0 = j * Self.panelWidth
             for kk in 0 ..< k {
                 for c in 0 ..< w where n0 + c < n {
                     data.pointer[base + kk * w + c] = element(kk, n0 + c)
+                }
+            }
+        }
+    }
+
+    /// Packs B[kk, nn] = w[nn * k + kk] * scale[nn]: a 1x1 convolution's or a linear layer's
+    /// weight (O, I) with its batch norm folded in (no scale: 1). The hot loop of loading a
+    /// model: it writes each panel row by row, reading its 32 source rows in step, so both sides
+    /// stay in cache lines already fetched.
+    init(k: Int, n: Int, transposing w: UnsafePointer<Float>, scale: [Float]?, arena: PlanArena?) {
+        self.k = k
+        self.n = n
+        np = roundUpToLanes(n)
+        data = FloatBuffer(count: k * np, arena: arena)
+        let ones = scale == nil ? [Float](repeating: 1, count: n) : []
+        (scale ?? ones).withUnsafeBufferPointer { sc in
+            let sc = sc.baseAddress!
+            for j in 0 ..< panelCount {
+                let n0 = j * Self.panelWidth, pw = panelWidth(j), cols = min(pw, n - n0)
+                let dst = data.pointer + panelOffset(j), src = w + n0 * k, s = sc + n0
+                for kk in 0 ..< k {
+                    let row = dst + kk * pw
+                    for c in 0 ..< cols { row[c] = src[c * k + kk] * s[c] }
                 }
             }
         }

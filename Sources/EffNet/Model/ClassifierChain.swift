@@ -19,17 +19,24 @@ struct ClassifierChain: Sendable {
     /// - Parameter override: another chain with the same weighted layers at the same positions
     ///   (only the parameter-free layers differ), run on this model's tensors.
     init(model: EfficientNet, chain override: [EfficientNetConfig.ClassifierLayer]? = nil) {
-        let c = model.config
-        guard let chain = override ?? c.classifierChain else {
-            let cls = model.classifier
-            steps = [.linear(weight: cls.weight.scalars, bias: cls.bias.scalars, outputs: cls.weight.shape[0])]
-            outputs = cls.weight.shape[0]
+        var config = model.config
+        if let override { config.classifierChain = override }
+        self.init(config: config) { model.parameter($0)?.scalars }
+    }
+
+    /// - Parameter parameter: the parameter in a role (nil when absent), from wherever the
+    ///   caller keeps them (the model's arrays, or a mapped file while a plan is built).
+    init(config c: EfficientNetConfig, parameter: (ParameterLayout.Role) -> [Float]?) {
+        guard let chain = c.classifierChain else {
+            let w = parameter(.init(.classifier, .weight)) ?? [], b = parameter(.init(.classifier, .bias)) ?? []
+            steps = [.linear(weight: w, bias: b, outputs: c.numClasses)]
+            outputs = c.numClasses
             return
         }
         var steps: [Step] = []
         for (k, l) in chain.enumerated() {
             let m = ParameterLayout.Module.classifierLayer(k)
-            func p(_ leaf: ParameterLayout.Leaf) -> [Float] { model.parameter(.init(m, leaf))?.scalars ?? [] }
+            func p(_ leaf: ParameterLayout.Leaf) -> [Float] { parameter(.init(m, leaf)) ?? [] }
             switch l.kind {
             case .linear: steps.append(.linear(weight: p(.weight), bias: p(.bias), outputs: l.outFeatures ?? 0))
             case .batchNorm:

@@ -10,7 +10,12 @@ public final class EfficientNet: @unchecked Sendable {
     /// The declared parameter layout (`ParameterLayout`): every unit and slot of this network.
     public let layout: ParameterLayout
     /// Every parameter, in `layout.slots` order.
-    public internal(set) var weights: [Tensor]
+    public internal(set) var weights: [Tensor] {
+        get { weightStore.tensors }
+        set { weightStore.replace(newValue) }
+    }
+    /// Where `weights` live: arrays, or the mapped .effw file the model was loaded from.
+    let weightStore: WeightStore
     /// Where the weights came from (stored in .effw metadata).
     public var provenance: Provenance?
     let paddingResolver: PaddingResolver
@@ -19,16 +24,23 @@ public final class EfficientNet: @unchecked Sendable {
 
     /// A network with zero weights (identity batch norms), ready for `load(_:)`.
     /// - Throws: `ConfigError` when the config is inconsistent.
-    public init(config: EfficientNetConfig) throws {
+    public convenience init(config: EfficientNetConfig) throws {
         try config.validate()
-        self.config = config
-        layout = ParameterLayout(config: config)
-        weights = layout.slots.map { slot in
+        let layout = ParameterLayout(config: config)
+        let weights = layout.slots.map { slot in
             // Identity batch norm: weight and running_var 1, the rest 0.
             let one = slot.role.leaf == .bnWeight || slot.role.leaf == .bnVar
             let count = slot.shape.reduce(1, *)
             return Tensor(shape: slot.shape, scalars: [Float](repeating: one ? 1 : 0, count: count))
         }
+        self.init(validatedConfig: config, layout: layout, weights: WeightStore(weights))
+    }
+
+    /// A network on `weights` (which fit `layout`); `config` already validated.
+    init(validatedConfig config: EfficientNetConfig, layout: ParameterLayout, weights: WeightStore) {
+        self.config = config
+        self.layout = layout
+        weightStore = weights
         paddingResolver = PaddingResolver(config: config)
     }
 

@@ -11,7 +11,7 @@ extension Converter {
         /// The dense float32 values in the canonical layout (one copy for views).
         public func tensor() throws -> Tensor {
             switch self {
-            case let .source(raw, transform, name): return try transform.apply(raw.tensor(), name: name)
+            case let .source(raw, transform, name): return try transform.apply(raw, name: name)
             case let .synthesized(t): return t
             }
         }

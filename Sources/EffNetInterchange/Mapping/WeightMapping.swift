@@ -23,6 +23,74 @@ public enum LayoutTransform: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Applies the transform to a source view: float32 views that are contiguous go through
+    /// `apply(_:name:)`'s transposes straight from the map, without first being copied.
+    /// - Throws: `MappingError.layout` when the shape does not suit the transform.
+    public func apply(_ raw: RawTensor, name: String) throws -> Tensor {
+        if let perm = permutation, raw.shape.count == perm.count, let bytes = raw.contiguousBytes, raw.dtype == .f32,
+           let (rows, cols) = Self.asTranspose(raw.shape, perm) {
+            try check(raw.shape, name: name)
+            let values = bytes.bindMemory(to: Float.self)
+            return Tensor(shape: perm.map { raw.shape[$0] }, scalars: Self.transposed(values.baseAddress!, rows: rows, cols: cols))
+        }
+        return try apply(raw.tensor(), name: name)
+    }
+
+    /// The axis permutation of the layout changes that are permutations.
+    private var permutation: [Int]? {
+        switch self {
+        case .transpose2D: return [1, 0]
+        case .hwioToOIHW: return [3, 2, 0, 1]
+        case .depthwiseHWC1ToC1HW: return [2, 3, 0, 1]
+        case .identity, .reshape: return nil
+        }
+    }
+
+    private func check(_ shape: [Int], name: String) throws {
+        if self == .depthwiseHWC1ToC1HW && shape[3] != 1 { throw MappingError.layout(name: name, transform: description, shape: shape) }
+    }
+
+    /// When permuting `shape` by `perm` moves a block of leading axes behind the rest (and
+    /// nothing else, once axes of size 1 are ignored), it is a transpose of a rows x cols matrix:
+    /// a 1x1 convolution's HWIO kernel, a depthwise kernel, a dense weight. Nil otherwise.
+    static func asTranspose(_ shape: [Int], _ perm: [Int]) -> (rows: Int, cols: Int)? {
+        let order = perm.filter { shape[$0] != 1 }
+        guard let split = order.firstIndex(where: { $0 < order[0] }) ?? (order.isEmpty ? nil : order.count) else { return (1, 1) }
+        let back = order[..<split], front = order[split...]
+        // Each part must run over consecutive source axes in order (1-axes between them aside).
+        func consecutive<C: Collection>(_ axes: C) -> Bool where C.Element == Int {
+            zip(axes, axes.dropFirst()).allSatisfy { a, b in b > a && (a + 1 ..< b).allSatisfy { shape[$0] == 1 } }
+        }
+        guard consecutive(front), consecutive(back), (front.last ?? -1) < (back.first ?? Int.max) else { return nil }
+        let rows = front.reduce(1) { $0 * shape[$1] }, cols = back.reduce(1) { $0 * shape[$1] }
+        return (rows, cols)
+    }
+
+    /// out[c * rows + r] = src[r * cols + c], in 32 x 32 tiles so that reads and writes both stay
+    /// in cache lines already fetched (the element-by-element permutation strode through memory:
+    /// a B7 TF checkpoint's 1x1 kernels were most of its conversion time).
+    static func transposed(_ src: UnsafePointer<Float>, rows: Int, cols: Int) -> [Float] {
+        [Float](unsafeUninitializedCapacity: rows * cols) { out, initialized in
+            let dst = out.baseAddress!
+            let tile = 32
+            var r0 = 0
+            while r0 < rows {
+                let r1 = min(r0 + tile, rows)
+                var c0 = 0
+                while c0 < cols {
+                    let c1 = min(c0 + tile, cols)
+                    for c in c0 ..< c1 {
+                        let o = dst + c * rows
+                        for r in r0 ..< r1 { o[r] = src[r * cols + c] }
+                    }
+                    c0 = c1
+                }
+                r0 = r1
+            }
+            initialized = rows * cols
+        }
+    }
+
     /// Applies the transform to a dense row-major tensor.
     /// - Throws: `MappingError.layout` when the shape does not suit the transform.
     public func apply(_ t: Tensor, name: String) throws -> Tensor {

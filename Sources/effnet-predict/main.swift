@@ -62,7 +62,7 @@ struct EffnetPredict: JSONReportingCommand {
     var batch: Int = 8
 
     @Option(help: "Threads for decoding and the forward pass (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    var threads: Int = min(ProcessInfo.processInfo.activeProcessorCount, 256)
 
     @Flag(name: .customLong("jpeg-draft"),
           help: "Decode large JPEGs reduced by libjpeg's DCT scaling (Pillow's draft()): faster, pixels not exactly torchvision's.")

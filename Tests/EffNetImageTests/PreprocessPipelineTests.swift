@@ -89,6 +89,40 @@ final class PreprocessPipelineTests: XCTestCase {
         }
     }
 
+    /// --jpeg-draft: Pillow's draft rule (the largest of 1/2, 1/4, 1/8 that keeps both sides at
+    /// least the target) through libjpeg's DCT scaling; PNGs and small targets decode in full.
+    /// Not exact, but close: the batch tensor stays within a few uint8 levels of the exact one.
+    func testJPEGDraftFollowsPillowsRule() throws {
+        let images = Self.directory.deletingLastPathComponent().appendingPathComponent("images")
+        let jpeg = images.appendingPathComponent("photo_320x240.jpg").path
+        let full = try ImageDecoder.decode(path: jpeg)
+        for (draft, size) in [(100, [160, 120]), (60, [80, 60]), (30, [40, 30]), (121, [320, 240]), (240, [320, 240])] {
+            let d = try ImageDecoder.decode(path: jpeg, draftSize: draft)
+            XCTAssertEqual([d.width, d.height], size, "draft \(draft)")
+            if size == [320, 240] { XCTAssertEqual(d, full) }
+        }
+        let png = images.appendingPathComponent("alpha_71x53.png").path
+        XCTAssertEqual(try ImageDecoder.decode(path: png, draftSize: 10), try ImageDecoder.decode(path: png))
+
+        var p = EfficientNetConfig.ImagePreprocessing.imagenetTorch(resize: 56, crop: 48)
+        p.interpolation = .bicubic
+        let pre = ImagePreprocessor(p)
+        let exact = try pre.tensor(fromFiles: [jpeg, png], threads: 2)
+        XCTAssertEqual(exact.shape, [2, 3, 48, 48])
+        XCTAssertEqual(Array(exact.scalars[0 ..< 3 * 48 * 48]), pre.tensor(from: full).scalars)
+        let drafted = try pre.tensor(fromFiles: [jpeg, png], threads: 2, draftJPEG: true)
+        var levels: Float = 0
+        for i in 0 ..< exact.count { levels += abs(exact.scalars[i] - drafted.scalars[i]) * p.std[(i / (48 * 48)) % 3] * 255 }
+        let mean = levels / Float(exact.count)
+        print("jpeg draft 320x240 -> 160x120 before a 56/48 resize: mean |diff| \(mean) uint8 levels")
+        XCTAssertGreaterThan(mean, 0)
+        XCTAssertLessThan(mean, 3)
+        XCTAssertEqual(Array(exact.scalars[3 * 48 * 48 ..< exact.count]), Array(drafted.scalars[3 * 48 * 48 ..< exact.count]))
+        XCTAssertThrowsError(try pre.tensor(fromFiles: [jpeg, images.appendingPathComponent("missing.jpg").path])) { error in
+            XCTAssertTrue("\(error)".contains("missing.jpg"), "\(error)")
+        }
+    }
+
     /// Configs written before `interpolation` and `resizeMode` existed still load, as the
     /// bilinear shorter-side resize they meant; the new fields round-trip.
     func testOldConfigJSONStillDecodes() throws {

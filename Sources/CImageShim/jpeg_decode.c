@@ -101,6 +101,12 @@ static void cmyk_row_to_rgb(const JSAMPLE *in, unsigned char *out, unsigned long
 effnet_image_status effnet_jpeg_decode(const unsigned char *data, size_t size,
                                       unsigned long max_dimension, unsigned long long max_pixels,
                                       effnet_image_result *result) {
+    return effnet_jpeg_decode_draft(data, size, max_dimension, max_pixels, 0, result);
+}
+
+effnet_image_status effnet_jpeg_decode_draft(const unsigned char *data, size_t size,
+                                            unsigned long max_dimension, unsigned long long max_pixels,
+                                            unsigned long draft_size, effnet_image_result *result) {
     struct jpeg_decompress_struct cinfo;
     effnet_jpeg_context ctx;
     memset(&cinfo, 0, sizeof cinfo);
@@ -163,7 +169,19 @@ effnet_image_status effnet_jpeg_decode(const unsigned char *data, size_t size,
         ctx.status = EFFNET_IMAGE_UNSUPPORTED;
         longjmp(ctx.escape, 1);
     }
-    // libjpeg's defaults, as Pillow uses them: JDCT_ISLOW, fancy upsampling.
+    // libjpeg's defaults, as Pillow uses them: JDCT_ISLOW, fancy upsampling. Pillow's draft rule:
+    // scale = min(width // size, height // size); the largest of 8, 4, 2 not above it has the
+    // inverse DCT produce the smaller image directly.
+    unsigned long fit = draft_size ? (width < height ? width : height) / draft_size : 1;
+    unsigned int scale_denom = fit >= 8 ? 8 : fit >= 4 ? 4 : fit >= 2 ? 2 : 1;
+    result->scale_denom = (int)scale_denom;
+    if (scale_denom > 1) {
+        cinfo.scale_num = 1;
+        cinfo.scale_denom = scale_denom;
+        jpeg_calc_output_dimensions(&cinfo);
+        width = cinfo.output_width;
+        height = cinfo.output_height;
+    }
     jpeg_start_decompress(&cinfo);
     if (cinfo.output_width != width || cinfo.output_height != height ||
         cinfo.output_components != (cmyk ? 4 : 3)) {

@@ -3,8 +3,12 @@ import CImageShim
 extension ImageDecoder {
     /// JPEG through the C shim (libjpeg errors longjmp back into C, never exit; warnings are
     /// silent except running out of data and corrupt entropy-coded data, which are errors).
-    static func decodeJPEG(_ bytes: UnsafeRawBufferPointer, name: String) throws -> RGBImage {
-        try decode(bytes, name: name, format: "JPEG", effnet_jpeg_decode)
+    /// `draftSize`: Pillow's draft rule (see `decode(path:draftSize:)`), nil or below 1 for none.
+    static func decodeJPEG(_ bytes: UnsafeRawBufferPointer, name: String, draftSize: Int? = nil) throws -> RGBImage {
+        let draft = UInt(max(0, min(draftSize ?? 0, maxDimension)))
+        return try decode(bytes, name: name, format: "JPEG") { data, size, maxSide, maxPixels, result in
+            effnet_jpeg_decode_draft(data, size, maxSide, maxPixels, draft, result)
+        }
     }
 
     /// PNG through the C shim: libpng's transforms chosen to match Pillow's convert("RGB").

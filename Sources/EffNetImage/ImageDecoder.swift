@@ -33,6 +33,16 @@ public enum ImageDecoder {
     /// - Throws: `ImageError` (`.unreadable`, `.unknownFormat`, `.truncated`, `.corrupt`,
     ///   `.tooLarge`, `.unsupported`), always carrying `path`.
     public static func decode(path: String) throws -> RGBImage {
+        try decode(path: path, draftSize: nil)
+    }
+
+    /// Decodes the image file at `path`; a JPEG as after Pillow's `draft("RGB", (s, s))` with
+    /// `draftSize` s: libjpeg's inverse DCT shrinks it by 2, 4 or 8 while both sides stay at
+    /// least s. Faster for large photos, but the pixels differ from a full decode's (a resize of
+    /// the result is close to, not equal to, the full image's: docs/PREPROCESSING.md). PNGs and
+    /// nil decode in full.
+    /// - Throws: `ImageError` as `decode(path:)`.
+    public static func decode(path: String, draftSize: Int?) throws -> RGBImage {
         let file: MappedFile
         do {
             file = try MappedFile(path: path)
@@ -44,15 +54,15 @@ public enum ImageDecoder {
         guard file.count <= maxFileBytes else {
             throw ImageError(path: path, reason: .unsupported("file is \(file.count) bytes, over the \(maxFileBytes)-byte limit"))
         }
-        return try decode(bytes: file.bytes, name: path)
+        return try decode(bytes: file.bytes, name: path, draftSize: draftSize)
     }
 
     /// Decodes an image held in memory; `name` is used in errors.
     /// - Throws: `ImageError` as `decode(path:)`.
-    public static func decode(bytes: UnsafeRawBufferPointer, name: String) throws -> RGBImage {
+    public static func decode(bytes: UnsafeRawBufferPointer, name: String, draftSize: Int? = nil) throws -> RGBImage {
         guard !bytes.isEmpty else { throw ImageError(path: name, reason: .truncated("the file is empty")) }
         switch ImageFormat.sniff(bytes) {
-        case .jpeg: return try decodeJPEG(bytes, name: name)
+        case .jpeg: return try decodeJPEG(bytes, name: name, draftSize: draftSize)
         case .png: return try decodePNG(bytes, name: name)
         case nil: throw ImageError(path: name, reason: .unknownFormat)
         }

@@ -18,7 +18,7 @@ extension ImagePreprocessor {
         }
         let crop = RGBImage(width: box.width, height: box.height, pixels: window)
         let c = min(max(preprocessing.cropSize, 1), Self.maxSize)
-        var pixels = BilinearResampler.resizeWindow(crop, width: c, height: c, rows: 0 ..< c, columns: 0 ..< c)
+        var pixels = PillowResampler.resizeWindow(crop, width: c, height: c, rows: 0 ..< c, columns: 0 ..< c, filter: .bilinear)
         if Double.random(in: 0 ..< 1, using: &generator) < 0.5 {
             for y in 0 ..< c {
                 for x in 0 ..< c / 2 {

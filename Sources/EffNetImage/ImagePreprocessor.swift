@@ -1,12 +1,15 @@
 import EffNet
 
-/// Turns an `RGBImage` into a model input the way the seed notebook's torchvision pipeline does
-/// on a PIL image:
+/// Turns an `RGBImage` into a model input the way torchvision's pipeline does on a PIL image:
 ///
-///     transforms.Resize(resizeShorterTo)      # PIL bilinear, antialiased (BilinearResampler)
+///     transforms.Resize(resizeShorterTo, interpolation)  # Pillow's resize (PillowResampler)
 ///     transforms.CenterCrop(cropSize)         # torchvision's rounding; zero padding if too small
 ///     transforms.ToTensor()                   # uint8 / 255 in float32 (or * pixelScale)
 ///     transforms.Normalize(mean, std)         # (x - mean) / std in float32
+///
+/// With `resizeMode == .exact` the resize squashes the image to a square (Hugging Face's image
+/// processor, Keras' `load_img`) instead of keeping its aspect ratio. docs/PREPROCESSING.md
+/// lists what each family stores and how close the result is to its framework's.
 ///
 /// Resize and crop are fused: only the cropped window of the resized image is computed.
 ///
@@ -44,8 +47,10 @@ public struct ImagePreprocessor: Sendable {
     private var cropTarget: Int { min(max(preprocessing.cropSize, 1), Self.maxSize) }
 
     /// The size torchvision's `Resize(resizeShorterTo)` gives an image of `width` x `height`:
-    /// the shorter side becomes the target, the longer `int(target * long / short)`.
+    /// the shorter side becomes the target, the longer `int(target * long / short)`; with
+    /// `resizeMode == .exact`, target x target.
     public func resizedSize(width: Int, height: Int) -> (width: Int, height: Int) {
+        if preprocessing.resizeMode == .exact { return (resizeTarget, resizeTarget) }
         let short = min(width, height), long = max(width, height)
         let newShort = resizeTarget
         let newLong = Int(Double(newShort * long) / Double(short))
@@ -65,8 +70,8 @@ public struct ImagePreprocessor: Sendable {
         let (w, h) = resizedSize(width: image.width, height: image.height)
         let c = cropTarget
         let top = Self.cropOrigin(size: h, crop: c), left = Self.cropOrigin(size: w, crop: c)
-        let pixels = BilinearResampler.resizeWindow(image, width: w, height: h,
-                                                    rows: top ..< top + c, columns: left ..< left + c)
+        let pixels = PillowResampler.resizeWindow(image, width: w, height: h, rows: top ..< top + c, columns: left ..< left + c,
+                                                  interpolation: preprocessing.interpolation)
         return RGBImage(width: c, height: c, pixels: pixels)
     }
 
@@ -80,24 +85,38 @@ public struct ImagePreprocessor: Sendable {
     /// `ToTensor` and `Normalize` of an image already resized and cropped (by `cropped(_:)`, or
     /// by an augmentation such as `randomResizedCrop`): float32 [1, 3, height, width].
     public func tensor(fromCropped crop: RGBImage) -> Tensor {
+        var scalars = [Float](repeating: 0, count: 3 * crop.width * crop.height)
+        scalars.withUnsafeMutableBufferPointer { write(crop, into: $0) }
+        return Tensor(shape: [1, 3, crop.height, crop.width], scalars: scalars)
+    }
+
+    /// `ToTensor` and `Normalize` of `crop` written as CHW float32 into `destination` (which
+    /// holds 3 * width * height values): one image of a batch, without an intermediate tensor.
+    public func write(_ crop: RGBImage, into destination: UnsafeMutableBufferPointer<Float>) {
         let p = preprocessing
         let plane = crop.width * crop.height
-        var scalars = [Float](repeating: 0, count: 3 * plane)
+        precondition(destination.count >= 3 * plane, "ImagePreprocessor.write: destination too small")
         // ToTensor divides by 255; when pixelScale is 1/n for an integer n, divide by n too, so
         // the values are bit-identical to torchvision's.
         let divisor = (1 / Double(p.pixelScale)).rounded()
         let divide = divisor >= 1 && divisor <= 65536 && Float(1 / divisor) == p.pixelScale
         let d = Float(divisor)
-        for ch in 0 ..< 3 {
-            let mean = ch < p.mean.count ? p.mean[ch] : 0
-            let std = ch < p.std.count ? p.std[ch] : 1
-            for i in 0 ..< plane {
-                let raw = Float(crop.pixels[3 * i + ch])
-                let v = divide ? raw / d : raw * p.pixelScale
-                scalars[ch * plane + i] = (v - mean) / std
+        crop.pixels.withUnsafeBufferPointer { pixels in
+            for ch in 0 ..< 3 {
+                let mean = ch < p.mean.count ? p.mean[ch] : 0
+                let std = ch < p.std.count ? p.std[ch] : 1
+                // A table of the 256 possible values: the same float operations, done once.
+                var table = [Float](repeating: 0, count: 256)
+                for v in 0 ..< 256 {
+                    let raw = Float(v)
+                    table[v] = ((divide ? raw / d : raw * p.pixelScale) - mean) / std
+                }
+                let out = destination.baseAddress! + ch * plane
+                table.withUnsafeBufferPointer { table in
+                    for i in 0 ..< plane { out[i] = table[Int(pixels[3 * i + ch])] }
+                }
             }
         }
-        return Tensor(shape: [1, 3, crop.height, crop.width], scalars: scalars)
     }
 
     /// Stacks [1, C, H, W] tensors of one shape into [N, C, H, W].

@@ -179,4 +179,26 @@ final class ToolContractTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("y.npy")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("o.effw")))
     }
+    /// Images run in batches give what they give one at a time; a bad image among them is one
+    /// error naming it, with nothing on stdout (no partial output).
+    func testPredictBatchesImagesAndRefusesABadOneWholly() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/images")
+        let images = ["photo_320x240.jpg", "alpha_71x53.png", "gray_100x75.jpg", "cmyk_64x48.jpg", "progressive_150x200.jpg"]
+            .map { fixtures.appendingPathComponent($0).path }
+        let one = try ToolRunner.run("effnet-predict", [modelPath] + images + ["--batch", "1", "--threads", "1", "--json", "--top", "3"])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let batched = try ToolRunner.run("effnet-predict", [modelPath] + images + ["--batch", "3", "--threads", "1", "--json", "--top", "3"])
+        XCTAssertEqual(batched.status, 0, batched.stderr)
+        XCTAssertEqual(one.stdout, batched.stdout)
+        XCTAssertEqual(one.stdout.components(separatedBy: "\"input\"").count - 1, images.count)
+        try Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 1, 2, 3]).write(to: URL(fileURLWithPath: path("bad.jpg")))
+        for args in [["--batch", "2"], ["--batch", "2", "--json"]] {
+            let r = try ToolRunner.run("effnet-predict", [modelPath, images[0], images[1], path("bad.jpg"), images[2]] + args)
+            assertError(r, mentions: "bad.jpg")
+            if !args.contains("--json") { XCTAssertEqual(r.stdout, "") }
+            XCTAssertFalse(r.stdout.contains("photo_320x240"), r.stdout)
+        }
+        assertError(try ToolRunner.run("effnet-predict", [modelPath, images[0], "--batch", "0"]), mentions: "--batch")
+    }
 }

@@ -95,4 +95,32 @@ final class HuggingFaceFamilyTests: XCTestCase {
         XCTAssertEqual(mapping.config.imagePreprocessing.cropSize, 224)
         XCTAssertTrue(mapping.notes.contains { $0.contains("no config.json") || $0.contains("stage table") }, "\(mapping.notes)")
     }
+
+    /// preprocessor_config.json (EfficientNetImageProcessor) becomes the Config's preprocessing:
+    /// both sides resized, no crop, its resample filter, std squared by include_top, the mean
+    /// moved by rescale_offset (Fixtures/preprocess checks the pipeline against transformers).
+    func testImageProcessorConfigBecomesThePreprocessing() throws {
+        var checkpoint = try SourceReader.read(path: folder("hf_b0_like"))
+        checkpoint.notes[SourceReader.HubNotes.preprocessor] = """
+            {"image_processor_type": "EfficientNetImageProcessor", "size": {"height": 600, "width": 600}, "resample": 0,
+             "do_center_crop": false, "crop_size": {"height": 289, "width": 289}, "rescale_factor": 0.00392156862745098,
+             "rescale_offset": false, "do_normalize": true, "image_mean": [0.485, 0.456, 0.406],
+             "image_std": [0.47853944, 0.4732864, 0.47434163], "include_top": true}
+            """
+        var p = try HuggingFaceFamily.mapping(for: checkpoint).config.imagePreprocessing
+        XCTAssertEqual([p.resizeShorterTo, p.cropSize], [600, 600])
+        XCTAssertEqual(p.resizeMode, .exact)
+        XCTAssertEqual(p.interpolation, .nearest)
+        XCTAssertEqual(p.mean, [0.485, 0.456, 0.406])
+        XCTAssertEqual(p.std, [0.47853944 * 0.47853944, 0.4732864 * 0.4732864, 0.47434163 * 0.47434163])
+        checkpoint.notes[SourceReader.HubNotes.preprocessor] = """
+            {"size": {"height": 64, "width": 64}, "do_center_crop": true, "crop_size": {"height": 56, "width": 56},
+             "rescale_offset": true, "include_top": false, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
+            """
+        p = try HuggingFaceFamily.mapping(for: checkpoint).config.imagePreprocessing
+        XCTAssertEqual([p.resizeShorterTo, p.cropSize], [64, 56])
+        XCTAssertEqual(p.interpolation, .bicubic)   // transformers 5's class default
+        XCTAssertEqual(p.mean, [1.5, 1.5, 1.5])
+        XCTAssertEqual(p.std, [0.5, 0.5, 0.5])
+    }
 }

@@ -20,6 +20,8 @@ final class TimmHubFolderTests: XCTestCase {
             // pretrained_cfg: 224 at crop_pct 0.875 -> resize 256.
             XCTAssertEqual(mapping.config.imagePreprocessing.cropSize, 224)
             XCTAssertEqual(mapping.config.imagePreprocessing.resizeShorterTo, 256)
+            XCTAssertEqual(mapping.config.imagePreprocessing.interpolation, .bicubic)   // pretrained_cfg.interpolation
+            XCTAssertEqual(mapping.config.imagePreprocessing.resizeMode, .shorterSide)  // crop_mode center
             let model = try Converter.buildModel(checkpoint, mapping)
             for size in ["64", "67"] {
                 let input = try NPY.readTensor(path: folder(name) + "/input_\(size).npy")

@@ -62,6 +62,12 @@ final class TorchFamilyDetectionTests: XCTestCase {
             XCTAssertEqual(mapping.config.bnEpsilon, i >= 5 ? 1e-3 : 1e-5, m.variant)
             XCTAssertEqual(mapping.config.padding, .symmetric)
             XCTAssertTrue(detection.variant.hasPrefix("efficientnet_b\(i) "), detection.variant)
+            // torchvision's EfficientNet_B*_Weights.DEFAULT.transforms() (printed by torchvision 0.29)
+            let p = mapping.config.imagePreprocessing
+            let expected = [(256, 224), (255, 240), (288, 288), (320, 300), (384, 380), (456, 456), (528, 528), (600, 600)][i]
+            XCTAssertEqual([p.resizeShorterTo, p.cropSize], [expected.0, expected.1], m.variant)
+            XCTAssertEqual(p.interpolation, i == 1 ? .bilinear : .bicubic, m.variant)
+            XCTAssertEqual(p.resizeMode, .shorterSide)
         }
     }
 

@@ -35,6 +35,8 @@ typedef struct {
     int components;
     /// Bits per sample in the file.
     int bit_depth;
+    /// JPEG: the inverse DCT's reduction (1, 2, 4 or 8); 0 for PNG.
+    int scale_denom;
     /// A NUL-terminated description of the failure (empty on success).
     char message[200];
 } effnet_image_result;
@@ -47,6 +49,15 @@ typedef struct {
 effnet_image_status effnet_jpeg_decode(const unsigned char *data, size_t size,
                                        unsigned long max_dimension, unsigned long long max_pixels,
                                        effnet_image_result *result);
+
+/// As effnet_jpeg_decode, but with Pillow's `draft("RGB", (draft_size, draft_size))` rule (0: none):
+/// the image decodes at 1/2, 1/4 or 1/8 of its size through libjpeg's scaled inverse DCT, the
+/// largest reduction that keeps both sides at least draft_size (width and height become
+/// ceil(size / scale); scale_denom in the result says which). The pixels are not those of a full
+/// decode followed by a resize (docs/PREPROCESSING.md says by how much).
+effnet_image_status effnet_jpeg_decode_draft(const unsigned char *data, size_t size,
+                                            unsigned long max_dimension, unsigned long long max_pixels,
+                                            unsigned long draft_size, effnet_image_result *result);
 
 /// Decodes a whole PNG held in memory into RGB8 the way Pillow's Image.convert("RGB") sees it:
 /// palettes expanded, low bit depths scaled, 16-bit samples reduced to their high byte, alpha and

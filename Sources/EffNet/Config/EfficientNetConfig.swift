@@ -178,28 +178,72 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
         public init(scale: [Float], offset: [Float]) { self.scale = scale; self.offset = offset }
     }
 
-    /// Image -> input tensor: resize the shorter side, centre-crop, scale pixels, normalise.
+    /// Image -> input tensor: resize (the shorter side, or both sides to a square), centre-crop,
+    /// scale pixels, normalise. Docs/PREPROCESSING.md gives each family's values.
     public struct ImagePreprocessing: Codable, Equatable, Sendable {
+        /// How the resize is sampled, as Pillow's `Image.resize` does it (with antialiasing when
+        /// shrinking): what torchvision's `Resize` on a PIL image, timm and Keras' `load_img` call.
+        public enum Interpolation: String, Codable, Sendable {
+            case nearest, bilinear, bicubic
+        }
+
+        /// Which size the resize aims at.
+        public enum ResizeMode: String, Codable, Sendable {
+            /// The shorter side becomes `resizeShorterTo`, the other keeps the aspect ratio
+            /// (torchvision's `Resize(int)`, timm), then the centre `cropSize` square is cut.
+            case shorterSide
+            /// Both sides become `resizeShorterTo`, the aspect ratio is not kept (Hugging Face's
+            /// EfficientNetImageProcessor, Keras' `load_img(target_size=...)`); a `cropSize`
+            /// smaller than that is cut from the centre.
+            case exact
+        }
+
         public var resizeShorterTo: Int
         public var cropSize: Int
         /// Multiplies 0...255 pixel values (1/255 for PyTorch models, 1 for Keras ones).
         public var pixelScale: Float
         public var mean: [Float]
         public var std: [Float]
+        /// Absent in files written before it: bilinear, what effnet-predict did then.
+        public var interpolation: Interpolation
+        /// Absent in files written before it: shorterSide.
+        public var resizeMode: ResizeMode
 
-        public init(resizeShorterTo: Int, cropSize: Int, pixelScale: Float, mean: [Float], std: [Float]) {
+        public init(resizeShorterTo: Int, cropSize: Int, pixelScale: Float, mean: [Float], std: [Float],
+                    interpolation: Interpolation = .bilinear, resizeMode: ResizeMode = .shorterSide) {
             self.resizeShorterTo = resizeShorterTo; self.cropSize = cropSize
             self.pixelScale = pixelScale; self.mean = mean; self.std = std
+            self.interpolation = interpolation; self.resizeMode = resizeMode
         }
 
-        /// The seed notebook's transform: shorter side 256, centre crop 224, ImageNet mean/std.
+        private enum CodingKeys: String, CodingKey {
+            case resizeShorterTo, cropSize, pixelScale, mean, std, interpolation, resizeMode
+        }
+
+        /// Reads configs written before `interpolation` and `resizeMode` existed (as bilinear,
+        /// shorter side: what they meant then).
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(resizeShorterTo: try c.decode(Int.self, forKey: .resizeShorterTo),
+                      cropSize: try c.decode(Int.self, forKey: .cropSize),
+                      pixelScale: try c.decode(Float.self, forKey: .pixelScale),
+                      mean: try c.decode([Float].self, forKey: .mean), std: try c.decode([Float].self, forKey: .std),
+                      interpolation: try c.decodeIfPresent(Interpolation.self, forKey: .interpolation) ?? .bilinear,
+                      resizeMode: try c.decodeIfPresent(ResizeMode.self, forKey: .resizeMode) ?? .shorterSide)
+        }
+
+        /// The seed notebook's transform: shorter side 256, centre crop 224, ImageNet mean/std,
+        /// bilinear.
         public static let imagenetTorch = ImagePreprocessing(
             resizeShorterTo: 256, cropSize: 224, pixelScale: 1.0 / 255,
             mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
 
-        /// Raw 0-255 pixels for models that normalise inside (Keras), at `size`.
+        /// Raw 0-255 pixels for models that normalise inside (Keras), at `size`: the whole image
+        /// squashed to size x size with nearest-neighbour sampling, as the Keras Applications
+        /// docs' `keras.utils.load_img(path, target_size=(size, size))` does by default.
         public static func raw(size: Int) -> ImagePreprocessing {
-            ImagePreprocessing(resizeShorterTo: size, cropSize: size, pixelScale: 1, mean: [0, 0, 0], std: [1, 1, 1])
+            ImagePreprocessing(resizeShorterTo: size, cropSize: size, pixelScale: 1, mean: [0, 0, 0], std: [1, 1, 1],
+                               interpolation: .nearest, resizeMode: .exact)
         }
     }
 

@@ -160,19 +160,43 @@ public enum HuggingFaceFamily: ModelFamily {
         return (mapping, variant)
     }
 
-    /// preprocessor_config.json (EfficientNetImageProcessor): resize straight to `size` (no
-    /// crop), rescale by `rescale_factor`, normalise by `image_mean` and `image_std`, which with
-    /// `include_top` it divides by twice (the stored values are square roots of the std).
+    /// preprocessor_config.json (EfficientNetImageProcessor, transformers'
+    /// image_processing_efficientnet.py): resize both sides to `size` (no aspect ratio kept) with
+    /// `resample` (a PIL filter number; absent: the class default, BICUBIC in transformers 5,
+    /// NEAREST before), centre crop only with `do_center_crop`, rescale by `rescale_factor`
+    /// (minus 1 with `rescale_offset`, folded into the mean here), normalise by `image_mean` and
+    /// `image_std`, and with `include_top` divide by `image_std` once more (stored here as
+    /// std squared).
     static func preprocessing(_ checkpoint: SourceCheckpoint, imageSize: Int) throws -> EfficientNetConfig.ImagePreprocessing? {
         guard let text = checkpoint.notes[SourceReader.HubNotes.preprocessor],
               let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return nil }
-        let size = (json["size"] as? [String: Any]).flatMap { ($0["height"] as? Int) ?? ($0["shortest_edge"] as? Int) } ?? imageSize
-        let scale = (json["rescale_factor"] as? NSNumber)?.floatValue ?? 1.0 / 255
-        let mean = (json["image_mean"] as? [NSNumber])?.map(\.floatValue) ?? [0.485, 0.456, 0.406]
-        var std = (json["image_std"] as? [NSNumber])?.map(\.floatValue) ?? [0.229, 0.224, 0.225]
-        if (json["include_top"] as? Bool) ?? true { std = std.map { $0 * $0 } }
-        guard mean.count == 3, std.count == 3, size > 0, size <= 8192, scale.isFinite, scale > 0,
+        func flag(_ key: String, _ otherwise: Bool) -> Bool { (json[key] as? Bool) ?? otherwise }
+        let sizes = json["size"] as? [String: Any]
+        let size = sizes.flatMap { ($0["height"] as? Int) ?? ($0["shortest_edge"] as? Int) } ?? imageSize
+        // size {shortest_edge: n} keeps the aspect ratio (then the centre square is what fits a batch).
+        let keepsRatio = sizes?["height"] == nil && sizes?["shortest_edge"] != nil
+        let cropSizes = json["crop_size"] as? [String: Any]
+        let crop = flag("do_center_crop", false) ? (cropSizes?["height"] as? Int) ?? size : size
+        let filter: EfficientNetConfig.ImagePreprocessing.Interpolation
+        switch (json["resample"] as? Int) ?? 3 {
+        case 0: filter = .nearest
+        case 2: filter = .bilinear
+        case 3: filter = .bicubic
+        default: return nil   // box, hamming, lanczos: not reproduced
+        }
+        let scale = flag("do_rescale", true) ? (json["rescale_factor"] as? NSNumber)?.floatValue ?? 1.0 / 255 : 1
+        let offset: Float = flag("do_rescale", true) && flag("rescale_offset", false) ? 1 : 0
+        let imageMean = (json["image_mean"] as? [NSNumber])?.map(\.floatValue) ?? [0.5, 0.5, 0.5]
+        let imageStd = (json["image_std"] as? [NSNumber])?.map(\.floatValue) ?? [0.5, 0.5, 0.5]
+        let normalize = flag("do_normalize", true)
+        var mean = (normalize ? imageMean : [0, 0, 0]).map { $0 + offset }
+        var std = normalize ? imageStd : [1, 1, 1]
+        if flag("include_top", true) { std = zip(std, imageStd).map { $0 * $1 } }
+        if mean.count == 1 { mean = Array(repeating: mean[0], count: 3) }
+        if std.count == 1 { std = Array(repeating: std[0], count: 3) }
+        guard mean.count == 3, std.count == 3, size > 0, size <= 8192, crop > 0, crop <= size, scale.isFinite, scale > 0,
               mean.allSatisfy(\.isFinite), std.allSatisfy({ $0.isFinite && $0 > 0 }) else { return nil }
-        return .init(resizeShorterTo: size, cropSize: size, pixelScale: scale, mean: mean, std: std)
+        return .init(resizeShorterTo: size, cropSize: crop, pixelScale: scale, mean: mean, std: std,
+                     interpolation: filter, resizeMode: keepsRatio ? .shorterSide : .exact)
     }
 }

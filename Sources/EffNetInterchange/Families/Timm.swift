@@ -121,6 +121,7 @@ enum TimmNaming {
             if let p = TorchVariant.matchV2(config, presets: presets) {
                 config.name = p.name
                 config.imagePreprocessing = .imagenetTorch(resize: p.resolution, crop: p.resolution)
+                config.imagePreprocessing.interpolation = .bicubic   // timm's pretrained_cfg for every EfficientNet
                 described = "\(p.name) (width \(p.width), depth \(p.depth))"
             } else {
                 config.name = tf ? "tf_efficientnetv2_custom" : "efficientnetv2_custom"
@@ -133,6 +134,7 @@ enum TimmNaming {
             let match = TorchVariant.match(config, stages: stages, presets: presets, fixedStemHead: lite)
             if let i = match.index {
                 conventions.imagePreprocessing = .imagenetTorch(nominal: presets[i].resolution)
+                conventions.imagePreprocessing.interpolation = .bicubic   // timm's pretrained_cfg for every EfficientNet
                 config = shapes.config(name: presets[i].name, strides: strides, stages: stages, conventions: conventions)
             }
             described = match.description
@@ -151,7 +153,8 @@ enum TimmNaming {
             }
             if let p = hub.preprocessing {
                 config.imagePreprocessing = p
-                hubNotes.append("preprocessing from config.json's pretrained_cfg: resize \(p.resizeShorterTo), crop \(p.cropSize), mean \(p.mean), std \(p.std)" + (hub.interpolation.map { $0 == "bilinear" ? "" : " (\($0) in timm; effnet-predict resizes bilinearly)" } ?? ""))
+                hubNotes.append("preprocessing from config.json's pretrained_cfg: resize \(p.resizeMode == .exact ? "both sides (crop_mode squash)" : "shorter side") to \(p.resizeShorterTo), \(p.interpolation.rawValue), crop \(p.cropSize), mean \(p.mean), std \(p.std)"
+                                + (hub.interpolation.map { ["bilinear", "bicubic", "nearest"].contains($0) ? "" : " (timm's '\($0)' is not supported: bicubic used)" } ?? ""))
             }
         }
         let variant = described + ", \(shapes.numClasses) classes; "
@@ -186,7 +189,13 @@ struct TimmHubConfig {
             let pct = (cfg["crop_pct"] as? NSNumber)?.doubleValue ?? 0.875
             // crop_pct comes from an untrusted file: only (0.05, 1] sizes anything.
             let resize = pct >= 0.05 && pct <= 1 ? Int((Double(size[1]) / pct).rounded(.down)) : size[1]
-            preprocessing = .init(resizeShorterTo: resize, cropSize: size[1], pixelScale: 1.0 / 255, mean: mean, std: std)
+            // timm's default interpolation is bicubic for every EfficientNet; 'random' and
+            // 'lanczos' (training-time or unsupported here) read as bicubic, which the note says.
+            let filter = interpolation.flatMap(EfficientNetConfig.ImagePreprocessing.Interpolation.init(rawValue:)) ?? .bicubic
+            // crop_mode 'squash' resizes both sides (aspect ratio lost), 'center' the shorter one.
+            let mode: EfficientNetConfig.ImagePreprocessing.ResizeMode = cfg["crop_mode"] as? String == "squash" ? .exact : .shorterSide
+            preprocessing = .init(resizeShorterTo: resize, cropSize: size[1], pixelScale: 1.0 / 255, mean: mean, std: std,
+                                  interpolation: filter, resizeMode: mode)
         }
     }
 }

@@ -84,7 +84,7 @@ public enum TorchvisionFamily: ModelFamily {
             if let b = match.index {
                 config.name = "efficientnet_b\(b)"
                 conventions.bnEpsilon = b >= 5 ? 1e-3 : 1e-5
-                conventions.imagePreprocessing = .imagenetTorch(nominal: EfficientNetConfig.compoundScaling[b].resolution)
+                conventions.imagePreprocessing = Self.bPreprocessing[b]
                 config = shapes.config(name: config.name, strides: strides, stages: stages, conventions: conventions)
                 variant += ", \(shapes.numClasses) classes; BN eps \(b >= 5 ? "1e-3 (torchvision B5-B7)" : "1e-5 (torchvision B0-B4)")"
             } else {
@@ -111,12 +111,26 @@ public enum TorchvisionFamily: ModelFamily {
         return (config, "\(p.name) (\(blocks)), \(shapes.numClasses) classes; BN eps 1e-3 (torchvision V2)")
     }
 
-    /// What torchvision's V2 weights' transforms do (`EfficientNet_V2_*_Weights.IMAGENET1K_V1`):
-    /// resize and crop 384 (S) or 480 (M, L); V2-L normalises with mean and std 0.5.
+    /// What torchvision's weights' transforms do (`EfficientNet_B*_Weights.DEFAULT.transforms()`,
+    /// printed by torchvision 0.29): shorter side resized by Pillow with the given filter, centre
+    /// crop, ImageNet normalisation. B1's DEFAULT is IMAGENET1K_V2 (255/240 bilinear; V1 was
+    /// 256/240 bicubic).
+    static let bPreprocessing: [EfficientNetConfig.ImagePreprocessing] = [
+        (256, 224, .bicubic), (255, 240, .bilinear), (288, 288, .bicubic), (320, 300, .bicubic),
+        (384, 380, .bicubic), (456, 456, .bicubic), (528, 528, .bicubic), (600, 600, .bicubic),
+    ].map { resize, crop, filter in
+        var p = EfficientNetConfig.ImagePreprocessing.imagenetTorch(resize: resize, crop: crop)
+        p.interpolation = filter
+        return p
+    }
+
+    /// The same for the V2 weights (`EfficientNet_V2_*_Weights.IMAGENET1K_V1`): resize and crop
+    /// 384 (S) or 480 (M, L), bilinear except V2-L (bicubic, mean and std 0.5).
     static let v2Preprocessing: [String: EfficientNetConfig.ImagePreprocessing] = [
         "efficientnet_v2_s": .imagenetTorch(resize: 384, crop: 384),
         "efficientnet_v2_m": .imagenetTorch(resize: 480, crop: 480),
-        "efficientnet_v2_l": .init(resizeShorterTo: 480, cropSize: 480, pixelScale: 1.0 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]),
+        "efficientnet_v2_l": .init(resizeShorterTo: 480, cropSize: 480, pixelScale: 1.0 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5],
+                                   interpolation: .bicubic),
     ]
 
     static func describe(_ checkpoint: SourceCheckpoint, _ idx: TorchNames) -> String {

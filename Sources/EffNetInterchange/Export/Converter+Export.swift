@@ -217,7 +217,11 @@ extension Converter {
         let hubNotes = HubExport.notes(hubFiles)
         checkpoint.notes = hubNotes
         let target = try targetMapping(checkpoint, family: family, chain: model.config.classifierChain).config
-        let outcome = ExportConventions.compare(source: model.config, target: target, family: family, evaluationSize: evaluationSize(model.config))
+        var outcome = ExportConventions.compare(source: model.config, target: target, family: family, evaluationSize: evaluationSize(model.config))
+        let p = model.config.imagePreprocessing
+        if family == .hf, p.resizeMode == .shorterSide, p.resizeShorterTo != p.cropSize {
+            outcome.notes.append("preprocessor_config.json: transformers' processor resizes straight to \(p.cropSize)x\(p.cropSize); the model's resize to \(p.resizeShorterTo) and centre crop are not kept")
+        }
         return TorchPlan(entries: entries, hubFiles: hubFiles, hubNotes: hubNotes, outcome: outcome)
     }
 

@@ -33,9 +33,9 @@ enum HubExport {
             "custom_load": false,
             "input_size": [c.inputChannels, p.cropSize, p.cropSize],
             "fixed_input_size": false,
-            "interpolation": "bicubic",
-            "crop_pct": json(Float(p.cropSize) / Float(max(p.resizeShorterTo, 1))),
-            "crop_mode": "center",
+            "interpolation": p.interpolation.rawValue,
+            "crop_pct": p.resizeMode == .exact ? 1.0 : json(Float(p.cropSize) / Float(max(p.resizeShorterTo, 1))),
+            "crop_mode": p.resizeMode == .exact ? "squash" : "center",
             "mean": mean.map(json), "std": std.map(json),
             "num_classes": c.numClasses,
             "pool_size": [max(1, p.cropSize / 32), max(1, p.cropSize / 32)],
@@ -112,7 +112,9 @@ enum HubExport {
         let processor: [String: Any] = [
             "image_processor_type": "EfficientNetImageProcessor",
             "do_resize": true, "size": ["height": c.imagePreprocessing.cropSize, "width": c.imagePreprocessing.cropSize],
-            "resample": 0, "do_center_crop": false, "crop_size": ["height": c.imagePreprocessing.cropSize, "width": c.imagePreprocessing.cropSize],
+            // PIL's resample codes; transformers' processor resizes straight to the size (no crop).
+            "resample": ["nearest": 0, "bilinear": 2, "bicubic": 3][c.imagePreprocessing.interpolation.rawValue] ?? 2,
+            "do_center_crop": false, "crop_size": ["height": c.imagePreprocessing.cropSize, "width": c.imagePreprocessing.cropSize],
             "do_rescale": true, "rescale_factor": 1.0 / 255, "rescale_offset": false,
             "do_normalize": true, "image_mean": mean.map(json), "image_std": std.map(json),
             // include_top divides by the std a second time (keras.applications' quirk): off.

@@ -232,6 +232,16 @@ final class ExportTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out("tv.weights.h5")))
     }
 
+    /// timm builds a hub folder's model by its architecture name alone: a scaled structure, which
+    /// no timm architecture has, cannot go into one (a .pth or .safetensors can hold it).
+    func testTimmHubFolderNeedsATimmArchitecture() throws {
+        let dest = out("timm_hub_out")
+        XCTAssertThrowsError(try convert(fixture("Fixtures/export/timm_tf_w035/weights.pth"), dest, to: .timmTF, family: .timmTF)) { e in
+            XCTAssertTrue("\(e)".contains("architecture name"), "\(e)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dest))
+    }
+
     /// A refused export into a new folder leaves no folder behind.
     func testRefusedFolderExportLeavesNothing() throws {
         let dest = out("timm_folder")

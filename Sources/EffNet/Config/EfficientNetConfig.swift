@@ -232,6 +232,19 @@ public struct EfficientNetConfig: Codable, Equatable, Sendable {
                       resizeMode: try c.decodeIfPresent(ResizeMode.self, forKey: .resizeMode) ?? .shorterSide)
         }
 
+        /// The defaults (bilinear, shorter side) are not written, so a config that uses them is
+        /// byte for byte what earlier versions wrote and read (as `Block.kind` is for MBConv).
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(resizeShorterTo, forKey: .resizeShorterTo)
+            try c.encode(cropSize, forKey: .cropSize)
+            try c.encode(pixelScale, forKey: .pixelScale)
+            try c.encode(mean, forKey: .mean)
+            try c.encode(std, forKey: .std)
+            if interpolation != .bilinear { try c.encode(interpolation, forKey: .interpolation) }
+            if resizeMode != .shorterSide { try c.encode(resizeMode, forKey: .resizeMode) }
+        }
+
         /// The seed notebook's transform: shorter side 256, centre crop 224, ImageNet mean/std,
         /// bilinear.
         public static let imagenetTorch = ImagePreprocessing(

@@ -153,7 +153,7 @@ extension Converter {
                                     inputSize: evaluationSize(model.config), notes: notes)
         let metadata = ["format": "pt"]
         let entries = plan.entries.map { e in
-            EffwWriter.Entry(name: e.name, dtype: e.raw.dtype, shape: e.raw.shape) { body in try body(e.raw.contiguousBytes!) }
+            EffwWriter.Entry(name: e.name, dtype: e.dtype, shape: e.shape) { body in try e.withBytes(body) }
         }
         func verify(_ path: String) throws {
             let result = try verifyExport(path: path, hubNotes: plan.hubNotes, family: family, model: model, source: source,
@@ -164,7 +164,7 @@ extension Converter {
         switch container {
         case .torchArchive:
             let tensors = plan.entries.map { e in
-                TorchArchiveWriter.Tensor(name: e.name, dtype: e.raw.dtype, shape: e.raw.shape, bytes: Array(e.raw.contiguousBytes!))
+                TorchArchiveWriter.Tensor(name: e.name, dtype: e.dtype, shape: e.shape, bytes: e.withBytes { Array($0) })
             }
             try AtomicFileWriter(destination: destination, overwrite: options.overwrite).write({ sink in
                 try TorchArchiveWriter.write(tensors, archiveName: torchArchiveName(destination), to: &sink)
@@ -203,8 +203,7 @@ extension Converter {
 
     static func torchPlan(_ model: EfficientNet, classNames: [String]?, family: FamilyName, destination: String, folder: Bool) throws -> TorchPlan {
         let entries = try TorchExport.stateDict(model, family: family)
-        let names = SourceCheckpoint(path: destination, format: .safetensors,
-                                     tensors: entries.map { SourceTensor(name: $0.name, raw: $0.raw) })
+        let names = try TorchExport.shapeCheckpoint(entries, path: destination)
         var hubFiles: [(name: String, text: String)] = []
         if family == .hf {
             hubFiles = try HubExport.transformersFiles(model.config, classNames: classNames, destination: destination)

@@ -9,10 +9,20 @@ enum TorchExport {
     /// The families whose state dicts this writes.
     static let families: [FamilyName] = [.torchvision, .timm, .timmTF, .lukemelas, .lite, .hf, .seed]
 
-    /// One tensor of the state dict, in the order a framework's modules register it.
+    /// One tensor of the state dict, in the order a framework's modules register it. It points at
+    /// the model's own values: the bytes are read once, by the writer.
     struct Entry {
         var name: String
-        var raw: RawTensor
+        var shape: [Int]
+        var dtype: DType
+        /// The parameter (float32); nil for a batch norm's update counter, a 0-d int64 zero.
+        var tensor: Tensor?
+
+        func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            if let tensor { return try tensor.scalars.withUnsafeBytes(body) }
+            var zero = Int64(0).littleEndian
+            return try withUnsafeBytes(of: &zero, body)
+        }
     }
 
     /// The family's module names for `config`.
@@ -65,13 +75,25 @@ enum TorchExport {
         var entries: [Entry] = []
         for a in mapping.assignments {
             guard let t = model.parameter(named: a.canonical) else { continue }
-            entries.append(Entry(name: a.source, raw: try rawTensor(t)))
+            entries.append(Entry(name: a.source, shape: t.shape, dtype: .f32, tensor: t))
             if a.source.hasSuffix(".running_var") {
                 let norm = String(a.source.dropLast(".running_var".count))
-                entries.append(Entry(name: "\(norm).num_batches_tracked", raw: try int64Scalar(0)))
+                entries.append(Entry(name: "\(norm).num_batches_tracked", shape: [], dtype: .i64, tensor: nil))
             }
         }
         return entries
+    }
+
+    /// The entries' names and shapes as a checkpoint a family's reader maps (which reads names,
+    /// shapes and hub notes, never values): every tensor views one zero-filled buffer, so asking
+    /// a family what it would read copies no weights.
+    static func shapeCheckpoint(_ entries: [Entry], path: String) throws -> SourceCheckpoint {
+        let largest = entries.map { $0.shape.reduce(1, *) * $0.dtype.size }.max() ?? 0
+        let zeros = ByteStorage([UInt8](repeating: 0, count: largest))
+        let tensors = try entries.map { e in
+            SourceTensor(name: e.name, raw: try RawTensor(dtype: e.dtype, shape: e.shape, storage: zeros))
+        }
+        return SourceCheckpoint(path: path, format: .safetensors, tensors: tensors)
     }
 
     /// Each block's stage ordinal (0-based, in order of appearance) and index inside it.
@@ -94,14 +116,5 @@ enum TorchExport {
         case .mbconv: return "MBConv \(b.kernel)x\(b.kernel)" + (b.hasExpansion ? ", expanding" : "") + (b.seChannels != nil ? ", SE" : ", no SE")
         case .fused: return "Fused-MBConv \(b.kernel)x\(b.kernel)" + (b.hasProjection ? " with projection" : "") + (b.seChannels != nil ? ", SE" : "")
         }
-    }
-
-    static func rawTensor(_ t: Tensor) throws -> RawTensor {
-        try t.scalars.withUnsafeBytes { try RawTensor(dtype: .f32, shape: t.shape, storage: ByteStorage(copying: $0)) }
-    }
-
-    static func int64Scalar(_ v: Int64) throws -> RawTensor {
-        var le = v.littleEndian
-        return try withUnsafeBytes(of: &le) { try RawTensor(dtype: .i64, shape: [], storage: ByteStorage(copying: $0)) }
     }
 }

@@ -141,10 +141,7 @@ public enum HuggingFaceFamily: ModelFamily {
         if let p = try preprocessing(checkpoint, imageSize: image) { conventions.imagePreprocessing = p; config.imagePreprocessing = p }
         // transformers adds the residual only after a stage's first block (`id_skip`): a first
         // block that keeps its width at stride 1 (small width multipliers) has none.
-        for i in config.blocks.indices where config.blocks[i].canHaveResidual && (i == 0 || stages[i] != stages[i - 1]) {
-            config.blocks[i].residual = false
-            notes.append("block \(i): no residual (the first block of its stage, transformers' id_skip)")
-        }
+        notes += config.withoutStageFirstResiduals(stages: stages, why: "transformers' id_skip")
         if let n = hub?.numLabels, n != shapes.numClasses {
             throw MappingError.unsupported(path: path, detail: "config.json has \(n) labels, the classifier weight '\(names.classifier).weight' has \(shapes.numClasses) rows")
         }

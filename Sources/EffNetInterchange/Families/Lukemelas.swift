@@ -104,11 +104,7 @@ enum LukemelasNaming {
         // and adds the input only when `stride == 1`: never in a stage's first block. For
         // EfficientNet's own channel plan that is the usual rule; narrow widths, where a first
         // block keeps its width at stride 1, are where the two differ.
-        var notes: [String] = []
-        for i in config.blocks.indices where config.blocks[i].canHaveResidual && (i == 0 || stages[i] != stages[i - 1]) {
-            config.blocks[i].residual = false
-            notes.append("block \(i): no residual (the first block of its stage: efficientnet_pytorch compares its stride [1] with 1)")
-        }
+        let notes = config.withoutStageFirstResiduals(stages: stages, why: "efficientnet_pytorch compares its stride [1] with 1")
         let sizeNote = match.index == nil ? "\(size), assumed: the nominal size is not in the weights" : "\(size)"
         let variant = match.description + ", \(shapes.numClasses) classes; static 'SAME' padding for \(sizeNote), BN eps 1e-3"
             + (lite ? ", no SE, ReLU6" : "")

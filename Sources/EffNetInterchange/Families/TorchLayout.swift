@@ -180,3 +180,19 @@ enum TorchMapping {
         return mapping
     }
 }
+
+extension EfficientNetConfig {
+    /// Marks every block that opens its stage and could add its input (stride 1, same width)
+    /// as not adding it: transformers (`id_skip`) and efficientnet_pytorch (its stride kept as
+    /// the list [1]) never add a stage's first block's input. Only narrow custom widths have
+    /// such blocks; EfficientNet's own channel plan does not.
+    /// - Returns: one report note per block changed, ending in `why`.
+    mutating func withoutStageFirstResiduals(stages: [Int], why: String) -> [String] {
+        var notes: [String] = []
+        for i in blocks.indices where blocks[i].canHaveResidual && (i == 0 || stages[i] != stages[i - 1]) {
+            blocks[i].residual = false
+            notes.append("block \(i): no residual (the first block of its stage: \(why))")
+        }
+        return notes
+    }
+}

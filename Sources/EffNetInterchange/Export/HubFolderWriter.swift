@@ -3,8 +3,8 @@ import Foundation
 
 /// Writes a model-hub folder: the weights file (written, verified and committed atomically by
 /// the caller's closure) and the JSON files beside it. A folder that did not exist is created
-/// and, on any failure, removed again with everything written into it; in an existing folder
-/// no file is replaced without `overwrite`.
+/// and, on any failure, removed again; in an existing folder no file is replaced without
+/// `overwrite`, and the files a failed export added are removed (a replaced one stays replaced).
 struct HubFolderWriter {
     let destination: String
     let overwrite: Bool
@@ -23,6 +23,8 @@ struct HubFolderWriter {
                 throw FileError.cannotWrite(path: destination, reason: "cannot create the folder (\(error.localizedDescription))")
             }
         }
+        // Files this export adds (not ones it replaces with --force) go again if it fails.
+        let added = Set(paths.filter { !fm.fileExists(atPath: $0) })
         var committed: [String] = []
         do {
             try writeWeights(paths[0])
@@ -33,10 +35,8 @@ struct HubFolderWriter {
             }
         } catch {
             // Nothing half-written stays: files this export added go, and the folder if it made it.
-            if !existed {
-                for p in committed { try? fm.removeItem(atPath: p) }
-                try? fm.removeItem(atPath: destination)
-            }
+            for p in committed where added.contains(p) { try? fm.removeItem(atPath: p) }
+            if !existed { try? fm.removeItem(atPath: destination) }
             throw error
         }
     }

@@ -5,8 +5,11 @@
 #   scripts/fuzz.sh                      # all targets, 60 s each
 #   scripts/fuzz.sh -t 300 zip onnx      # two targets, 5 minutes each
 #   scripts/fuzz.sh --no-build npy       # reuse the last fuzz build
+#   scripts/fuzz.sh --parallel -t 3600   # every target at once, an hour each (all cores shared)
 #
-# Targets: zip unpickler legacy torch effw npy onnx hdf5 keras tfbundle source contained.
+# Parser targets: zip unpickler legacy torch effw npy onnx hdf5 keras tfbundle source contained.
+# Writer targets (the bytes are a writer's inputs; its file must read back as written):
+# torchwriter onnxwriter hdf5writer export.
 # Seeds are drawn from Fixtures/ into .build-fuzz/seeds/<target>; the corpus libFuzzer grows is
 # kept in .build-fuzz/corpus/<target> between runs; crashing, leaking, slow and memory-hungry
 # inputs land in .build-fuzz/findings/<target>/ (crash-*, leak-*, timeout-*, oom-*).
@@ -19,13 +22,15 @@ ROOT=$PWD
 SCRATCH=${FUZZ_SCRATCH:-.build-fuzz}
 SECONDS_PER_TARGET=60
 BUILD=1
-ALL=(zip unpickler legacy torch effw npy onnx hdf5 keras tfbundle source contained)
+PARALLEL=0
+ALL=(zip unpickler legacy torch effw npy onnx hdf5 keras tfbundle source contained torchwriter onnxwriter hdf5writer export)
 TARGETS=()
 while [ $# -gt 0 ]; do
     case "$1" in
         -t) SECONDS_PER_TARGET=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        --parallel) PARALLEL=1; shift ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) TARGETS+=("$1"); shift ;;
     esac
 done
@@ -87,6 +92,15 @@ seeds_for() {
                    find "$SCRATCH/findings/hdf5" "$SCRATCH/findings/keras" -name 'crash-*' -size +0 -exec cp {} "$dir/" \; 2>/dev/null ;;
         source) seed "$dir" \( -name '*.pt' -o -name '*.pth' -o -name '*.h5' -o -name '*.keras' -o -name '*.onnx' \
                                -o -name '*.effw' -o -name '*.safetensors' -o -name '*.npy' \) -size -300k ;;
+        # Writer targets read their bytes as choices: any bytes are a start.
+        torchwriter|onnxwriter|hdf5writer|export)
+            python3 -c '
+import random, sys
+r = random.Random(sys.argv[2])
+for i in range(16):
+    open(f"{sys.argv[1]}/random{i}", "wb").write(bytes(r.randrange(256) for _ in range(r.randrange(8, 400))))
+' "$dir" "$t"
+            return 0 ;;
         *) echo "error: unknown target '$t' (targets: ${ALL[*]})" >&2; exit 2 ;;
     esac
     # Hand-made hostile files are seeds for every target.
@@ -95,8 +109,9 @@ seeds_for() {
     true
 }
 
-SUMMARY=()
-for t in "${TARGETS[@]}"; do
+# Fuzzes one target for SECONDS_PER_TARGET and leaves its summary line in findings/<t>.summary.
+run_target() {
+    local t=$1
     corpus="$SCRATCH/corpus/$t" seeds="$SCRATCH/seeds/$t" findings="$SCRATCH/findings/$t"
     rm -rf "$seeds"; mkdir -p "$corpus" "$seeds" "$findings"
     seeds_for "$t" "$seeds"
@@ -131,8 +146,18 @@ for t in "${TARGETS[@]}"; do
     rate=$([ -n "$execs" ] && [ "${secs:-0}" -gt 0 ] && echo $((execs / secs)) || echo "?")
     line="$t: ${execs:-?} executions in ${secs:-?} s ($rate/s), coverage ${cov:-?}, corpus $(ls "$corpus" | wc -l), oom/timeout/crash ${otc:-?}, new finding files $((after - before)), exit $status (log $log)"
     echo "$line"
-    SUMMARY+=("$line")
-done
+    echo "$line" > "$SCRATCH/findings/$t.summary"
+}
+
+if [ $PARALLEL = 1 ]; then
+    # Every target at once, each one libFuzzer fork job: the kernel shares all cores among them.
+    for t in "${TARGETS[@]}"; do run_target "$t" & done
+    wait
+else
+    for t in "${TARGETS[@]}"; do run_target "$t"; done
+fi
+SUMMARY=()
+for t in "${TARGETS[@]}"; do SUMMARY+=("$(cat "$SCRATCH/findings/$t.summary" 2>/dev/null || echo "$t: no summary")"); done
 echo
 echo "== summary (${SECONDS_PER_TARGET}s per target)"
 printf '%s\n' "${SUMMARY[@]}"

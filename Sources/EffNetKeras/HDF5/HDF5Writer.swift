@@ -44,9 +44,17 @@ public final class HDF5Writer {
         try HDF5Library.call(operation, file: name, object: object, body)
     }
 
+    /// HDF5 names and strings end at their first NUL (C strings, NUL-padded fixed-length
+    /// strings), so a text holding one would be written cut short: refused instead.
+    private func refuseNUL(_ texts: [String], at object: String, what: String) throws {
+        guard let bad = texts.first(where: { $0.utf8.contains(0) }) else { return }
+        throw HDF5Error.malformed(file: name, object: object, detail: "\(what) \(bad.debugDescription) holds a NUL byte, where HDF5 would cut it short")
+    }
+
     /// Creates the group at `path` and every missing group above it (an existing one is kept).
-    /// - Throws: `HDF5Error.library`.
+    /// - Throws: `HDF5Error.malformed` for a path holding a NUL byte, `.library`.
     public func group(_ path: String) throws {
+        try refuseNUL([path], at: path, what: "the path")
         var current = ""
         for component in path.split(separator: "/") {
             current += "/" + component
@@ -84,6 +92,7 @@ public final class HDF5Writer {
         guard shape.allSatisfy({ $0 >= 0 }), CheckedSize.product(shape) == count else {
             throw HDF5Error.malformed(file: name, object: path, detail: "\(count) values do not fill shape \(shape)")
         }
+        try refuseNUL([path], at: path, what: "the path")
         try parent(of: path)
         let space = try HDF5ScopedID(dataspace(shape, at: path), close: effnet_H5Sclose)
         let did = HDF5ScopedID(try call("H5Dcreate2", path) {
@@ -103,6 +112,7 @@ public final class HDF5Writer {
     /// `attrs[name] = "text"`).
     /// - Throws: `HDF5Error.library`.
     public func attribute(_ attribute: String, on path: String, string: String) throws {
+        try refuseNUL([string], at: "\(path)@\(attribute)", what: "the value")
         let type = HDF5ScopedID(try call("H5Tcopy", path) { effnet_H5Tcopy(effnet_h5t_c_s1()) }, close: effnet_H5Tclose)
         try call("H5Tset_size", path) { effnet_H5Tset_size(type.id, effnet_h5t_variable()) }
         try call("H5Tset_cset", path) { effnet_H5Tset_cset(type.id, H5T_CSET_UTF8) }
@@ -122,6 +132,7 @@ public final class HDF5Writer {
     /// - Throws: `HDF5Error.library`.
     public func attribute(_ attribute: String, on path: String, strings: [String]) throws {
         let where_ = "\(path)@\(attribute)"
+        try refuseNUL(strings, at: where_, what: "the value")
         guard !strings.isEmpty else {
             let space = HDF5ScopedID(try dataspace([0], at: where_), close: effnet_H5Sclose)
             try withAttribute(attribute, on: path, type: effnet_h5t_ieee_f64le(), space: space.id) { _ in }
@@ -141,6 +152,7 @@ public final class HDF5Writer {
     }
 
     private func withAttribute(_ attribute: String, on path: String, type: hid_t, space: hid_t, _ body: (hid_t) throws -> Void) throws {
+        try refuseNUL([path, attribute], at: "\(path)@\(attribute)", what: "the name")
         let oid = HDF5ScopedID(try call("H5Oopen", path) { effnet_H5Oopen(id, path, hid_t(H5P_DEFAULT)) }, close: effnet_H5Oclose)
         let aid = HDF5ScopedID(try call("H5Acreate2", "\(path)@\(attribute)") {
             effnet_H5Acreate2(oid.id, attribute, type, space, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))

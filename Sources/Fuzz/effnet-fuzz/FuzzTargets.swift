@@ -34,7 +34,7 @@ struct FuzzTarget: Sendable {
         FuzzTarget(name: "source", seeds: "every fixture format", run: source),
         FuzzTarget(name: "contained", seeds: "*.h5, *.keras and the hdf5/keras findings", run: contained,
                    replay: containedReplay),
-    ]
+    ] + writers
 
     static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 
@@ -218,10 +218,14 @@ struct FuzzTarget: Sendable {
     @inline(never)
     static func report<T>(_ body: @autoclosure () throws -> T) -> T? {
         do { return try body() } catch {
-            _ = String(describing: error).utf8.count
+            let text = String(describing: error)
+            if verbose { FileHandle.standardError.write(Data("refused: \(text)\n".utf8)) }
             return nil
         }
     }
+
+    /// EFFNET_FUZZ_VERBOSE=1 (replay): print every error a target meets, to see how far inputs get.
+    static let verbose = ProcessInfo.processInfo.environment["EFFNET_FUZZ_VERBOSE"] == "1"
 
     /// Reads every byte, so a bad view trips the address sanitizer.
     @inline(never)

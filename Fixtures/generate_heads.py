@@ -22,6 +22,9 @@ framework's output for it) and info.json (the head as the framework printed it))
                 Sequential(Linear(C, 12), ReLU, Linear(12, 7)), save_pretrained        folder
   renamed       tv_mlp's state dict with the names of someone's own module (see
                 renamed/names.json, the --names map that undoes it)                    weights.pth
+  roles         a width-0.25 tf_efficientnet_b0 (timm, 9 classes) saved under someone's own
+                module's flat names; roles/names.json maps them onto the canonical roles
+                with timm-tf's conventions (names_no_conventions.json leaves them open)  weights.pth
   keras_tutorial keras.io's transfer-learning layout on a width-0.1 keras.applications
                 EfficientNet: base -> GlobalAveragePooling2D -> BatchNormalization -> Dropout ->
                 Dense(8, softmax)                                  model.keras, model.weights.h5
@@ -215,6 +218,46 @@ def torch_cases():
     })
     write_json(os.path.join(folder, "info.json"), {"from": "tv_mlp", "renamed": len(names), "torch": torch.__version__,
                                                    "chain": "dropout,linear,relu,dropout,linear"})
+
+    # Someone's own EfficientNet class with flat block names and timm-tf's conventions (TF "SAME"
+    # padding, BN eps 1e-3): a --names map onto canonical roles, written as a user would script
+    # it, needs no knowledge of timm's stage numbering.
+    def keep_linear(model, c):
+        model.classifier = nn.Linear(c, 9)
+        return nn.ModuleList([model.classifier])
+
+    roles_model = case("roles", 5, lambda: build_timm(0.25, 0.34, 1000, tf=True), keep_linear, lambda m, f: None,
+                       dict(family="timm-tf", builder="_gen_efficientnet('tf_efficientnet_b0', channel_multiplier=0.25, depth_multiplier=0.34, bn_eps=1e-3, pad_type='same')"))
+    folder = os.path.join(OUT, "roles")
+    # timm module -> (the user's module, the role), block by block in execution order.
+    modules = {"conv_stem": ("encoder.stem.0", "stem.conv"), "bn1": ("encoder.stem.1", "stem.bn"),
+               "conv_head": ("encoder.top.0", "head.conv"), "bn2": ("encoder.top.1", "head.bn"),
+               "classifier": ("fc", "classifier")}
+    flat = 0
+    for si, stage in enumerate(roles_model.blocks):
+        for bi, block in enumerate(stage):
+            p, u, r = f"blocks.{si}.{bi}", f"encoder.layers.{flat}", f"blocks.{flat}"
+            parts = ({"conv_pw": "expand.0", "bn1": "expand.1", "conv_dw": "dw.0", "bn2": "dw.1", "conv_pwl": "project.0", "bn3": "project.1"}
+                     if hasattr(block, "conv_pwl") else
+                     {"conv_dw": "dw.0", "bn1": "dw.1", "conv_pw": "project.0", "bn2": "project.1"})
+            parts.update({"se.conv_reduce": "se.fc1", "se.conv_expand": "se.fc2"})
+            role = {"expand.0": "expand.conv", "expand.1": "expand.bn", "dw.0": "depthwise.conv", "dw.1": "depthwise.bn",
+                    "project.0": "project.conv", "project.1": "project.bn", "se.fc1": "se.reduce", "se.fc2": "se.expand"}
+            for t, mine in parts.items():
+                modules[f"{p}.{t}"] = (f"{u}.{mine}", f"{r}.{role[mine]}")
+            flat += 1
+    own = {}
+    for k, v in roles_model.state_dict().items():
+        module, leaf = k.rsplit(".", 1)
+        own[f"{modules[module][0]}.{leaf}"] = v
+    torch.save(own, os.path.join(folder, "weights.pth"))
+    prefixes = {f"{mine}.": f"{role}." for mine, role in modules.values()}
+    write_json(os.path.join(folder, "names.json"), {
+        "comment": "someone's own EfficientNet class (flat encoder.layers.N) onto the canonical roles; its code follows timm-tf's conventions",
+        "family": "canonical", "conventions": "timm-tf", "prefixes": prefixes})
+    write_json(os.path.join(folder, "names_no_conventions.json"), {
+        "comment": "the same map without conventions: a reference pair decides among the PyTorch families",
+        "family": "canonical", "prefixes": prefixes})
 
 
 # ---------------------------------------------------------------------------------------------

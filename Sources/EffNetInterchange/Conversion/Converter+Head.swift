@@ -1,4 +1,5 @@
 import EffNet
+import Foundation
 
 extension Converter {
     /// The candidate mappings of `candidateMappings(_:family:imageSize:)`, with the user's names
@@ -11,12 +12,24 @@ extension Converter {
         var mappings: [WeightMapping]
         if let names {
             let (renamed, outcome) = try names.apply(to: checkpoint)
-            do {
-                mappings = try candidateMappings(renamed, family: family ?? names.family, imageSize: imageSize)
-            } catch let MappingError.unknownFamily(path, detail) {
-                throw MappingError.unknownFamily(path: path, detail: "\(detail) (after renaming by \(names.path))")
+            if names.roles {
+                // Roles -> the family's names -> its reader; the way back composes both renamings.
+                mappings = try CanonicalRoles.readings(renamed, conventions: family ?? names.conventions).map { r in
+                    var original: [String: String] = [:]
+                    for (familyName, role) in r.roleOf { original[familyName] = outcome.original[role] ?? role }
+                    for (role, file) in outcome.original where original[role] == nil && !r.roleOf.values.contains(role) { original[role] = file }
+                    let note = "--names \((names.path as NSString).lastPathComponent): canonical roles read with \(r.mapping.family)'s conventions"
+                        + (family ?? names.conventions == nil ? " (one of the families that hold them; a reference pair decides)" : "")
+                    return r.mapping.restoringSourceNames(original, notes: outcome.notes(names.path) + [note])
+                }
+            } else {
+                do {
+                    mappings = try candidateMappings(renamed, family: family ?? names.family, imageSize: imageSize)
+                } catch let MappingError.unknownFamily(path, detail) {
+                    throw MappingError.unknownFamily(path: path, detail: "\(detail) (after renaming by \(names.path))")
+                }
+                mappings = mappings.map { $0.restoringSourceNames(outcome.original, notes: outcome.notes(names.path)) }
             }
-            mappings = mappings.map { $0.restoringSourceNames(outcome.original, notes: outcome.notes(names.path)) }
         } else {
             mappings = try candidateMappings(checkpoint, family: family, imageSize: imageSize)
         }

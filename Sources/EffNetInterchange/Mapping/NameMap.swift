@@ -2,22 +2,34 @@ import EffNet
 import Foundation
 
 /// `--names MAP.json`: a user's renaming of their checkpoint's tensor names onto one family's
-/// names, for weights saved from someone's own EfficientNet class (other attribute names, a
-/// wrapper module, a renamed prefix). docs/CLI.md and docs/names-example.json show the format:
+/// names or onto the canonical roles, for weights saved from someone's own EfficientNet class
+/// (other attribute names, a wrapper module, a renamed prefix). docs/CLI.md,
+/// docs/names-example.json and docs/names-roles-example.json show the format:
 ///
 ///     {
-///       "family":   "torchvision",                       optional: whose names the map gives
+///       "family":   "torchvision",                       optional: whose names the map gives,
+///                                                        or "canonical" for the roles
+///       "conventions": "timm-tf",                        with "canonical" only, optional: whose
+///                                                        conventions the module follows
 ///       "prefixes": { "net.stem.": "features.0.",        a name starting with the key gets the
 ///                     "net.body.": "features." },          value instead (longest key wins)
 ///       "names":    { "head.fc.w": "classifier.1.weight" } whole names, before any prefix
 ///     }
 ///
+/// Roles (`CanonicalRoles`) are the names an .effw stores ("stem.conv.weight",
+/// "blocks.3.depthwise.bn.running_var", "classifier.weight"): the structure without a family's
+/// spelling, so a map never has to know how torchvision numbers its stages.
+///
 /// Every renamed name must be unique. Names no entry matches keep their spelling. The report
 /// lists what the map matched, the names it left as they were, and entries that matched nothing.
 public struct NameMap: Sendable {
     public let path: String
-    /// The family whose names the map produces, when it says.
+    /// The family whose names the map produces, when it says (nil for roles).
     public var family: FamilyName?
+    /// The map produces canonical roles ("family": "canonical").
+    public var roles = false
+    /// With roles: the family whose conventions the user's module follows, when the map says.
+    public var conventions: FamilyName?
     /// (from, to), longest `from` first.
     public var prefixes: [(from: String, to: String)]
     public var names: [String: String]
@@ -38,14 +50,27 @@ public struct NameMap: Sendable {
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw NameMapError.invalid(path: path, detail: "not a JSON object")
         }
-        if let unknown = json.keys.sorted().first(where: { !["family", "prefixes", "names", "comment"].contains($0) }) {
-            throw NameMapError.invalid(path: path, detail: "unknown key '\(unknown.prefix(60))' (expected family, prefixes, names, comment)")
+        if let unknown = json.keys.sorted().first(where: { !["family", "conventions", "prefixes", "names", "comment"].contains($0) }) {
+            throw NameMapError.invalid(path: path, detail: "unknown key '\(unknown.prefix(60))' (expected family, conventions, prefixes, names, comment)")
         }
         if let f = json["family"] {
-            guard let s = f as? String, let name = FamilyName(rawValue: s), name != .onnxGraph else {
-                throw NameMapError.invalid(path: path, detail: "\"family\" must be one of \(FamilyName.allCases.filter { $0 != .onnxGraph }.map(\.rawValue).joined(separator: ", "))")
+            if let s = f as? String, s == "canonical" {
+                roles = true
+            } else {
+                guard let s = f as? String, let name = FamilyName(rawValue: s), name != .onnxGraph else {
+                    throw NameMapError.invalid(path: path, detail: "\"family\" must be canonical or one of \(FamilyName.allCases.filter { $0 != .onnxGraph }.map(\.rawValue).joined(separator: ", "))")
+                }
+                family = name
             }
-            family = name
+        }
+        if let c = json["conventions"] {
+            guard roles else {
+                throw NameMapError.invalid(path: path, detail: "\"conventions\" goes with \"family\": \"canonical\" (a family's own names bring its conventions)")
+            }
+            guard let s = c as? String, let name = FamilyName(rawValue: s), CanonicalRoles.families.contains(name) else {
+                throw NameMapError.invalid(path: path, detail: "\"conventions\" must be one of \(CanonicalRoles.families.map(\.rawValue).joined(separator: ", "))")
+            }
+            conventions = name
         }
         func table(_ key: String) throws -> [String: String] {
             guard let v = json[key] else { return [:] }

@@ -412,6 +412,19 @@ def main():
         m = nn.Sequential(Normalize(), randomise(SeedMini(3, SEED_CFG), 64, 9), nn.Softmax(dim=1)).eval()
         export_case("seed_softmax_ts17", m, 64, "torchscript", 17,
                     dict(family="seed", final_softmax=True, input_transform=True, **sym), seed=9)
+    if want("hf_ts17") or want("hf_dynamo18"):
+        # transformers' EfficientNetForImageClassification: stem ZeroPad2d((0, 1, 0, 1)) + valid
+        # conv, depthwise "same"/"valid" padding per depthwise_padding, AvgPool2d(ceil_mode=True),
+        # and a stage's first block never adding its input.
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from generate_hf import build, Logits
+        # Per-convolution pads (stem (0, 1, 0, 1); stride-2 depthwise (k//2 - 1, k//2) or, for the
+        # blocks in depthwise_padding, k//2 each side): fixed pads of a static-size graph.
+        hf = dict(family="hf", padding="sameStatic", bn_eps=1e-3, activation="silu")
+        for name, exporter, opset, seed in (("hf_ts17", "torchscript", 17, 10), ("hf_dynamo18", "dynamo", 18, 11)):
+            if want(name):
+                m = randomise(Logits(build([1, 3], 500 + seed)), 64, seed)
+                export_case(name, m, 64, exporter, opset, dict(depthwise_padding=[1, 3], **hf), seed=seed)
     if want("dead_if"):
         dead_if_case()
 

@@ -12,7 +12,8 @@ final class ONNXMappingTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../Fixtures/onnx").standardized.path
     static let cases = ["torchvision_ts13", "torchvision_dynamo18", "timm_ts17", "timm_tf_ts13", "timm_tf_dynamo18",
-                        "lite_ts17", "lukemelas_ts13", "seed_unfolded_ts13", "seed_surgery_ts13", "seed_softmax_ts17", "keras_tf2onnx13"]
+                        "lite_ts17", "lukemelas_ts13", "seed_unfolded_ts13", "seed_surgery_ts13", "seed_softmax_ts17", "keras_tf2onnx13",
+                        "hf_ts17", "hf_dynamo18"]
 
     struct Case {
         let name: String

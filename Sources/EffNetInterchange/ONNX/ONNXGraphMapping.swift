@@ -142,7 +142,8 @@ struct ONNXGraphMappingBuilder {
             if let prev = out.last, b.spatial.stride > 1 || prev.outChannels != outCh || prev.kernel != b.spatial.kernel
                 || prev.expandRatio != ratio || prev.kind != b.kind { stage += 1 }
             out.append(.init(kind: b.kind, expandRatio: ratio, kernel: b.spatial.kernel, stride: b.spatial.stride, inChannels: inCh,
-                             outChannels: outCh, expandedChannels: expanded, seChannels: b.se?.reduce.outChannels, stage: stage))
+                             outChannels: outCh, expandedChannels: expanded, seChannels: b.se?.reduce.outChannels, stage: stage,
+                             residual: b.residual == (b.spatial.stride == 1 && inCh == outCh) ? nil : b.residual))
             inCh = outCh
         }
         return out

@@ -69,9 +69,16 @@ extension ONNXGraphWalker {
         switch n.opType {
         case "GlobalAveragePool": return !nhwc
         case "AveragePool":
-            guard !nhwc, let (h, w) = spatial, view.intsAttribute(n, "kernel_shape") == [Int64(h), Int64(w)] else { return false }
+            guard !nhwc, let (h, w) = spatial, let k = view.intsAttribute(n, "kernel_shape"), k.count == 2 else { return false }
             let pads = view.intsAttribute(n, "pads") ?? [0, 0, 0, 0]
-            return pads.allSatisfy { $0 == 0 } && (n.attribute("auto_pad")?.stringValue ?? "NOTSET") != "SAME_UPPER"
+            guard pads.allSatisfy({ $0 == 0 }), ["NOTSET", "VALID"].contains(n.attribute("auto_pad")?.stringValue ?? "NOTSET") else { return false }
+            if k == [Int64(h), Int64(w)] { return true }
+            // transformers pools with AvgPool2d(hidden_dim, ceil_mode=True): a window larger than
+            // the map, clipped to it, one output (the window past the end is not counted), so the
+            // mean of the whole map, at this input size.
+            let s = view.intsAttribute(n, "strides") ?? [1, 1]
+            guard case let .int(ceil)? = n.attribute("ceil_mode"), ceil == 1, s.count == 2 else { return false }
+            return zip(k, [Int64(h), Int64(w)]).allSatisfy { $0 >= $1 } && zip(zip(k, [Int64(h), Int64(w)]), s).allSatisfy { $0.0 - $0.1 < $1 }
         case "ReduceMean":
             var axes: [Int64]?
             if case let .ints(a)? = n.attribute("axes") { axes = a } else if n.inputs.count > 1 { axes = view.constants[n.inputs[1]]?.asInts }

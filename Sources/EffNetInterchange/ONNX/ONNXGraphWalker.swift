@@ -118,9 +118,12 @@ struct ONNXGraphWalker {
                     residual = true
                 }
             }
-            let expected = spatial.stride == 1 && channels == outChannels
-            guard residual == expected else {
-                throw view.fail((project ?? spatial).node, "block \(blocks.count) \(residual ? "adds" : "lacks") a residual connection where an EfficientNet block \(expected ? "has" : "has none")")
+            // A block that could add its input may not: transformers and efficientnet_pytorch never
+            // add it in a stage's first block (the config records `residual: false`). Adding it
+            // where the shapes differ is no EfficientNet.
+            let possible = spatial.stride == 1 && channels == outChannels
+            guard !residual || possible else {
+                throw view.fail((project ?? spatial).node, "block \(blocks.count) adds a residual connection where an EfficientNet block has none")
             }
             blocks.append(.init(kind: kind, expand: expand, spatial: spatial, se: se, project: project, residual: residual, output: output))
             x = output

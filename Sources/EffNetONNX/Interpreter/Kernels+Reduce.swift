@@ -52,7 +52,9 @@ extension Kernels {
         let includePad = try c.int("count_include_pad", default: 0) != 0
         func outSize(_ i: Int, _ before: Int, _ after: Int, _ k: Int, _ s: Int) -> Int {
             let span = i + before + after - k
-            guard span >= 0 else { return 0 }
+            // A window larger than the padded input: ceil((span) / s) + 1 is still 1 under
+            // ceil_mode while span > -s (transformers' AvgPool2d(hidden_dim, ceil_mode=True)).
+            guard span >= 0 else { return ceil && -span < s ? 1 : 0 }
             let o = (ceil ? (span + s - 1) / s : span / s) + 1
             // ceil_mode keeps a partial last window only when it starts inside the input or the
             // begin padding, never in the end padding (ONNX's reference and PyTorch agree).

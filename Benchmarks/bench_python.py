@@ -6,8 +6,16 @@ computes the same function before it times it.
 
 usage: bench_python.py CACHE_DIR CASE [CASE ...]
        bench_python.py CACHE_DIR --write-checks MODEL [MODEL ...]
+       bench_python.py CACHE_DIR --profile CASE [CASE ...]
   CASE = model:size:batch:threads, e.g. b0:224:1:1
-  env BENCH_MIN_SECONDS (default 3), BENCH_MIN_RUNS (default 20)
+  env BENCH_MIN_SECONDS (default 3), BENCH_MIN_RUNS (default 20),
+      BENCH_ENGINES (default "onnxruntime,pytorch"): run.sh runs each engine in its own process,
+      so that each line's peak_rss_mb (the process's peak resident memory after the case: the
+      interpreter, the engine's import, the model and its runs) is that engine's alone.
+
+--profile: ONNX Runtime's own per-node profile (SessionOptions.enable_profiling) of each case,
+summed per layer kind (the kinds of effnet-bench profile, from each Conv's weight shape and
+input size), one JSON line per kind.
 """
 import json
 import os
@@ -17,8 +25,6 @@ import time
 
 import numpy as np
 import onnxruntime as ort
-import torch
-import torchvision
 
 MIN_SECONDS = float(os.environ.get("BENCH_MIN_SECONDS", "3"))
 MIN_RUNS = int(os.environ.get("BENCH_MIN_RUNS", "20"))
@@ -50,10 +56,19 @@ def ort_session(path, threads):
 
 
 # model name -> (torchvision constructor, input size of the correctness check)
-MODELS = {"b0": ("efficientnet_b0", 224), "b4": ("efficientnet_b4", 380), "v2s": ("efficientnet_v2_s", 384)}
+MODELS = {"b0": ("efficientnet_b0", 224), "b4": ("efficientnet_b4", 380), "b7": ("efficientnet_b7", 600),
+          "v2s": ("efficientnet_v2_s", 384)}
+ENGINES = os.environ.get("BENCH_ENGINES", "onnxruntime,pytorch").split(",")
+
+
+def peak_rss_mb():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def torch_model(cache, model):
+    import torch
+    import torchvision
     ctor = getattr(torchvision.models, MODELS[model][0])
     m = ctor(weights=None).eval()
     m.load_state_dict(torch.load(os.path.join(cache, f"efficientnet_{model}.pt")))
@@ -76,6 +91,10 @@ def main():
         for model in sys.argv[3:]:
             write_check(cache, model, MODELS[model][1])
         return
+    if sys.argv[2] == "--profile":
+        for c in sys.argv[3:]:
+            profile(cache, c)
+        return
     cases = [c.split(":") for c in sys.argv[2:]]
     torch_models = {}
     for model, size, batch, threads in cases:
@@ -83,21 +102,94 @@ def main():
         x = np.random.default_rng(0).standard_normal((batch, 3, size, size), dtype=np.float32)
         case = {"model": model, "size": size, "batch": batch, "threads": threads}
 
-        sess = ort_session(os.path.join(cache, f"efficientnet_{model}.onnx"), threads)
-        med, best, cpu, n = timed(lambda: sess.run(None, {"input": x}))
-        print(json.dumps({"engine": "onnxruntime", **case, "median_ms": med, "min_ms": best, "cpu_ms": cpu, "runs": n}),
-              flush=True)
-        del sess
+        if "onnxruntime" in ENGINES:
+            sess = ort_session(os.path.join(cache, f"efficientnet_{model}.onnx"), threads)
+            med, best, cpu, n = timed(lambda: sess.run(None, {"input": x}))
+            print(json.dumps({"engine": "onnxruntime", **case, "median_ms": med, "min_ms": best, "cpu_ms": cpu, "runs": n,
+                              "peak_rss_mb": peak_rss_mb()}), flush=True)
+            del sess
 
-        torch.set_num_threads(threads)
-        if model not in torch_models:
-            torch_models[model] = torch_model(cache, model)
-        m = torch_models[model]
-        xt = torch.from_numpy(x)
-        with torch.inference_mode():
-            med, best, cpu, n = timed(lambda: m(xt))
-        print(json.dumps({"engine": "pytorch", **case, "median_ms": med, "min_ms": best, "cpu_ms": cpu, "runs": n}),
-              flush=True)
+        if "pytorch" in ENGINES:
+            import torch
+            torch.set_num_threads(threads)
+            if model not in torch_models:
+                torch_models[model] = torch_model(cache, model)
+            m = torch_models[model]
+            xt = torch.from_numpy(x)
+            with torch.inference_mode():
+                med, best, cpu, n = timed(lambda: m(xt))
+            print(json.dumps({"engine": "pytorch", **case, "median_ms": med, "min_ms": best, "cpu_ms": cpu, "runs": n,
+                              "peak_rss_mb": peak_rss_mb()}), flush=True)
+
+
+def layer_kind(op, shapes, last_head):
+    """The effnet-bench profile kind of one ONNX Runtime node, from its operator and input shapes."""
+    if op in ("Conv", "FusedConv"):
+        x, w = shapes[0], shapes[1]
+        co, cig, kh = w[0], w[1], w[2]
+        if kh > 1:
+            return "depthwise k x k" if cig == 1 else ("stem (pad + k x k conv)" if x[1] == 3 else "fused k x k conv")
+        if x[2] * x[3] == 1:
+            return "squeeze-excite"
+        if last_head:
+            return "head 1x1"
+        return "expand 1x1" if co > x[1] else "project 1x1 (+ SE scale, residual)"
+    if op in ("GlobalAveragePool", "ReduceMean"):
+        return "squeeze-excite" if shapes[0][2] * shapes[0][3] > 1 and not last_head else "global average pool"
+    if op in ("Gemm", "MatMul", "Flatten", "Reshape"):
+        return "classifier"
+    if op in ("Sigmoid", "Mul", "HardSigmoid", "Add", "QuickGelu"):
+        # QuickGelu is ORT's fusion of x * sigmoid(x), i.e. SiLU.
+        return "elementwise (activations, SE scale, residual)"
+    if op in ("ReorderInput", "ReorderOutput"):
+        return "layout reorders (NCHWc)"
+    return f"other ({op})"
+
+
+def profile(cache, spec):
+    import tempfile
+    model, size, batch, threads = spec.split(":")
+    size, batch, threads = int(size), int(batch), int(threads)
+    x = np.random.default_rng(0).standard_normal((batch, 3, size, size), dtype=np.float32)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.enable_profiling = True
+    so.profile_file_prefix = os.path.join(tempfile.mkdtemp(), "ort")
+    sess = ort.InferenceSession(os.path.join(cache, f"efficientnet_{model}.onnx"), so, providers=["CPUExecutionProvider"])
+    med, _, _, n = timed(lambda: sess.run(None, {"input": x}))
+    path = sess.end_profiling()
+    events = json.load(open(path))
+    os.remove(path)
+    nodes = [e for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")]
+    runs = n + WARMUP
+    # Execution order of one run: the head is the last 1x1 Conv on a map larger than 1x1.
+    order = []
+    for e in nodes:
+        if e["args"]["node_index"] not in [o["args"]["node_index"] for o in order]:
+            order.append(e)
+        else:
+            break
+    def shapes(e):
+        return [list(d.values())[0] for d in e["args"].get("input_type_shape", [])]
+    head_index = None
+    for e in order:
+        sh = shapes(e)
+        if e["args"]["op_name"] in ("Conv", "FusedConv") and sh[1][2] == 1 and sh[0][2] * sh[0][3] > 1:
+            head_index = e["args"]["node_index"]
+    totals = {}
+    for e in nodes:
+        sh = shapes(e)
+        last = e["args"]["node_index"] == head_index
+        op = e["args"]["op_name"]
+        kind = "global average pool" if op in ("GlobalAveragePool", "ReduceMean") and order and \
+            any(o["args"]["node_index"] == head_index for o in order) and e["args"]["node_index"] > head_index else layer_kind(op, sh, last)
+        totals[kind] = totals.get(kind, 0) + e["dur"]
+    for kind, us in totals.items():
+        print(json.dumps({"engine": "onnxruntime", "case": spec, "kind": kind, "ms_per_inference": us / 1000 / runs,
+                          "median_ms": med}), flush=True)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ def main():
         r["cpu_ms"] = statistics.median(x["cpu_ms"] for x in rs)
         r["min_ms"] = min(x["min_ms"] for x in rs)
         r["runs"] = sum(x["runs"] for x in rs)
+        if all("peak_rss_mb" in x for x in rs):
+            r["peak_rss_mb"] = max(x["peak_rss_mb"] for x in rs)
         r["rounds"] = len(rs)
         by[k] = r
     engines = [e for e in ("swift", "swift-default", "swift-openblas", "onnxruntime", "pytorch")
@@ -39,7 +41,8 @@ def main():
     print()
     for field, title in (("median_ms", "Median wall-clock latency (ms)"),
                          ("min_ms", "Fastest run (ms)"),
-                         ("cpu_ms", "Median process CPU time per run (ms; all threads, ORT's spinning included)")):
+                         ("cpu_ms", "Median process CPU time per run (ms; all threads, ORT's spinning included)"),
+                         ("peak_rss_mb", "Peak resident memory of the process (MB; load and the case's runs, one process per engine and case)")):
         print(f"{title}:")
         print()
         head = "| case | " + " | ".join(engines) + " | Swift/ORT | Swift/PyTorch |"

@@ -24,7 +24,10 @@
 #                      OpenBLAS (libopenblas-dev; OPENBLAS_CORETYPE defaults to SkylakeX, since
 #                      OpenBLAS 0.3.21 does not know this CPU and falls back to SSE3 kernels)
 #
-# Weights: torchvision EfficientNet-B0/B4 and EfficientNetV2-S (case model "v2s") with random
+# Every engine runs each case in a fresh process, whose peak resident memory (the load and the
+# case's runs) is reported per case.
+#
+# Weights: torchvision EfficientNet-B0/B4/B7 and EfficientNetV2-S (case model "v2s") with random
 # weights and BN statistics, made once by make_models.py into Benchmarks/.cache (git-ignored) as
 # .effw, .onnx and .pt.
 set -euo pipefail
@@ -35,7 +38,8 @@ CACHE=Benchmarks/.cache
 MIN_SECONDS=${BENCH_MIN_SECONDS:-3}
 MIN_RUNS=${BENCH_MIN_RUNS:-20}
 CASES=("$@")
-[ ${#CASES[@]} -gt 0 ] || CASES=(b0:224:1:1 b0:224:1:2 b0:224:8:1 b0:224:8:2 b4:380:1:1 b4:380:1:2 v2s:384:1:1 v2s:384:1:2)
+[ ${#CASES[@]} -gt 0 ] || CASES=(b0:224:1:1 b0:224:1:2 b0:224:8:1 b0:224:8:2 b4:380:1:1 b4:380:1:2 b7:600:1:1 b7:600:1:2
+                                   v2s:384:1:1 v2s:384:1:2)
 
 # The inner loops (GEMM tiles, depthwise rows) are C in Sources/CEffNetKernels, compiled for
 # AVX-512, AVX2+FMA and the baseline, and chosen at run time, so the default build runs them at
@@ -96,10 +100,13 @@ swift_engines() { # case
 }
 
 python_engines() { # case
-  local c=$1
-  echo "== $c: onnxruntime, pytorch" >&2
-  BENCH_MIN_SECONDS=$MIN_SECONDS BENCH_MIN_RUNS=$MIN_RUNS \
-    "$PYTHON" Benchmarks/bench_python.py "$CACHE" "$c" | tee -a "$OUT/python.jsonl" >&2
+  local c=$1 engine
+  # One process per engine, so that each one's peak RSS is its own.
+  for engine in onnxruntime pytorch; do
+    echo "== $c: $engine" >&2
+    BENCH_ENGINES=$engine BENCH_MIN_SECONDS=$MIN_SECONDS BENCH_MIN_RUNS=$MIN_RUNS \
+      "$PYTHON" Benchmarks/bench_python.py "$CACHE" "$c" | tee -a "$OUT/python.jsonl" >&2
+  done
 }
 
 # Case by case, every engine back to back, so that all see the same machine load.

@@ -123,7 +123,7 @@ run_target() {
     # (-detect_leaks=0 stops libFuzzer's own checks; LeakSanitizer's check at exit of each
     # fork-mode job needs ASAN_OPTIONS.)
     extra=() asan=${ASAN_OPTIONS:-}
-    case $t in hdf5|keras|source|contained) extra+=(-detect_leaks=0); asan="detect_leaks=0${asan:+:$asan}" ;; esac
+    case $t in hdf5|keras|source|contained|hdf5writer|export) extra+=(-detect_leaks=0); asan="detect_leaks=0${asan:+:$asan}" ;; esac
     # The source target reads HDF5 in a contained child (8 s default limit): a libhdf5 hang must
     # come back as a handled error before libFuzzer's own -timeout calls it a finding.
     containment=${EFFNET_CONTAINMENT_TIMEOUT:-}

@@ -106,7 +106,11 @@ func json(_ d: [String: Any]) -> String {
     return String(decoding: data, as: UTF8.self)
 }
 
-func bench(_ model: EfficientNet, _ c: Case, _ o: Options, extra: [String: Any] = [:]) throws {
+/// Times case `c` and returns its JSON fields; with `peakRSS`, also the process's peak resident
+/// memory so far (the load and this case's runs, when nothing else ran before it).
+@discardableResult
+func bench(_ model: EfficientNet, _ c: Case, _ o: Options, extra: [String: Any] = [:], peakRSS: Bool = false,
+           print printing: Bool = true) throws -> [String: Any] {
     model.inferenceOptions = InferenceOptions(kernels: o.kernels, threads: c.threads)
     let x = randomTensor([c.batch, 3, c.size, c.size], seed: 99)
     let t = try time({ _ = try model(x) }, o)
@@ -114,9 +118,22 @@ func bench(_ model: EfficientNet, _ c: Case, _ o: Options, extra: [String: Any] 
     var d: [String: Any] = ["engine": engine, "model": c.model, "size": c.size,
                             "batch": c.batch, "threads": c.threads, "median_ms": t.median, "min_ms": t.min, "cpu_ms": t.cpu, "runs": t.runs,
                             "kernels": FastKernels.level]
+    if peakRSS, let kb = peakResidentKB() { d["peak_rss_mb"] = Double(kb) / 1024 }
     d.merge(extra) { a, _ in a }
-    print(json(d))
-    fflush(nil)
+    if printing {
+        print(json(d))
+        fflush(nil)
+    }
+    return d
+}
+
+/// The process's peak resident set (VmHWM in /proc/self/status), in KiB; nil off Linux.
+func peakResidentKB() -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        return Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+    }
+    return nil
 }
 
 /// Runs the model on the input ONNX Runtime saw and compares with its logits.
@@ -186,16 +203,43 @@ do {
     case "run":
         guard args.count >= 3 else { fail("usage: effnet-bench run CACHE CASE...") }
         let cache = args[1]
-        var models: [String: (EfficientNet, [String: Any])] = [:]
-        for spec in args.dropFirst(2) {
+        // The case is timed first, then checked against ONNX Runtime (a batch of 2), so that the
+        // first case's peak RSS is the load and its own runs (run.sh runs one case per process).
+        var models: [String: EfficientNet] = [:], checks: [String: [String: Any]] = [:]
+        for (n, spec) in args.dropFirst(2).enumerated() {
             let c = Case(spec)
             if models[c.model] == nil {
-                let m = try EfficientNet(contentsOf: URL(fileURLWithPath: "\(cache)/efficientnet_\(c.model).effw"))
-                m.inferenceOptions = InferenceOptions(kernels: options.kernels, threads: 1)
-                models[c.model] = (m, try check(m, cache: cache, name: c.model))
+                models[c.model] = try EfficientNet(contentsOf: URL(fileURLWithPath: "\(cache)/efficientnet_\(c.model).effw"))
             }
-            let (m, chk) = models[c.model]!
-            try bench(m, c, options, extra: chk)
+            let m = models[c.model]!
+            var d = try bench(m, c, options, peakRSS: n == 0, print: false)
+            if checks[c.model] == nil {
+                m.inferenceOptions = InferenceOptions(kernels: options.kernels, threads: 1)
+                checks[c.model] = try check(m, cache: cache, name: c.model)
+            }
+            d.merge(checks[c.model]!) { a, _ in a }
+            print(json(d))
+            fflush(nil)
+        }
+    case "profile":
+        // Where the time goes: wall time per layer kind (LayerProfile) over the timed runs.
+        guard args.count >= 3 else { fail("usage: effnet-bench profile CACHE CASE...") }
+        for spec in args.dropFirst(2) {
+            let c = Case(spec)
+            let m = try EfficientNet(contentsOf: URL(fileURLWithPath: "\(args[1])/efficientnet_\(c.model).effw"))
+            m.inferenceOptions = InferenceOptions(kernels: options.kernels, threads: c.threads)
+            let x = randomTensor([c.batch, 3, c.size, c.size], seed: 99)
+            for _ in 0 ..< 3 { _ = try m(x) }
+            LayerProfile.enabled = true
+            let t = try time({ _ = try m(x) }, options)
+            LayerProfile.enabled = false
+            // time() runs 3 warm-ups inside the profile too.
+            let inferences = Double(t.runs + 3)
+            for (kind, ms, layers) in LayerProfile.totals() where layers > 0 {
+                print(json(["engine": "swift", "case": spec, "kind": kind.rawValue, "ms_per_inference": ms / inferences,
+                            "layers_per_inference": Double(layers) / inferences, "median_ms": t.median]))
+            }
+            fflush(nil)
         }
     case "load":
         // Load-to-ready as an application pays it at launch (Benchmarks/load.sh runs this in a

@@ -90,5 +90,12 @@ final class ONNXModelWriterTests: XCTestCase {
         refused({ $0.initializers.append(.float("x", shape: [], [0])) }, "initializer 'x' is empty or defined twice")
         refused({ $0.outputs[0].name = "nothing" }, "no node produces the graph output 'nothing'")
         refused({ $0.nodes[0].opType = "" }, "node 'conv' has no operator")
+        // Found by `effnet-fuzz onnxwriter`: each of these wrote a file the reader refuses or
+        // reads back different.
+        refused({ $0.nodes[0].name = "co\0nv" }, "holds a NUL byte")
+        refused({ $0.initializers[0].name = "w\0" }, "holds a NUL byte")
+        refused({ $0.nodes[0].attributes.append(.int("", 1)) }, "attribute named '' that is empty or given twice")
+        refused({ $0.nodes[0].attributes.append(.int("group", 1)); $0.nodes[0].attributes.append(.int("group", 2)) },
+                "attribute named 'group' that is empty or given twice")
     }
 }

@@ -38,7 +38,7 @@ struct FastForward {
                 next += 1
             }
         }
-        return pooledOnly ? pooled(features.pointer, count: n) : classify(features.pointer, count: n)
+        return pooledOnly ? pooled(features.pointer, count: n) : LayerProfile.measure(.classifier) { classify(features.pointer, count: n) }
     }
 
     private func classify(_ features: UnsafeMutablePointer<Float>, count n: Int) -> Tensor {
@@ -71,13 +71,15 @@ struct FastForward {
         // Stem: the padded copy of the input, then the convolution, both by rows.
         let st = g.stem
         let stemParts = Parallel.parts(threads: threads, work: st.work, units: st.oh)
-        Parallel.forEach(stemParts, threads: threads) { p, _ in
-            DenseConvKernels.pad(st, input: image, transform: plan.config.inputTransform, into: ws.stemScratch.pointer,
-                                 rows: Parallel.slice(st.paddedHeight, p, of: stemParts))
-        }
-        Parallel.forEach(stemParts, threads: threads) { p, t in
-            DenseConvKernels.runPadded(st, xp: ws.stemScratch.pointer, weights: plan.stem.product, y: ws.io[0].pointer,
-                                       rows: Parallel.slice(st.oh, p, of: stemParts), patches: ws.patches(t))
+        LayerProfile.measure(.stem) {
+            Parallel.forEach(stemParts, threads: threads) { p, _ in
+                DenseConvKernels.pad(st, input: image, transform: plan.config.inputTransform, into: ws.stemScratch.pointer,
+                                     rows: Parallel.slice(st.paddedHeight, p, of: stemParts))
+            }
+            Parallel.forEach(stemParts, threads: threads) { p, t in
+                DenseConvKernels.runPadded(st, xp: ws.stemScratch.pointer, weights: plan.stem.product, y: ws.io[0].pointer,
+                                           rows: Parallel.slice(st.oh, p, of: stemParts), patches: ws.patches(t))
+            }
         }
         recorder?.record(stage: 0, image: index, ws.io[0].pointer, cp: st.op)
 
@@ -96,10 +98,12 @@ struct FastForward {
 
         let hm = plan.head.matrix
         let pixels = g.headHeight * g.headWidth
-        gemm(plan.head, b: hm.data.pointer, m: pixels, a: ws.io[cur].pointer, lda: roundUpToLanes(hm.k),
-             c: ws.head.pointer, ldc: hm.np, residual: false, threads: threads)
+        LayerProfile.measure(.head) {
+            gemm(plan.head, b: hm.data.pointer, m: pixels, a: ws.io[cur].pointer, lda: roundUpToLanes(hm.k),
+                 c: ws.head.pointer, ldc: hm.np, residual: false, threads: threads)
+        }
         recorder?.record(stage: plan.blocks.count + 1, image: index, ws.head.pointer, cp: hm.np)
-        averagePool(ws.head.pointer, pixels: pixels, cp: hm.np, into: features, scratch: ws.rowPools.pointer)
+        LayerProfile.measure(.pool) { averagePool(ws.head.pointer, pixels: pixels, cp: hm.np, into: features, scratch: ws.rowPools.pointer) }
     }
 
     /// An MBConv block on the image in io[cur]; returns the io buffer holding its output.
@@ -115,33 +119,41 @@ struct FastForward {
             let work = d.oh * d.ow * d.cp * d.k * d.k + d.h * d.w * e.matrix.k * d.cp
             let parts = Parallel.parts(threads: threads, work: work, units: d.oh)
             ws.ringRows.initialize(repeating: 0, count: 2 * ws.parts)
-            Parallel.forEach(parts, threads: threads) { p, t in
-                expandDepthwise(b, e, d, x: x, ws: ws, thread: t, rows: Parallel.slice(d.oh, p, of: parts), pools: pools)
+            LayerProfile.measure(.expandDepthwise) {
+                Parallel.forEach(parts, threads: threads) { p, t in
+                    expandDepthwise(b, e, d, x: x, ws: ws, thread: t, rows: Parallel.slice(d.oh, p, of: parts), pools: pools)
+                }
             }
         } else {
             var dwIn = UnsafePointer(x)
             if let e = b.expand {
-                gemm(e, b: e.matrix.data.pointer, m: d.h * d.w, a: x, lda: roundUpToLanes(e.matrix.k),
-                     c: ws.expanded.pointer, ldc: e.matrix.np, residual: false, threads: threads)
+                LayerProfile.measure(.expand) {
+                    gemm(e, b: e.matrix.data.pointer, m: d.h * d.w, a: x, lda: roundUpToLanes(e.matrix.k),
+                         c: ws.expanded.pointer, ldc: e.matrix.np, residual: false, threads: threads)
+                }
                 dwIn = UnsafePointer(ws.expanded.pointer)
             }
             let parts = Parallel.parts(threads: threads, work: d.oh * d.ow * d.cp * d.k * d.k, units: d.oh)
-            Parallel.forEach(parts, threads: threads) { p, t in
-                DepthwiseKernels.run(activation: b.depthwise.activation, shape: d, x: dwIn,
-                                     weights: b.depthwise.weights.pointer, bias: b.depthwise.bias.pointer,
-                                     y: ws.depthwise.pointer, rows: Parallel.slice(d.oh, p, of: parts),
-                                     pools: pools, rowSum: ws.rowSum(t))
+            LayerProfile.measure(.depthwise) {
+                Parallel.forEach(parts, threads: threads) { p, t in
+                    DepthwiseKernels.run(activation: b.depthwise.activation, shape: d, x: dwIn,
+                                         weights: b.depthwise.weights.pointer, bias: b.depthwise.bias.pointer,
+                                         y: ws.depthwise.pointer, rows: Parallel.slice(d.oh, p, of: parts),
+                                         pools: pools, rowSum: ws.rowSum(t))
+                }
             }
         }
         var gate: UnsafePointer<Float>?
         if let se = b.se {
-            squeezeExcitation(se, b.depthwise, ws, rows: d.oh, pixels: d.oh * d.ow, threads: threads)
+            LayerProfile.measure(.squeezeExcite) { squeezeExcitation(se, b.depthwise, ws, rows: d.oh, pixels: d.oh * d.ow, threads: threads) }
             gate = UnsafePointer(ws.gate.pointer)
         }
         let residual = config.hasResidual
         let out = residual ? cur : 1 - cur
-        project(b.project, gate: gate, m: d.oh * d.ow, a: ws.depthwise.pointer, lda: d.cp,
-                c: ws.io[out].pointer, residual: residual, ws: ws, threads: threads)
+        LayerProfile.measure(.project) {
+            project(b.project, gate: gate, m: d.oh * d.ow, a: ws.depthwise.pointer, lda: d.cp,
+                    c: ws.io[out].pointer, residual: residual, ws: ws, threads: threads)
+        }
         return out
     }
 
@@ -158,18 +170,26 @@ struct FastForward {
             // neighbours' input rows), holding a copy of the input when the residual is added.
             let out = 1 - cur
             if residual { ws.io[out].pointer.update(from: x, count: d.h * d.w * ldx) }
-            denseConv(f.conv, d, x: x, ldx: ldx, y: ws.io[out].pointer, residual: residual, ws: ws, threads: threads)
+            LayerProfile.measure(f.conv.winograd == nil ? .fusedConv : .fusedWinograd) {
+                denseConv(f.conv, d, x: x, ldx: ldx, y: ws.io[out].pointer, residual: residual, ws: ws, threads: threads)
+            }
             return out
         }
         if let kernels = f.conv.winograd {
-            winogradProjected(f.conv, kernels, project, d, x: x, ldx: ldx, y: ws.io[1 - cur].pointer, residual: residual,
-                              ws: ws, threads: threads)
+            LayerProfile.measure(.fusedWinograd) {
+                winogradProjected(f.conv, kernels, project, d, x: x, ldx: ldx, y: ws.io[1 - cur].pointer, residual: residual,
+                                  ws: ws, threads: threads)
+            }
             return 1 - cur
         }
-        denseConv(f.conv, d, x: x, ldx: ldx, y: ws.expanded.pointer, residual: false, ws: ws, threads: threads)
+        LayerProfile.measure(.fusedConv) {
+            denseConv(f.conv, d, x: x, ldx: ldx, y: ws.expanded.pointer, residual: false, ws: ws, threads: threads)
+        }
         let out = residual ? cur : 1 - cur
-        gemm(project, b: project.matrix.data.pointer, m: d.oh * d.ow, a: ws.expanded.pointer, lda: d.op,
-             c: ws.io[out].pointer, ldc: project.matrix.np, residual: residual, threads: threads)
+        LayerProfile.measure(.project) {
+            gemm(project, b: project.matrix.data.pointer, m: d.oh * d.ow, a: ws.expanded.pointer, lda: d.op,
+                 c: ws.io[out].pointer, ldc: project.matrix.np, residual: residual, threads: threads)
+        }
         return out
     }
 

@@ -112,6 +112,11 @@ public struct ONNXModelWriter: Sendable {
     /// - Throws: `ONNXWriteError.invalidGraph` naming the node, the value or the tensor.
     public func validate() throws {
         func fail(_ s: String) -> ONNXWriteError { .invalidGraph(graph: graphName, detail: s) }
+        // protobuf-c passes string fields as C strings: a NUL would cut a name short (found by
+        // `effnet-fuzz onnxwriter`).
+        var texts = [graphName] + inputs.map(\.name) + outputs.map(\.name) + initializers.map(\.name)
+        for n in nodes { texts += [n.name, n.opType] + n.inputs + n.outputs + n.attributes.map(\.name) }
+        if let bad = texts.first(where: { $0.utf8.contains(0) }) { throw fail("the name \(bad.debugDescription) holds a NUL byte") }
         var defined = Set<String>()
         for i in inputs {
             guard !i.name.isEmpty, defined.insert(i.name).inserted else { throw fail("graph input '\(i.name)' is empty or defined twice") }
@@ -125,6 +130,12 @@ public struct ONNXModelWriter: Sendable {
         }
         for node in nodes {
             guard !node.opType.isEmpty else { throw fail("node '\(node.name)' has no operator") }
+            var attributeNames = Set<String>()
+            for a in node.attributes {
+                guard !a.name.isEmpty, attributeNames.insert(a.name).inserted else {
+                    throw fail("node '\(node.name)' (\(node.opType)) has an attribute named '\(a.name)' that is empty or given twice")
+                }
+            }
             for name in node.inputs where !name.isEmpty && !defined.contains(name) {
                 throw fail("node '\(node.name)' (\(node.opType)) reads '\(name)' before anything defines it")
             }

@@ -6,6 +6,7 @@
 #   scripts/fuzz.sh -t 300 zip onnx      # two targets, 5 minutes each
 #   scripts/fuzz.sh --no-build npy       # reuse the last fuzz build
 #   scripts/fuzz.sh --parallel -t 3600   # every target at once, an hour each (all cores shared)
+#   scripts/fuzz.sh --minimize [T...]    # after a run: merge the grown corpus into Fixtures/fuzz/T
 #
 # Parser targets: zip unpickler legacy torch effw npy onnx hdf5 keras tfbundle source contained.
 # Writer targets (the bytes are a writer's inputs; its file must read back as written):
@@ -23,6 +24,7 @@ SCRATCH=${FUZZ_SCRATCH:-.build-fuzz}
 SECONDS_PER_TARGET=60
 BUILD=1
 PARALLEL=0
+MINIMIZE=0
 ALL=(zip unpickler legacy torch effw npy onnx hdf5 keras tfbundle source contained torchwriter onnxwriter hdf5writer export)
 TARGETS=()
 while [ $# -gt 0 ]; do
@@ -30,6 +32,7 @@ while [ $# -gt 0 ]; do
         -t) SECONDS_PER_TARGET=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --parallel) PARALLEL=1; shift ;;
+        --minimize) MINIMIZE=1; BUILD=0; shift ;;
         -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) TARGETS+=("$1"); shift ;;
     esac
@@ -44,6 +47,22 @@ if [ $BUILD = 1 ]; then
 fi
 BIN="$SCRATCH/release/effnet-fuzz"
 [ -x "$BIN" ] || { echo "error: $BIN is missing (run without --no-build)" >&2; exit 2; }
+
+if [ $MINIMIZE = 1 ]; then
+    # libFuzzer's merge keeps the smallest set of inputs covering what the corpus covers; files
+    # over 64 KB are dropped after it (the committed corpora stay small; large seeds are in
+    # Fixtures already).
+    for t in "${TARGETS[@]}"; do
+        [ -d "$SCRATCH/corpus/$t" ] || continue
+        out="Fixtures/fuzz/$t"
+        mkdir -p "$out"
+        ASAN_OPTIONS=detect_leaks=0 EFFNET_CONTAINMENT_TIMEOUT=3 "$BIN" "$t" -merge=1 -timeout=10 -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
+            "$out" "$SCRATCH/corpus/$t" > "$SCRATCH/findings/$t.merge.log" 2>&1 || true
+        find "$out" -type f -size +64k -delete
+        echo "$t: $(ls "$out" | wc -l) files, $(du -sk "$out" | cut -f1) KB in $out (from $(ls "$SCRATCH/corpus/$t" | wc -l))"
+    done
+    exit 0
+fi
 
 # Copies fixture files matching the find(1) expression into $1, skipping files over 200 KB
 # (large seeds slow every execution down and add little).
@@ -100,9 +119,12 @@ r = random.Random(sys.argv[2])
 for i in range(16):
     open(f"{sys.argv[1]}/random{i}", "wb").write(bytes(r.randrange(256) for _ in range(r.randrange(8, 400))))
 ' "$dir" "$t"
+            [ -d "Fixtures/fuzz/$t" ] && cp Fixtures/fuzz/"$t"/* "$dir/" 2>/dev/null
             return 0 ;;
         *) echo "error: unknown target '$t' (targets: ${ALL[*]})" >&2; exit 2 ;;
     esac
+    # The corpus a previous run grew, minimised and committed (Fixtures/fuzz/<target>).
+    [ -d "Fixtures/fuzz/$t" ] && cp Fixtures/fuzz/"$t"/* "$dir/" 2>/dev/null
     # Hand-made hostile files are seeds for every target.
     [ -d Fixtures/hostile ] && find Fixtures/hostile -type f -size -64k -not -name '*.py' -not -name '*.json' \
         -exec sh -c 'cp "$1" "$2/hostile_$(basename "$1")"' _ {} "$dir" \;

@@ -71,7 +71,7 @@ let package = Package(
         .target(name: "EffNetInterchange",
                 dependencies: ["EffNet", "EffNetTorch", "EffNetKeras", "EffNetONNX", "EffNetTF", "CFileSupport"]),
         // JPEG/PNG decoding and image preprocessing (the EffNetImage product; effnet-predict)
-        .target(name: "EffNetImage", dependencies: ["EffNet", "CJPEG", "CPNG", "CImageShim"]),
+        .target(name: "EffNetImage", dependencies: ["EffNet", "CEffNetKernels", "CJPEG", "CPNG", "CImageShim"]),
         // MARK: Fine-tuning a new head on frozen pooled features (effnet-finetune)
         .target(name: "EffNetTraining", dependencies: ["EffNet", "EffNetImage", "CHeadKernels"]),
         // The head's matrix products, compiled for AVX2 + FMA and the baseline, chosen at run time.

@@ -14,19 +14,28 @@ typedef void (*winograd_fn)(int32_t, const effnet_winograd_shape *, intptr_t, co
                             const float *, const float *, const float *, float *, int32_t, float *,
                             float *);
 
+typedef void (*resample_fn)(const uint8_t *, const uint8_t *, intptr_t, intptr_t, const intptr_t *,
+                            const intptr_t *, const int32_t *, intptr_t, uint8_t *);
+
+typedef void (*column_fn)(const uint8_t *, intptr_t, const int32_t *, intptr_t, uint8_t *, intptr_t);
+
 typedef struct {
     const char *name;
     gemm_fn gemm;
     depthwise_fn depthwise;
     winograd_fn winograd;
+    resample_fn resample;
+    column_fn column;
 } level;
 
 static const level generic = {"generic", effnet_gemm_generic, effnet_depthwise_row_generic,
-                              effnet_winograd_rows_generic};
+                              effnet_winograd_rows_generic, effnet_resample_row_generic,
+                              effnet_resample_column_generic};
 #if defined(__x86_64__) || defined(__i386__)
-static const level avx2 = {"avx2", effnet_gemm_avx2, effnet_depthwise_row_avx2, effnet_winograd_rows_avx2};
+static const level avx2 = {"avx2", effnet_gemm_avx2, effnet_depthwise_row_avx2, effnet_winograd_rows_avx2,
+                           effnet_resample_row_avx2, effnet_resample_column_avx2};
 static const level avx512 = {"avx512", effnet_gemm_avx512, effnet_depthwise_row_avx512,
-                             effnet_winograd_rows_avx512};
+                             effnet_winograd_rows_avx512, effnet_resample_row_avx512, effnet_resample_column_avx512};
 #endif
 
 // Written once by choose() (every thread that races there writes the same pointer).
@@ -72,6 +81,17 @@ void effnet_winograd_rows(int32_t activation, const effnet_winograd_shape *shape
                           const float *x, const float *u, const float *bias, const float *zeros,
                           float *y, int32_t residual, float *v, float *m) {
     current()->winograd(activation, shape, tileRow, x, u, bias, zeros, y, residual, v, m);
+}
+
+void effnet_resample_row(const uint8_t *row, const uint8_t *end, intptr_t origin, intptr_t outputs,
+                         const intptr_t *first, const intptr_t *taps, const int32_t *weights, intptr_t chunks,
+                         uint8_t *out) {
+    current()->resample(row, end, origin, outputs, first, taps, weights, chunks, out);
+}
+
+void effnet_resample_column(const uint8_t *src, intptr_t stride, const int32_t *weights, intptr_t taps, uint8_t *out,
+                            intptr_t count) {
+    current()->column(src, stride, weights, taps, out, count);
 }
 
 const char *effnet_kernels_level(void) { return current()->name; }

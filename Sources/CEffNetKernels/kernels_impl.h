@@ -394,3 +394,71 @@ void CAT(effnet_winograd_rows, SFX)(int32_t act, const effnet_winograd_shape *sh
     }
 }
 #undef WINO_IN
+
+// ---------------------------------------------------------------------------------------------
+// Pillow's horizontal resampling pass over one row of 8-bit RGB (EffNetImage's PillowResampler):
+// output pixel j is, per channel, the sum of its taps' 22-bit fixed-point weights times the
+// source bytes, rounded and clamped as Pillow's clip8. The weights come per byte in 16-lane
+// chunks of 4 taps x 3 channels (lanes 12-15 zero), so the inner loop is 16 independent integer
+// multiply-adds, which this level's vectors take at once; integer sums in any order are Pillow's.
+// A chunk reads 16 bytes: where that would pass `end`, the pixel is summed byte by byte.
+void CAT(effnet_resample_row, SFX)(const uint8_t *row, const uint8_t *end, intptr_t origin,
+                                   intptr_t outputs, const intptr_t *first, const intptr_t *taps,
+                                   const int32_t *weights, intptr_t chunks, uint8_t *out) {
+    for (intptr_t j = 0; j < outputs; j++) {
+        const uint8_t *p = row + (first[j] - origin) * 3;
+        const int32_t *w = weights + j * chunks * 16;
+        intptr_t used = (taps[j] + 3) / 4;
+        int32_t acc[16] = {0};
+        if (used > 0 && (uintptr_t)(end - p) >= (uintptr_t)(12 * (used - 1) + 16)) {
+            // Explicit 16-lane vectors: one zmm (two ymm, four xmm) multiply-add per chunk.
+            typedef int32_t v16i __attribute__((vector_size(64), aligned(4)));
+            typedef uint8_t v16b __attribute__((vector_size(16), aligned(1)));
+            v16i sum = {0};
+            for (intptr_t c = 0; c < used; c++) {
+                v16b bytes;
+                v16i wc;
+                __builtin_memcpy(&bytes, p + 12 * c, 16);
+                __builtin_memcpy(&wc, w + 16 * c, 64);
+                sum += __builtin_convertvector(bytes, v16i) * wc;
+            }
+            __builtin_memcpy(acc, &sum, 64);
+        } else {
+            for (intptr_t b = 0; b < 3 * taps[j]; b++) acc[b % 12] += (int32_t)p[b] * w[16 * (b / 12) + b % 12];
+        }
+        for (int ch = 0; ch < 3; ch++) {
+            int32_t s = (1 << 21) + acc[ch] + acc[ch + 3] + acc[ch + 6] + acc[ch + 9];
+            s >>= 22;
+            out[j * 3 + ch] = (uint8_t)(s < 0 ? 0 : s > 255 ? 255 : s);
+        }
+    }
+}
+
+// The vertical pass: one output row of `count` bytes, out[c] = clip8(sum_k w[k] * src[k * stride
+// + c]) over `taps` source rows; 16 bytes at a time.
+void CAT(effnet_resample_column, SFX)(const uint8_t *src, intptr_t stride, const int32_t *w, intptr_t taps,
+                                      uint8_t *out, intptr_t count) {
+    typedef int32_t v16i __attribute__((vector_size(64), aligned(4)));
+    typedef uint8_t v16b __attribute__((vector_size(16), aligned(1)));
+    intptr_t c = 0;
+    for (; c + 16 <= count; c += 16) {
+        v16i sum = {0};
+        for (intptr_t k = 0; k < taps; k++) {
+            v16b bytes;
+            __builtin_memcpy(&bytes, src + k * stride + c, 16);
+            sum += __builtin_convertvector(bytes, v16i) * w[k];
+        }
+        int32_t s[16];
+        __builtin_memcpy(s, &sum, 64);
+        for (int l = 0; l < 16; l++) {
+            int32_t v = ((1 << 21) + s[l]) >> 22;
+            out[c + l] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    }
+    for (; c < count; c++) {
+        int32_t s = 1 << 21;
+        for (intptr_t k = 0; k < taps; k++) s += (int32_t)src[k * stride + c] * w[k];
+        s >>= 22;
+        out[c] = (uint8_t)(s < 0 ? 0 : s > 255 ? 255 : s);
+    }
+}

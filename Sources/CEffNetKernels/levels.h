@@ -12,7 +12,12 @@
                                     double *, float *);                                      \
     void effnet_winograd_rows_##sfx(int32_t, const effnet_winograd_shape *, intptr_t, const float *, \
                                     const float *, const float *, const float *, float *, int32_t,   \
-                                    float *, float *);
+                                    float *, float *);                                               \
+    void effnet_resample_row_##sfx(const uint8_t *, const uint8_t *, intptr_t, intptr_t,             \
+                                   const intptr_t *, const intptr_t *, const int32_t *, intptr_t,    \
+                                   uint8_t *);                                                       \
+    void effnet_resample_column_##sfx(const uint8_t *, intptr_t, const int32_t *, intptr_t, uint8_t *, \
+                                      intptr_t);
 
 EFFNET_LEVEL_DECLS(generic)
 #if defined(__x86_64__) || defined(__i386__)

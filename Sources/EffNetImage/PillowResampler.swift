@@ -1,3 +1,4 @@
+import CEffNetKernels
 import EffNet
 
 /// Pillow's `Image.resize(size, filter)` for 8-bit RGB images, reproduced operation for operation
@@ -139,15 +140,10 @@ struct PillowResampler {
         image.pixels.withUnsafeBufferPointer { src in
             temp.withUnsafeMutableBufferPointer { temp in
                 if needHorizontal {
-                    let h = taps(inSize: image.width, outSize: width, outputs: validCols, filter: filter)
-                    h.weights.withUnsafeBufferPointer { weights in
-                        for r in 0 ..< tempRows {
-                            let row = src.baseAddress! + (firstRow + r) * srcStride
-                            let outRow = temp.baseAddress! + r * tempStride
-                            for j in 0 ..< validCols.count {
-                                horizontalPixel(row + h.first[j] * 3, weights.baseAddress! + j * h.stride, h.count[j], outRow + j * 3)
-                            }
-                        }
+                    let h = HorizontalTaps(taps(inSize: image.width, outSize: width, outputs: validCols, filter: filter))
+                    let end = src.baseAddress! + src.count
+                    for r in 0 ..< tempRows {
+                        h.run(src.baseAddress! + (firstRow + r) * srcStride, end: end, into: temp.baseAddress! + r * tempStride)
                     }
                 } else {
                     for r in 0 ..< tempRows {
@@ -186,9 +182,10 @@ struct PillowResampler {
                                     filter: Filter) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: rows.count * columns.count * 3)
         let validRows = rows.clamped(to: 0 ..< height), validCols = columns.clamped(to: 0 ..< width)
-        let h = taps(inSize: image.width, outSize: width, outputs: validCols, filter: filter)
+        let hTaps = taps(inSize: image.width, outSize: width, outputs: validCols, filter: filter)
+        let h = HorizontalTaps(hTaps, origin: hTaps.first[0])
         let v = taps(inSize: image.height, outSize: height, outputs: validRows, filter: filter)
-        let firstCol = h.first[0], lastCol = h.first[h.first.count - 1] + h.count[h.count.count - 1]
+        let firstCol = hTaps.first[0], lastCol = hTaps.first[hTaps.first.count - 1] + hTaps.count[hTaps.count.count - 1]
         let tempStride = max(0, lastCol - firstCol) * 3, srcStride = image.width * 3
         var temp = [UInt8](repeating: 0, count: validRows.count * tempStride)
         image.pixels.withUnsafeBufferPointer { src in
@@ -205,60 +202,62 @@ struct PillowResampler {
         let colOffset = (validCols.lowerBound - columns.lowerBound) * 3
         temp.withUnsafeBufferPointer { temp in
             out.withUnsafeMutableBufferPointer { out in
-                h.weights.withUnsafeBufferPointer { weights in
-                    for (i, y) in validRows.enumerated() {
-                        let row = temp.baseAddress! + i * tempStride
-                        let outRow = out.baseAddress! + (y - rows.lowerBound) * outStride + colOffset
-                        for j in 0 ..< validCols.count {
-                            horizontalPixel(row + (h.first[j] - firstCol) * 3, weights.baseAddress! + j * h.stride, h.count[j], outRow + j * 3)
-                        }
-                    }
+                let end = temp.baseAddress! + temp.count
+                for (i, y) in validRows.enumerated() {
+                    h.run(temp.baseAddress! + i * tempStride, end: end, into: out.baseAddress! + (y - rows.lowerBound) * outStride + colOffset)
                 }
             }
         }
         return out
     }
 
-    /// One output pixel of the horizontal pass: `n` RGB source pixels from `src` weighted.
-    @inline(__always)
-    private static func horizontalPixel(_ src: UnsafePointer<UInt8>, _ w: UnsafePointer<Int32>, _ n: Int,
-                                        _ out: UnsafeMutablePointer<UInt8>) {
-        let half = Int32(1 << (precisionBits - 1))
-        var s0 = half, s1 = half, s2 = half
-        for x in 0 ..< n {
-            let wi = w[x], p = src + x * 3
-            s0 &+= Int32(p[0]) &* wi
-            s1 &+= Int32(p[1]) &* wi
-            s2 &+= Int32(p[2]) &* wi
+    /// The horizontal taps laid out for the kernels' `effnet_resample_row` (CEffNetKernels, one
+    /// build per vector level, chosen at run time): each output pixel's taps become per-byte
+    /// weights over its source pixels' interleaved RGB bytes (tap k's weight at bytes 3k, 3k+1,
+    /// 3k+2), in 16-lane chunks of which 12 lanes (4 taps) are used. One chunk is then one
+    /// 16-lane integer multiply-add over 4 taps of all three channels, where Pillow's loop does 12
+    /// scalar ones. Integer sums in any order are the same, so the bytes stay Pillow's.
+    struct HorizontalTaps {
+        let first: [Int], count: [Int]
+        /// 16 Int32 per chunk, `chunks` chunks per output pixel.
+        let weights: [Int32]
+        let chunks: Int
+        /// Taps index source pixels from `origin` (the first column the rows passed to `run` hold).
+        let origin: Int
+
+        init(_ t: Taps, origin: Int = 0) {
+            first = t.first; count = t.count; self.origin = origin
+            chunks = max(1, ((t.count.max() ?? 0) + 3) / 4)
+            var w = [Int32](repeating: 0, count: t.first.count * chunks * 16)
+            for j in 0 ..< t.first.count {
+                for k in 0 ..< t.count[j] {
+                    let v = t.weights[j * t.stride + k]
+                    let at = (j * chunks + k / 4) * 16 + (k % 4) * 3
+                    w[at] = v; w[at + 1] = v; w[at + 2] = v
+                }
+            }
+            weights = w
         }
-        out[0] = clip8(s0); out[1] = clip8(s1); out[2] = clip8(s2)
+
+        /// One row: output pixel j from `row`'s source pixels first[j] - origin ..< + count[j];
+        /// `end` bounds the buffer `row` lies in.
+        func run(_ row: UnsafePointer<UInt8>, end: UnsafePointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) {
+            first.withUnsafeBufferPointer { f in
+                count.withUnsafeBufferPointer { n in
+                    weights.withUnsafeBufferPointer { w in
+                        effnet_resample_row(row, end, origin, f.count, f.baseAddress, n.baseAddress, w.baseAddress, chunks, out)
+                    }
+                }
+            }
+        }
     }
 
     /// One output row of the vertical pass: `n` rows from `src` (`stride` bytes apart) weighted,
-    /// `count` bytes wide. Accumulated in Int32 as Pillow's `int` sums (22-bit weights that sum
-    /// to about 2^22 times 255 cannot overflow).
+    /// `count` bytes wide, by the kernels' `effnet_resample_column` (16 bytes at a time, Int32
+    /// sums as Pillow's `int` ones: 22-bit weights that sum to about 2^22 times 255 cannot overflow).
     @inline(__always)
     private static func verticalRow(_ src: UnsafePointer<UInt8>, stride: Int, _ w: UnsafePointer<Int32>, _ n: Int,
                                     _ out: UnsafeMutablePointer<UInt8>, count: Int) {
-        let half = Int32(1 << (precisionBits - 1))
-        var c = 0
-        // Eight bytes at a time: the compiler vectorises the inner multiply-adds.
-        while c + 8 <= count {
-            var s = SIMD8<Int32>(repeating: half)
-            for k in 0 ..< n {
-                let p = src + k * stride + c
-                let v = SIMD8<Int32>(Int32(p[0]), Int32(p[1]), Int32(p[2]), Int32(p[3]),
-                                     Int32(p[4]), Int32(p[5]), Int32(p[6]), Int32(p[7]))
-                s &+= v &* w[k]
-            }
-            for l in 0 ..< 8 { out[c + l] = clip8(s[l]) }
-            c += 8
-        }
-        while c < count {
-            var s = half
-            for k in 0 ..< n { s &+= Int32(src[k * stride + c]) &* w[k] }
-            out[c] = clip8(s)
-            c += 1
-        }
+        effnet_resample_column(src, stride, w, n, out, count)
     }
 }

@@ -48,6 +48,19 @@ void effnet_depthwise_row(int32_t activation, const effnet_depthwise_shape *shap
                           const float *const *inputRows, const float *weights, const float *bias,
                           float *y, double *pool, float *rowSum);
 
+/// One row of Pillow's horizontal resampling pass on 8-bit RGB (EffNetImage's PillowResampler):
+/// output pixel j (of `outputs`) from source pixels first[j] - origin ..< + taps[j] of `row`,
+/// with per-byte 22-bit weights in 16-lane chunks (`chunks` per pixel: 4 taps x 3 channels,
+/// lanes 12-15 zero); `end` bounds the buffer `row` lies in. Pillow's rounding and clip8.
+void effnet_resample_row(const uint8_t *row, const uint8_t *end, intptr_t origin, intptr_t outputs,
+                         const intptr_t *first, const intptr_t *taps, const int32_t *weights, intptr_t chunks,
+                         uint8_t *out);
+
+/// One row of the vertical pass: out[c] = clip8(sum over k < taps of weights[k] * src[k * stride
+/// + c]) for c < count, Pillow's rounding.
+void effnet_resample_column(const uint8_t *src, intptr_t stride, const int32_t *weights, intptr_t taps, uint8_t *out,
+                            intptr_t count);
+
 /// The level in use: "avx512", "avx2" or "generic".
 /// A 3x3 stride-1 convolution's sizes for effnet_winograd_rows: input h x w with cin channels at
 /// channel stride ldx (NHWC), output oh x ow with np channels (a multiple of 16) at stride np.

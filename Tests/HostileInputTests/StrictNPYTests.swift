@@ -28,6 +28,11 @@ final class StrictNPYTests: HostileTestCase {
             ("text_after_dict", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), } import os", payload: floats4), "after the dict"),
             ("minor_version", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", payload: floats4, minor: 1), "version 1.1"),
             ("not_ascii", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'é': 1}", payload: floats4), "not ASCII"),
+            // 19 nines overflow Int: effnet-fuzz npy found the parser trapping here.
+            ("dimension_overflow", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 9999999999999999999), }", payload: floats4),
+             "malformed shape"),
+            ("dimension_18_digits", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (999999999999999999,), }", payload: floats4),
+             "data is truncated"),
         ]
         for (name, bytes, fragment) in cases {
             let path = try scratch.write(bytes, "\(name).npy")

@@ -215,8 +215,10 @@ struct NPYHeaderScanner {
         while true {
             skipSpaces()
             if take(")") { break }
+            // At most 18 digits: every such number fits in Int (19 nines do not; found by
+            // effnet-fuzz npy, which trapped here); longer ones are refused just below.
             var digits = 0, value = 0
-            while at < bytes.count, bytes[at] >= 0x30, bytes[at] <= 0x39, digits < 19 {
+            while at < bytes.count, bytes[at] >= 0x30, bytes[at] <= 0x39, digits < 18 {
                 value = value * 10 + Int(bytes[at] - 0x30)
                 at += 1
                 digits += 1

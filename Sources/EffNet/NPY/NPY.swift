@@ -215,11 +215,14 @@ struct NPYHeaderScanner {
         while true {
             skipSpaces()
             if take(")") { break }
-            // At most 18 digits: every such number fits in Int (19 nines do not; found by
-            // effnet-fuzz npy, which trapped here); longer ones are refused just below.
+            // Checked: 19 digits may pass Int.max (19 nines trapped here; found by effnet-fuzz
+            // npy); a number that does not fit, or has more digits, is refused just below.
             var digits = 0, value = 0
-            while at < bytes.count, bytes[at] >= 0x30, bytes[at] <= 0x39, digits < 18 {
-                value = value * 10 + Int(bytes[at] - 0x30)
+            while at < bytes.count, bytes[at] >= 0x30, bytes[at] <= 0x39, digits < 19 {
+                let (tens, o1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = tens.addingReportingOverflow(Int(bytes[at] - 0x30))
+                if o1 || o2 { return nil }
+                value = sum
                 at += 1
                 digits += 1
             }

@@ -127,7 +127,7 @@ cpu_us() { awk '{printf "%d", ($1 + $2) * 1000000}' "$WORK/time.txt"; }
 
 # Runs alternate (cp, cp + fsync, convert, ...) so that a slow spell on a shared machine hits
 # all three alike; medians are compared.
-CP_TIMES=(); CP_CPU=(); CPSYNC_TIMES=(); CONV_TIMES=(); CONV_CPU=()
+CP_TIMES=(); CP_CPU=(); CPSYNC_TIMES=(); CONV_TIMES=(); CONV_CPU=(); VERIFY_TIMES=()
 MAX_RSS=0
 for _ in $(seq "$RUNS"); do
   # cp, as a person would run it (no fsync)
@@ -142,9 +142,12 @@ for _ in $(seq "$RUNS"); do
   # the converter (verification only where the format asks for it: pth-check, onnx*)
   rm -f "$WORK/out.effw"
   t0=$(now_ns)
-  /usr/bin/time -f "%U %S %M" -o "$WORK/time.txt" "$CONVERT" "$SRC" "$WORK/out.effw" "${FAMILY[@]}" "${EXTRA[@]}" --quiet
+  /usr/bin/time -f "%U %S %M" -o "$WORK/time.txt" "$CONVERT" "$SRC" "$WORK/out.effw" "${FAMILY[@]}" "${EXTRA[@]}" --json > "$WORK/report.json"
   t1=$(now_ns)
   CONV_TIMES+=($(( (t1 - t0) / 1000 ))); CONV_CPU+=($(cpu_us))
+  # The checks' own wall time (--json "seconds"): the conversion without verification is the
+  # rest (an ONNX source cannot be converted unverified; this is how its cost is separated).
+  VERIFY_TIMES+=($(python3 -c 'import json,sys; print(int(sum(c["seconds"] or 0 for c in json.load(open(sys.argv[1]))["verification"]["checks"]) * 1e6))' "$WORK/report.json"))
   rss=$(awk '{print $3}' "$WORK/time.txt")
   [ "$rss" -gt "$MAX_RSS" ] && MAX_RSS=$rss
 done
@@ -153,17 +156,22 @@ rm -f "$WORK/out.effw"
 CP_US=$(printf '%s\n' "${CP_TIMES[@]}" | median)
 CPSYNC_US=$(printf '%s\n' "${CPSYNC_TIMES[@]}" | median)
 CONV_US=$(printf '%s\n' "${CONV_TIMES[@]}" | median)
+UNVERIFIED_US=$(for i in "${!CONV_TIMES[@]}"; do echo $(( CONV_TIMES[i] - VERIFY_TIMES[i] )); done | median)
+VERIFY_US=$(printf '%s\n' "${VERIFY_TIMES[@]}" | median)
 CP_CPU_US=$(printf '%s\n' "${CP_CPU[@]}" | median)
 CONV_CPU_US=$(printf '%s\n' "${CONV_CPU[@]}" | median)
 LIMIT_KB=$(( SIZE / 1024 + 100 * 1024 ))
 
 awk -v size="$SIZE" -v cp="$CP_US" -v cps="$CPSYNC_US" -v conv="$CONV_US" -v rss="$MAX_RSS" -v lim="$LIMIT_KB" \
-    -v src="$SRC" -v runs="$RUNS" -v cpcpu="$CP_CPU_US" -v convcpu="$CONV_CPU_US" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+    -v src="$SRC" -v runs="$RUNS" -v cpcpu="$CP_CPU_US" -v convcpu="$CONV_CPU_US" -v load="$(cut -d' ' -f1 /proc/loadavg)" \
+    -v verify="$VERIFY_US" -v unverified="$UNVERIFIED_US" 'BEGIN {
   ratio = conv / cp
   printf "source          %s (%.1f MB)\n", src, size / 1048576
   printf "cp              %8.1f ms (median of %d)\n", cp / 1000, runs
   printf "cp + fsync      %8.1f ms (context: the converter fsyncs its output; %.2fx this)\n", cps / 1000, conv / cps
   printf "effnet-convert  %8.1f ms (median of %d)   %.2fx cp  (limit 2x)   %s\n", conv / 1000, runs, ratio, (ratio <= 2 ? "PASS" : "FAIL")
+  if (verify > 0)
+    printf "  of which checks %6.1f ms (median; --json seconds); without them %.1f ms = %.2fx cp\n", verify / 1000, unverified / 1000, unverified / cp
   printf "CPU (user+sys)  cp %.1f ms, effnet-convert %.1f ms (%.2fx); load average %s on %d cores\n", cpcpu / 1000, convcpu / 1000, convcpu / (cpcpu > 0 ? cpcpu : 1), load, '"$(nproc)"'
   printf "max RSS         %8.1f MB   (limit file + 100 MB = %.1f MB)   %s\n", rss / 1024, lim / 1024, (rss < lim ? "PASS" : "FAIL")
   exit (ratio <= 2 && rss < lim) ? 0 : 1

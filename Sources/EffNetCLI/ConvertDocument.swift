@@ -67,9 +67,12 @@ public struct ConvertDocument: Encodable {
         public var top5Agreement: Float
         public var passed: Bool
         public var firstDivergence: String?
+        /// Wall time of the check, seconds.
+        public var seconds: Double?
 
         enum CodingKeys: String, CodingKey {
-            case family, method, inputShape, maxAbsError, relativeError, tolerance, top1Agreement, top5Agreement, passed, firstDivergence
+            case family, method, inputShape, maxAbsError, relativeError, tolerance, top1Agreement, top5Agreement, passed, firstDivergence,
+                 seconds
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -79,6 +82,7 @@ public struct ConvertDocument: Encodable {
             try c.encode(relativeError, forKey: .relativeError); try c.encode(tolerance, forKey: .tolerance)
             try c.encode(top1Agreement, forKey: .top1Agreement); try c.encode(top5Agreement, forKey: .top5Agreement)
             try c.encode(passed, forKey: .passed); try c.encode(firstDivergence, forKey: .firstDivergence)
+            try c.encode(seconds, forKey: .seconds)
         }
     }
 
@@ -156,7 +160,7 @@ public struct ConvertDocument: Encodable {
             Check(family: family, method: v.method, inputShape: v.inputShape, maxAbsError: ToolJSON.finite(v.comparison.maxAbsError),
                   relativeError: ToolJSON.finite(v.comparison.relativeError), tolerance: v.tolerance,
                   top1Agreement: v.comparison.top1Agreement, top5Agreement: v.comparison.top5Agreement,
-                  passed: v.passed, firstDivergence: v.firstDivergence)
+                  passed: v.passed, firstDivergence: v.firstDivergence, seconds: v.seconds)
         }
         let checks = r.verifications.map { check($0.family, $0.result) }
         if let e = r.export {

@@ -60,7 +60,7 @@ public struct ConversionReport: Sendable {
         for (fam, r) in verifications {
             let c = r.comparison
             let noise = r.float32Noise.map { ", float32 noise ~\(fmt($0))" } ?? ""
-            lines.append("verify:      \(r.method)\(verifications.count > 1 ? " as \(fam)" : ""), input \(r.inputShape): max abs error \(fmt(c.maxAbsError)), relative \(fmt(c.relativeError))\(noise) (tolerance \(fmt(r.tolerance))), top-1 agreement \(pct(c.top1Agreement)), top-5 \(pct(c.top5Agreement)): \(r.passed ? "PASS" : "FAIL")")
+            lines.append("verify:      \(r.method)\(verifications.count > 1 ? " as \(fam)" : ""), input \(r.inputShape): max abs error \(fmt(c.maxAbsError)), relative \(fmt(c.relativeError))\(noise) (tolerance \(fmt(r.tolerance))), top-1 agreement \(pct(c.top1Agreement)), top-5 \(pct(c.top5Agreement))\(r.seconds.map { String(format: ", %.2f s", $0) } ?? ""): \(r.passed ? "PASS" : "FAIL")")
             if let d = r.firstDivergence { lines.append("             first divergence: \(d)") }
         }
         if verifications.contains(where: { $0.result.float32Noise != nil }) {

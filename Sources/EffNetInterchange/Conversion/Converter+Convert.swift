@@ -173,9 +173,13 @@ extension Converter {
         var results: [Verifier.Result] = []
         if let (input, expected) = pair {
             try model.validateInput(shape: input.shape)
-            results.append(try Verifier.compare(model, input: input, expected: expected, method: "reference-pair", tolerance: tolerance))
+            let start = DispatchTime.now().uptimeNanoseconds
+            var result = try Verifier.compare(model, input: input, expected: expected, method: "reference-pair", tolerance: tolerance)
+            result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            results.append(result)
         }
         if let reference = checkpoint.reference {
+            let start = DispatchTime.now().uptimeNanoseconds
             let size = model.config.padding.imageSize ?? [model.config.imagePreprocessing.cropSize, model.config.imagePreprocessing.cropSize]
             var shape = reference.inputShape.count == 4 ? reference.inputShape : [0, model.config.inputChannels, 0, 0]
             if shape[0] <= 0 { shape[0] = 2 }
@@ -188,6 +192,7 @@ extension Converter {
                 // Re-run both stage by stage to say where the numbers part.
                 result.firstDivergence = (try? graph.firstDivergence(from: model, input: probe, tolerance: tolerance))??.description
             }
+            result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             results.append(result)
         }
         return results

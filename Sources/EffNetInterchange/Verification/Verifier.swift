@@ -17,6 +17,9 @@ public enum Verifier {
         /// by a float32 framework carries noise of about this size, so an error near it is rounding,
         /// while one far above it is a real difference. nil when not measured.
         public var float32Noise: Float?
+        /// Wall time of this check: the reference's own run (an ONNX graph through the
+        /// interpreter), the verification pass and the noise estimate. nil when not measured.
+        public var seconds: Double?
 
         public var passed: Bool { comparison.relativeError <= tolerance }
 

@@ -429,7 +429,15 @@ def main():
         torch.manual_seed(1000 + i)
         gen = torch.Generator().manual_seed(2000 + i)
         model = build()
-        calibrate(model, gen)
+        if folder in ("lukemelas", "lite"):
+            # The simple calibration left these two (BN eps 1e-3 over pre-BN variances ~1e-3)
+            # with outputs that hardly depend on the input (rows of expected_64 equal to 1e-6),
+            # so no padding or residual mistake could show: generate_v2's statistics instead.
+            import generate_v2
+            generate_v2.classifier = classifier
+            generate_v2.calibrate(model, gen)
+        else:
+            calibrate(model, gen)
         scale_logits(model, torch.from_numpy(inputs["64"]))
         save_all(os.path.join(OUT, folder), model, info, inputs)
         print(folder, info)

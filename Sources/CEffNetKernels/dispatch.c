@@ -19,6 +19,8 @@ typedef void (*resample_fn)(const uint8_t *, const uint8_t *, intptr_t, intptr_t
 
 typedef void (*column_fn)(const uint8_t *, intptr_t, const int32_t *, intptr_t, uint8_t *, intptr_t);
 
+typedef void (*pack_fn)(const float *, intptr_t, intptr_t, intptr_t, const float *, float *);
+
 typedef struct {
     const char *name;
     gemm_fn gemm;
@@ -26,16 +28,19 @@ typedef struct {
     winograd_fn winograd;
     resample_fn resample;
     column_fn column;
+    pack_fn pack;
 } level;
 
 static const level generic = {"generic", effnet_gemm_generic, effnet_depthwise_row_generic,
                               effnet_winograd_rows_generic, effnet_resample_row_generic,
-                              effnet_resample_column_generic};
+                              effnet_resample_column_generic, effnet_pack_panel_generic};
 #if defined(__x86_64__) || defined(__i386__)
 static const level avx2 = {"avx2", effnet_gemm_avx2, effnet_depthwise_row_avx2, effnet_winograd_rows_avx2,
-                           effnet_resample_row_avx2, effnet_resample_column_avx2};
+                           effnet_resample_row_avx2, effnet_resample_column_avx2,
+                           effnet_pack_panel_avx2};
 static const level avx512 = {"avx512", effnet_gemm_avx512, effnet_depthwise_row_avx512,
-                             effnet_winograd_rows_avx512, effnet_resample_row_avx512, effnet_resample_column_avx512};
+                             effnet_winograd_rows_avx512, effnet_resample_row_avx512, effnet_resample_column_avx512,
+                             effnet_pack_panel_avx512};
 #endif
 
 // Written once by choose() (every thread that races there writes the same pointer).
@@ -92,6 +97,10 @@ void effnet_resample_row(const uint8_t *row, const uint8_t *end, intptr_t origin
 void effnet_resample_column(const uint8_t *src, intptr_t stride, const int32_t *weights, intptr_t taps, uint8_t *out,
                             intptr_t count) {
     current()->column(src, stride, weights, taps, out, count);
+}
+
+void effnet_pack_panel(const float *src, intptr_t k, intptr_t cols, intptr_t pw, const float *scale, float *dst) {
+    current()->pack(src, k, cols, pw, scale, dst);
 }
 
 const char *effnet_kernels_level(void) { return current()->name; }

@@ -462,3 +462,51 @@ void CAT(effnet_resample_column, SFX)(const uint8_t *src, intptr_t stride, const
         out[c] = (uint8_t)(s < 0 ? 0 : s > 255 ? 255 : s);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Packing a 1x1 convolution's weight (O, I) for the GEMM while a model loads (PackedMatrix): one
+// column panel, dst[kk * pw + c] = src[c * k + kk] * scale[c] for c < cols, i.e. a transpose of
+// `cols` rows of length k with each row scaled (its batch norm folded in). By 8 x 8 blocks
+// transposed in registers, so every load and store is 8 consecutive floats; the edges go
+// element by element. Columns cols ..< pw are left as they are (zero in fresh memory).
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+
+INLINE void transpose8(v8f r[8]) {
+    v8f t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        for (int j = 0; j < 2; j++) {
+            u[i + 2 * j] = __builtin_shufflevector(t[i + j], t[i + j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[i + 2 * j + 1] = __builtin_shufflevector(t[i + j], t[i + j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[i + 4] = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+void CAT(effnet_pack_panel, SFX)(const float *src, intptr_t k, intptr_t cols, intptr_t pw, const float *scale,
+                                 float *dst) {
+    intptr_t k8 = k & ~(intptr_t)7, c8 = cols & ~(intptr_t)7;
+    for (intptr_t c0 = 0; c0 < c8; c0 += 8) {
+        v8f s;
+        __builtin_memcpy(&s, scale + c0, 32);
+        for (intptr_t k0 = 0; k0 < k8; k0 += 8) {
+            v8f r[8];
+            for (int i = 0; i < 8; i++) __builtin_memcpy(&r[i], src + (c0 + i) * k + k0, 32);
+            transpose8(r);
+            for (int i = 0; i < 8; i++) {
+                v8f v = r[i] * s;
+                __builtin_memcpy(dst + (k0 + i) * pw + c0, &v, 32);
+            }
+        }
+        for (intptr_t kk = k8; kk < k; kk++)
+            for (intptr_t c = c0; c < c0 + 8; c++) dst[kk * pw + c] = src[c * k + kk] * scale[c];
+    }
+    for (intptr_t c = c8; c < cols; c++)
+        for (intptr_t kk = 0; kk < k; kk++) dst[kk * pw + c] = src[c * k + kk] * scale[c];
+}

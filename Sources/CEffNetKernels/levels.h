@@ -17,7 +17,8 @@
                                    const intptr_t *, const intptr_t *, const int32_t *, intptr_t,    \
                                    uint8_t *);                                                       \
     void effnet_resample_column_##sfx(const uint8_t *, intptr_t, const int32_t *, intptr_t, uint8_t *, \
-                                      intptr_t);
+                                      intptr_t);                                                       \
+    void effnet_pack_panel_##sfx(const float *, intptr_t, intptr_t, intptr_t, const float *, float *);
 
 EFFNET_LEVEL_DECLS(generic)
 #if defined(__x86_64__) || defined(__i386__)

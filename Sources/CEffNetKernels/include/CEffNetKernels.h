@@ -61,6 +61,11 @@ void effnet_resample_row(const uint8_t *row, const uint8_t *end, intptr_t origin
 void effnet_resample_column(const uint8_t *src, intptr_t stride, const int32_t *weights, intptr_t taps, uint8_t *out,
                             intptr_t count);
 
+/// One column panel of a packed GEMM right-hand matrix from a (O, I) weight: dst[kk * pw + c] =
+/// src[c * k + kk] * scale[c] for kk < k, c < cols (src points at row n0 of the weight, scale at
+/// its n0th entry); columns cols ..< pw are not written.
+void effnet_pack_panel(const float *src, intptr_t k, intptr_t cols, intptr_t pw, const float *scale, float *dst);
+
 /// The level in use: "avx512", "avx2" or "generic".
 /// A 3x3 stride-1 convolution's sizes for effnet_winograd_rows: input h x w with cin channels at
 /// channel stride ldx (NHWC), output oh x ow with np channels (a multiple of 16) at stride np.

@@ -1,3 +1,5 @@
+import CEffNetKernels
+
 /// The right-hand matrix B (K x N) of C = A * B, packed for `GemmKernels`: column panels of
 /// `panelWidth` (the last one 16 wide when N rounded up to 16 is not a multiple of 32), each panel
 /// K rows of its width, contiguous. Columns past N are zero, so padded output channels stay zero.
@@ -29,8 +31,8 @@ struct PackedMatrix: @unchecked Sendable {
 
     /// Packs B[kk, nn] = w[nn * k + kk] * scale[nn]: a 1x1 convolution's or a linear layer's
     /// weight (O, I) with its batch norm folded in (no scale: 1). The hot loop of loading a
-    /// model: it writes each panel row by row, reading its 32 source rows in step, so both sides
-    /// stay in cache lines already fetched.
+    /// model: each panel is a transpose of its 32 source rows, by 8 x 8 blocks in registers
+    /// (`effnet_pack_panel`, CEffNetKernels, per vector level).
     init(k: Int, n: Int, transposing w: UnsafePointer<Float>, scale: [Float]?, arena: PlanArena?) {
         self.k = k
         self.n = n
@@ -41,11 +43,7 @@ struct PackedMatrix: @unchecked Sendable {
             let sc = sc.baseAddress!
             for j in 0 ..< panelCount {
                 let n0 = j * Self.panelWidth, pw = panelWidth(j), cols = min(pw, n - n0)
-                let dst = data.pointer + panelOffset(j), src = w + n0 * k, s = sc + n0
-                for kk in 0 ..< k {
-                    let row = dst + kk * pw
-                    for c in 0 ..< cols { row[c] = src[c * k + kk] * s[c] }
-                }
+                effnet_pack_panel(w + n0 * k, k, cols, pw, sc + n0, data.pointer + panelOffset(j))
             }
         }
     }

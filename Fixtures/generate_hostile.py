@@ -656,6 +656,11 @@ FUZZ_FINDINGS = {
     "hdf5/hang_fuzz_hdf5_h5c_protect.h5": dict(
         kind="hdf5-hang",
         expect='found by scripts/fuzz.sh hdf5 (2026-11-29 run): libhdf5 1.10.8 never returns (looping under H5C_protect); contained: killed after 8 s, exit 2'),
+    "onnx/fuzz_graph_cycle.onnx": dict(
+        kind="onnx-graph",
+        expect='found by scripts/fuzz.sh source (2026-12-07 run, mutated from an export): a block convolution reads a later '
+               "block's output, so the graph loops back; the walk followed the loop forever (1 GB and growing after 10 "
+               "minutes); refused naming the node, exit 2 (effnet-inspect reports it as the mapping problem)"),
 }
 
 

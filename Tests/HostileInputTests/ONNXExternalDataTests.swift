@@ -67,4 +67,11 @@ final class ONNXExternalDataTests: HostileTestCase {
         try assertRefused(try stage("external_length_huge"), mentions: ["weights.bin", "'w'"])
         try assertRefused(HostileFixtures.path("onnx/dims_overflow.onnx"), mentions: ["'w'"])
     }
+
+    /// A graph whose convolutions loop back on themselves (found by effnet-fuzz source, mutated
+    /// from a real export): the walk used to follow the loop forever, growing without bound.
+    func testGraphThatLoopsBackIsRefused() throws {
+        try assertRefused(HostileFixtures.path("onnx/fuzz_graph_cycle.onnx"),
+                          mentions: ["loops back", "/blocks/blocks.3/features/features.0/Conv"], tools: [.convert])
+    }
 }

@@ -65,8 +65,15 @@ struct ONNXGraphWalker {
         var x = stem.activated, channels = stem.outChannels
         var strides = [stem.stride]
         var head: ONNXConvUnit?
+        // Each block starts at a convolution of its own: one met again means the graph loops
+        // back on itself (no valid ONNX graph does; effnet-fuzz source found the walk running
+        // on around such a loop forever).
+        var starts = Set<Int>()
         while head == nil {
             let first = try soleConv(reading: x, what: "block \(blocks.count) or the head")
+            guard starts.insert(first.node).inserted else {
+                throw view.fail(first.node, "the graph loops back to this convolution after block \(blocks.count - 1); an ONNX graph has no cycles")
+            }
             var expand: ONNXConvUnit?, spatial: ONNXConvUnit, kind = EfficientNetConfig.Block.Kind.mbconv
             if first.isDepthwise {
                 spatial = first

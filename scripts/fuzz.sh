@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh -t 300 zip onnx      # two targets, 5 minutes each
 #   scripts/fuzz.sh --no-build npy       # reuse the last fuzz build
 #   scripts/fuzz.sh --parallel -t 3600   # every target at once, an hour each (all cores shared)
-#   scripts/fuzz.sh --minimize [T...]    # after a run: merge the grown corpus into Fixtures/fuzz/T
+#   scripts/fuzz.sh --minimize [T...]    # after a run: merge the grown corpus into Fixtures/fuzz/T.tar.gz
 #
 # Parser targets: zip unpickler legacy torch effw npy onnx hdf5 keras tfbundle source contained.
 # Writer targets (the bytes are a writer's inputs; its file must read back as written):
@@ -49,17 +49,20 @@ BIN="$SCRATCH/release/effnet-fuzz"
 [ -x "$BIN" ] || { echo "error: $BIN is missing (run without --no-build)" >&2; exit 2; }
 
 if [ $MINIMIZE = 1 ]; then
-    # libFuzzer's merge keeps the smallest set of inputs covering what the corpus covers; files
-    # over 64 KB are dropped after it (the committed corpora stay small; large seeds are in
-    # Fixtures already).
+    # libFuzzer's merge keeps the smallest set of inputs covering what the committed corpus and
+    # the grown one cover together; inputs over 16 KB are dropped after it (mutated fixtures,
+    # which are seeds anyway), and the rest is stored as Fixtures/fuzz/<target>.tar.gz
+    # (reproducible: sorted names, no times or owners).
     for t in "${TARGETS[@]}"; do
         [ -d "$SCRATCH/corpus/$t" ] || continue
-        out="Fixtures/fuzz/$t"
-        mkdir -p "$out"
+        out="$SCRATCH/merged/$t"
+        rm -rf "$out"; mkdir -p "$out" Fixtures/fuzz
+        [ -f "Fixtures/fuzz/$t.tar.gz" ] && tar -xzf "Fixtures/fuzz/$t.tar.gz" -C "$out"
         ASAN_OPTIONS=detect_leaks=0 EFFNET_CONTAINMENT_TIMEOUT=3 "$BIN" "$t" -merge=1 -timeout=10 -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
             "$out" "$SCRATCH/corpus/$t" > "$SCRATCH/findings/$t.merge.log" 2>&1 || true
-        find "$out" -type f -size +64k -delete
-        echo "$t: $(ls "$out" | wc -l) files, $(du -sk "$out" | cut -f1) KB in $out (from $(ls "$SCRATCH/corpus/$t" | wc -l))"
+        find "$out" -type f -size +16k -delete
+        tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$out" -cf - . | gzip -n -9 > "Fixtures/fuzz/$t.tar.gz"
+        echo "$t: $(ls "$out" | wc -l) inputs, $(stat -c %s "Fixtures/fuzz/$t.tar.gz") bytes in Fixtures/fuzz/$t.tar.gz (from $(ls "$SCRATCH/corpus/$t" | wc -l))"
     done
     exit 0
 fi
@@ -119,12 +122,12 @@ r = random.Random(sys.argv[2])
 for i in range(16):
     open(f"{sys.argv[1]}/random{i}", "wb").write(bytes(r.randrange(256) for _ in range(r.randrange(8, 400))))
 ' "$dir" "$t"
-            [ -d "Fixtures/fuzz/$t" ] && cp Fixtures/fuzz/"$t"/* "$dir/" 2>/dev/null
+            [ -f "Fixtures/fuzz/$t.tar.gz" ] && tar -xzf "Fixtures/fuzz/$t.tar.gz" -C "$dir"
             return 0 ;;
         *) echo "error: unknown target '$t' (targets: ${ALL[*]})" >&2; exit 2 ;;
     esac
-    # The corpus a previous run grew, minimised and committed (Fixtures/fuzz/<target>).
-    [ -d "Fixtures/fuzz/$t" ] && cp Fixtures/fuzz/"$t"/* "$dir/" 2>/dev/null
+    # The corpus a previous run grew, minimised and committed (Fixtures/fuzz/<target>.tar.gz).
+    [ -f "Fixtures/fuzz/$t.tar.gz" ] && tar -xzf "Fixtures/fuzz/$t.tar.gz" -C "$dir"
     # Hand-made hostile files are seeds for every target.
     [ -d Fixtures/hostile ] && find Fixtures/hostile -type f -size -64k -not -name '*.py' -not -name '*.json' \
         -exec sh -c 'cp "$1" "$2/hostile_$(basename "$1")"' _ {} "$dir" \;

@@ -166,6 +166,21 @@ def ort_run(path, x):
     return sess.run(None, {sess.get_inputs()[0].name: x})[0]
 
 
+def strip_paths(path):
+    """Drops the dynamo exporter's per-node stack traces: they name source files of the machine
+    that ran the export (nothing in the repository may)."""
+    m = onnx.load(str(path), load_external_data=False)
+    changed = False
+    for node in m.graph.node:
+        keep = [p for p in node.metadata_props if p.key != "pkg.torch.onnx.stack_trace"]
+        if len(keep) != len(node.metadata_props):
+            del node.metadata_props[:]
+            node.metadata_props.extend(keep)
+            changed = True
+    if changed:
+        onnx.save(m, str(path))
+
+
 def export_case(name, model, size, exporter, opset, facts, seed=0, rtol_note=None, **export_kwargs):
     folder = OUT / name
     if folder.exists():
@@ -182,6 +197,7 @@ def export_case(name, model, size, exporter, opset, facts, seed=0, rtol_note=Non
     else:
         torch.onnx.export(model, (x,), str(path), dynamo=True, opset_version=opset,
                           input_names=["input"], output_names=["logits"], external_data=True, **export_kwargs)
+    strip_paths(path)
     xn = x.numpy()
     y_ort = ort_run(path, xn)
     np.save(folder / "input.npy", xn)

@@ -14,7 +14,9 @@ import EffNet
 ///   more than twice what the width shrinks (`verticalFirst`).
 ///
 /// Every step is integer or the same double arithmetic as Pillow's, so the output equals
-/// Pillow's byte for byte (the tests hold it to 0 difference). NEAREST is a different code path
+/// Pillow's byte for byte (the tests hold it to 0 difference). The taps are computed here; the
+/// weighted sums, rounding and clip8 run in the vector kernels (`effnet_resample_row`,
+/// `effnet_resample_column` in CEffNetKernels). NEAREST is a different code path
 /// in Pillow (`PillowResampler+Nearest.swift`).
 ///
 /// Only the output pixels a caller asks for are computed (a window of the resized image), so a
@@ -87,12 +89,6 @@ struct PillowResampler {
             t.count.append(n)
         }
         return t
-    }
-
-    /// Pillow's clip8: (sum >> 22) clamped to 0...255 (the sum already holds the rounding half).
-    @inline(__always)
-    static func clip8(_ sum: Int32) -> UInt8 {
-        UInt8(clamping: sum >> Int32(precisionBits))
     }
 
     /// The window `rows` x `columns` of `image` resized to `width` x `height` with

@@ -10,7 +10,9 @@
 //                                             the first inference, a warm one; one JSON line
 //   options (before the subcommand's arguments): --kernels fast|reference, --min-seconds S,
 //   --min-runs N, --gemm own|openblas (1x1 convolutions through OpenBLAS's cblas_sgemm,
-//   loaded at run time from libopenblas.so.0, instead of the library's own kernels)
+//   loaded at run time from libopenblas.so.0, instead of the library's own kernels),
+//   --fuse-above BYTES (InferenceOptions.fuseBlocksAboveBytes: which MBConv blocks run their
+//   expansion and depthwise convolution row-fused)
 @_spi(Benchmarks) import EffNet
 import Foundation
 
@@ -19,6 +21,14 @@ struct Options {
     var gemm = "own"
     var minSeconds = 3.0
     var minRuns = 20
+    /// InferenceOptions.fuseBlocksAboveBytes (nil: its default).
+    var fuseAbove: Int?
+
+    func inference(threads: Int) -> InferenceOptions {
+        var o = InferenceOptions(kernels: kernels, threads: threads)
+        if let fuseAbove { o.fuseBlocksAboveBytes = fuseAbove }
+        return o
+    }
 }
 
 func fail(_ message: String) -> Never {
@@ -111,7 +121,7 @@ func json(_ d: [String: Any]) -> String {
 @discardableResult
 func bench(_ model: EfficientNet, _ c: Case, _ o: Options, extra: [String: Any] = [:], peakRSS: Bool = false,
            print printing: Bool = true) throws -> [String: Any] {
-    model.inferenceOptions = InferenceOptions(kernels: o.kernels, threads: c.threads)
+    model.inferenceOptions = o.inference(threads: c.threads)
     let x = randomTensor([c.batch, 3, c.size, c.size], seed: 99)
     let t = try time({ _ = try model(x) }, o)
     let engine = o.kernels == .reference ? "swift-reference" : o.gemm == "openblas" ? "swift-openblas" : "swift"
@@ -182,6 +192,10 @@ while i < args.count {
         guard i < args.count, ["own", "openblas"].contains(args[i]) else { fail("--gemm own|openblas") }
         options.gemm = args[i]
         if args[i] == "openblas" { useOpenBLAS() }
+    case "--fuse-above":
+        i += 1
+        guard i < args.count, let v = Int(args[i]), v >= 0 else { fail("--fuse-above BYTES") }
+        options.fuseAbove = v
     case "--min-runs":
         i += 1
         guard i < args.count, let v = Int(args[i]) else { fail("--min-runs N") }
@@ -227,7 +241,7 @@ do {
         for spec in args.dropFirst(2) {
             let c = Case(spec)
             let m = try EfficientNet(contentsOf: URL(fileURLWithPath: "\(args[1])/efficientnet_\(c.model).effw"))
-            m.inferenceOptions = InferenceOptions(kernels: options.kernels, threads: c.threads)
+            m.inferenceOptions = options.inference(threads: c.threads)
             let x = randomTensor([c.batch, 3, c.size, c.size], seed: 99)
             for _ in 0 ..< 3 { _ = try m(x) }
             LayerProfile.enabled = true

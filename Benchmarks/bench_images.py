@@ -62,16 +62,9 @@ def make(cache):
                 for q in QUALITIES:
                     resized.save(os.path.join(folder, f"{name}_{b}_{size}_q{q}.jpg"), quality=q)
                     count += 1
+    from make_models import randomize  # the forward benchmark's BN statistics (same folder)
     model = torchvision.models.efficientnet_b0()
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                c = m.num_features
-                m.weight.copy_(torch.rand(c, generator=g) * 0.5 + 0.75)
-                m.bias.copy_(torch.randn(c, generator=g) * 0.1)
-                m.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(c, generator=g) * 0.5 + 0.75)
+    randomize(model, 0)
     model.eval()
     torch.save(model.state_dict(), os.path.join(cache, "b0_images.pth"))
     torch.onnx.export(model, torch.randn(1, 3, 224, 224), os.path.join(cache, "b0_images.onnx"), opset_version=17,

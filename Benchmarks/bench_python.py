@@ -122,8 +122,9 @@ def main():
                               "peak_rss_mb": peak_rss_mb()}), flush=True)
 
 
-def layer_kind(op, shapes, last_head):
-    """The effnet-bench profile kind of one ONNX Runtime node, from its operator and input shapes."""
+def layer_kind(op, shapes, is_head, after_head):
+    """The effnet-bench profile kind of one ONNX Runtime node, from its operator, its input
+    shapes and where it runs relative to the head convolution."""
     if op in ("Conv", "FusedConv"):
         x, w = shapes[0], shapes[1]
         co, cig, kh = w[0], w[1], w[2]
@@ -131,11 +132,11 @@ def layer_kind(op, shapes, last_head):
             return "depthwise k x k" if cig == 1 else ("stem (pad + k x k conv)" if x[1] == 3 else "fused k x k conv")
         if x[2] * x[3] == 1:
             return "squeeze-excite"
-        if last_head:
+        if is_head:
             return "head 1x1"
         return "expand 1x1" if co > x[1] else "project 1x1 (+ SE scale, residual)"
     if op in ("GlobalAveragePool", "ReduceMean"):
-        return "squeeze-excite" if shapes[0][2] * shapes[0][3] > 1 and not last_head else "global average pool"
+        return "global average pool" if after_head else "squeeze-excite"
     if op in ("Gemm", "MatMul", "Flatten", "Reshape"):
         return "classifier"
     if op in ("Sigmoid", "Mul", "HardSigmoid", "Add", "QuickGelu"):
@@ -165,27 +166,25 @@ def profile(cache, spec):
     os.remove(path)
     nodes = [e for e in events if e.get("cat") == "Node" and e["name"].endswith("_kernel_time")]
     runs = n + WARMUP
-    # Execution order of one run: the head is the last 1x1 Conv on a map larger than 1x1.
-    order = []
-    for e in nodes:
-        if e["args"]["node_index"] not in [o["args"]["node_index"] for o in order]:
-            order.append(e)
-        else:
-            break
+
     def shapes(e):
         return [list(d.values())[0] for d in e["args"].get("input_type_shape", [])]
-    head_index = None
-    for e in order:
-        sh = shapes(e)
-        if e["args"]["op_name"] in ("Conv", "FusedConv") and sh[1][2] == 1 and sh[0][2] * sh[0][3] > 1:
-            head_index = e["args"]["node_index"]
+
+    # Execution positions from the first run (until a node repeats); the head is the last 1x1
+    # Conv on a map larger than 1x1, and a pooling after it is the global one.
+    position = {}
+    for e in nodes:
+        i = e["args"]["node_index"]
+        if i in position:
+            break
+        position[i] = len(position)
+    head = max((position[e["args"]["node_index"]] for e in nodes[:len(position)]
+                if e["args"]["op_name"] in ("Conv", "FusedConv") and shapes(e)[1][2] == 1
+                and shapes(e)[0][2] * shapes(e)[0][3] > 1), default=len(position))
     totals = {}
     for e in nodes:
-        sh = shapes(e)
-        last = e["args"]["node_index"] == head_index
-        op = e["args"]["op_name"]
-        kind = "global average pool" if op in ("GlobalAveragePool", "ReduceMean") and order and \
-            any(o["args"]["node_index"] == head_index for o in order) and e["args"]["node_index"] > head_index else layer_kind(op, sh, last)
+        p = position.get(e["args"]["node_index"], -1)
+        kind = layer_kind(e["args"]["op_name"], shapes(e), is_head=p == head, after_head=p > head)
         totals[kind] = totals.get(kind, 0) + e["dur"]
     for kind, us in totals.items():
         print(json.dumps({"engine": "onnxruntime", "case": spec, "kind": kind, "ms_per_inference": us / 1000 / runs,

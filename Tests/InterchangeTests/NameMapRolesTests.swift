@@ -81,6 +81,20 @@ final class NameMapRolesTests: XCTestCase {
         }
     }
 
+    /// A tensor the map names as the family names a role (here the file's `fc.bias` called timm's
+    /// `conv_stem.weight`, which is what `stem.conv.weight` becomes) would give the reader one name
+    /// twice: refused, naming both.
+    func testARoleMeetingAnotherTensorsNameIsRefused() throws {
+        var map = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file("names.json")))) as! [String: Any]
+        map["names"] = ["fc.bias": "conv_stem.weight"]
+        let path = dir.appendingPathComponent("clash.json").path
+        try JSONSerialization.data(withJSONObject: map).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try convert(map: path, pair: true)) { e in
+            XCTAssertTrue("\(e)".contains("'conv_stem.weight' would name both 'encoder.stem.0.weight' and 'fc.bias'")
+                          && "\(e)".contains("timm-tf's names"), "\(e)")
+        }
+    }
+
     /// docs/names-roles-example.json is the fixture's map.
     func testDocumentedRolesExampleWorks() throws {
         let report = try convert(map: TorchFixtures.repo.appendingPathComponent("docs/names-roles-example.json").path, pair: true)

@@ -14,10 +14,13 @@ extension Converter {
             let (renamed, outcome) = try names.apply(to: checkpoint)
             if names.roles {
                 // Roles -> the family's names -> its reader; the way back composes both renamings.
-                mappings = try CanonicalRoles.readings(renamed, conventions: family ?? names.conventions).map { r in
+                mappings = try CanonicalRoles.readings(renamed, conventions: family ?? names.conventions,
+                                                                  fileNames: outcome.original).map { r in
+                    // family name -> role -> the file's name; names the roles left keep the map's renaming.
                     var original: [String: String] = [:]
                     for (familyName, role) in r.roleOf { original[familyName] = outcome.original[role] ?? role }
-                    for (role, file) in outcome.original where original[role] == nil && !r.roleOf.values.contains(role) { original[role] = file }
+                    let roles = Set(r.roleOf.values)
+                    for (name, file) in outcome.original where !roles.contains(name) { original[name] = file }
                     let note = "--names \((names.path as NSString).lastPathComponent): canonical roles read with \(r.mapping.family)'s conventions"
                         + (family ?? names.conventions == nil ? " (one of the families that hold them; a reference pair decides)" : "")
                     return r.mapping.restoringSourceNames(original, notes: outcome.notes(names.path) + [note])

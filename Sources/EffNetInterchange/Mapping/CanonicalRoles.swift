@@ -29,7 +29,9 @@ enum CanonicalRoles {
     /// family that can spell the structure.
     /// - Throws: `MappingError.unsupported` when the roles do not describe a network (naming the
     ///   missing role) or no family can hold it (naming each family's reason).
-    static func readings(_ checkpoint: SourceCheckpoint, conventions: FamilyName?) throws -> [Reading] {
+    /// `fileNames` (name after the user's map -> the file's) lets errors name the file's tensors.
+    static func readings(_ checkpoint: SourceCheckpoint, conventions: FamilyName?,
+                         fileNames: [String: String] = [:]) throws -> [Reading] {
         let index = TorchNames(checkpoint)
         guard index.has("stem.conv.weight") else {
             let sample = checkpoint.names.prefix(4).joined(separator: ", ")
@@ -50,7 +52,7 @@ enum CanonicalRoles {
                     throw MappingError.unsupported(path: checkpoint.path, detail: "canonical roles take a PyTorch family's conventions (\(Self.families.map(\.rawValue).joined(separator: ", "))), not \(family.rawValue)'s")
                 }
                 let target = try TorchExport.modelNames(structure, family: family)
-                let (renamed, roleOf) = rename(checkpoint, from: roles, to: target, config: structure)
+                let (renamed, roleOf) = try rename(checkpoint, from: roles, to: target, family: family, fileNames: fileNames)
                 out.append(Reading(mapping: try reader.mapping(for: renamed), roleOf: roleOf))
             } catch {
                 if conventions != nil { throw error }
@@ -94,8 +96,11 @@ enum CanonicalRoles {
     /// Each tensor "<role module>.<leaf>" renamed "<family module>.<leaf>" (PyTorch leaves are
     /// the same in every family: weight, bias, running_mean, running_var, num_batches_tracked).
     /// Names that are no role stay as they are, so the family's reader reports them unused.
-    static func rename(_ checkpoint: SourceCheckpoint, from roles: TorchModelNames, to target: TorchModelNames,
-                       config: EfficientNetConfig) -> (SourceCheckpoint, [String: String]) {
+    /// - Throws: `MappingError.unsupported` when a role's family name is already a tensor's (the
+    ///   reader would see one name twice and take either).
+    static func rename(_ checkpoint: SourceCheckpoint, from roles: TorchModelNames,
+                       to target: TorchModelNames, family: FamilyName,
+                       fileNames: [String: String]) throws -> (SourceCheckpoint, [String: String]) {
         var modules: [String: String] = [:]
         var units: [ParameterLayout.Module] = [.stem, .head, .classifier]
         for (i, b) in roles.blocks.enumerated() { units += b.units.keys.map { .block(i, $0) } }
@@ -105,12 +110,18 @@ enum CanonicalRoles {
             if let a = from.norm, let b = to.norm { modules[a] = b }
         }
         var copy = checkpoint
-        var roleOf: [String: String] = [:]
-        copy.tensors = checkpoint.tensors.map { t in
-            guard let dot = t.name.lastIndex(of: "."), let module = modules[String(t.name[..<dot])] else { return t }
-            let new = module + t.name[dot...]
-            roleOf[new] = t.name
-            return SourceTensor(name: new, raw: t.raw)
+        var roleOf: [String: String] = [:], holder: [String: String] = [:]
+        copy.tensors = try checkpoint.tensors.map { t in
+            var new = t.name
+            if let dot = t.name.lastIndex(of: "."), let module = modules[String(t.name[..<dot])] {
+                new = module + t.name[dot...]
+                roleOf[new] = t.name
+            }
+            if let other = holder[new] {
+                throw MappingError.unsupported(path: checkpoint.path, detail: "'\(new)' would name both '\(fileNames[other] ?? other)' and '\(fileNames[t.name] ?? t.name)' once the roles are spelled in \(family.rawValue)'s names")
+            }
+            holder[new] = t.name
+            return new == t.name ? t : SourceTensor(name: new, raw: t.raw)
         }
         return (copy, roleOf)
     }
